@@ -1,0 +1,46 @@
+# Two commands a newcomer needs (see README.md):
+#   make run    creates .venv, installs, gets the data, builds the models, starts everything
+#   make test   creates .venv, installs, runs the whole test suite and the deployment checks
+# DATA_DIR=/path/to/local/copy uses local datasets instead of downloading them.
+
+PYTHON_SYSTEM ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export HF_HUB_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run test install data models deploy-check lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data: install
+	$(PY) -m scripts.fetch_data
+
+models: data
+	$(PY) -m scripts.build_models
+
+run: models
+	$(PY) -m scripts.serve
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+deploy-check: install
+	$(PY) -m scripts.check_deploy
+
+test: install
+	scripts/ensure_chromium.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+	$(PY) -m scripts.check_deploy
+
+clean:
+	rm -rf $(VENV) .venv-deploy artifacts var .pytest_cache .ruff_cache

@@ -1,0 +1,206 @@
+"""The one interface every recommender model implements.
+
+A model is fitted once on MovieLens ratings, then answers questions about a **profile**: a
+mapping ``{movieId: rating}`` (ratings on the 0.5–5 star scale) of any person, including one
+who signed up after training. A model implements two methods:
+
+- :meth:`Recommender.fit` learns from a ratings table;
+- :meth:`Recommender.score` scores every movie of its catalogue for one profile.
+
+Everything else — predicting ratings for chosen movies, the top-k list that never contains a
+rated movie, restricting to candidate movies, the per-movie evidence — is shared here, once,
+in the spirit of ``implicit``'s ``RecommenderBase`` and Surprise's ``AlgoBase.predict``.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+Profile = Mapping[int, float]
+"""A person's ratings: ``{movieId: stars}`` with stars in 0.5–5.0."""
+
+UserKey = int | str
+"""A training ``userId`` (int) or an app user's key (str)."""
+
+MIN_RATING = 0.5
+MAX_RATING = 5.0
+LIKED_RATING = 4.0
+"""A rating at or above this counts as "liked" (relevant) everywhere in the project."""
+
+
+class InvalidProfile(ValueError):
+    """A profile holds a rating outside 0.5–5 or a non-integer movie id."""
+
+
+def validate_profile(profile: Profile) -> dict[int, float]:
+    """Return ``profile`` as a plain ``{int: float}`` dict, or raise :class:`InvalidProfile`."""
+    clean: dict[int, float] = {}
+    for movie_id, rating in profile.items():
+        try:
+            movie_id_int, stars = int(movie_id), float(rating)
+        except (TypeError, ValueError) as exc:
+            raise InvalidProfile(f"not a movie id and rating: {movie_id!r}: {rating!r}") from exc
+        if movie_id_int != movie_id or not (MIN_RATING <= stars <= MAX_RATING) or math.isnan(stars):
+            raise InvalidProfile(f"rating {rating!r} for movie {movie_id!r} is outside 0.5–5")
+        clean[movie_id_int] = stars
+    return clean
+
+
+@dataclass
+class Scores:
+    """A model's opinion of every movie in its catalogue, for one profile.
+
+    All arrays are aligned with ``movie_ids`` (shape ``(n_movies,)``):
+
+    - ``predicted``: the expected rating on the 0.5–5 scale, ``NaN`` where the model cannot say;
+    - ``rank``: the ordering key, higher is recommended first (may differ from ``predicted``,
+      e.g. Pearson ranks by how many neighbours rated a movie);
+    - ``match``: the match percentage 0–100 the app shows;
+    - ``evidence``: named per-movie arrays (e.g. ``neighbours_rated``) copied into each
+      recommendation's evidence dict;
+    - ``context``: anything not per movie that explains the list (e.g. the neighbours).
+    """
+
+    movie_ids: np.ndarray
+    predicted: np.ndarray
+    rank: np.ndarray
+    match: np.ndarray
+    evidence: dict[str, np.ndarray] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Recommendations:
+    """The top of a ranked list for one profile, best first (all arrays shape ``(k,)``).
+
+    ``predicted`` is on the 0.5–5 scale, ``match`` is 0–100, ``evidence`` holds one JSON-able
+    dict per movie, and ``context`` is the model's list-wide explanation (see :class:`Scores`).
+    """
+
+    movie_ids: np.ndarray
+    scores: np.ndarray
+    predicted: np.ndarray
+    match: np.ndarray
+    evidence: list[dict[str, Any]]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.movie_ids)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Recommender(ABC):
+    """Base class of every model. Subclasses set ``name`` and implement ``fit`` and ``score``.
+
+    After ``fit``, ``movie_ids`` holds the catalogue the model can score (sorted ``int64``) and
+    ``default_rating`` the rating predicted when the model has no opinion (the global mean).
+    """
+
+    name: ClassVar[str] = "base"
+
+    movie_ids: np.ndarray
+    default_rating: float = 3.5
+
+    @abstractmethod
+    def fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Recommender:
+        """Learn from ``ratings`` (columns userId, movieId, rating, timestamp).
+
+        ``movies`` (columns movieId, title, year, genres) adds movies nobody rated to the
+        catalogue and gives content models their features. Returns ``self``.
+        """
+
+    @abstractmethod
+    def score(self, profile: Profile, *, user: UserKey | None = None) -> Scores:
+        """Score every movie in ``self.movie_ids`` for ``profile`` (see :class:`Scores`).
+
+        ``user`` optionally names the person: a training ``userId`` (a model may then use what
+        it learned about them, e.g. their trained embedding) or an app user's key (a
+        neighbourhood model then never uses the person as their own neighbour). Without it the
+        profile is treated as a stranger's.
+        """
+
+    def predict(
+        self, profile: Profile, movie_ids: Iterable[int], *, user: UserKey | None = None
+    ) -> np.ndarray:
+        """Predicted ratings (0.5–5, shape ``(len(movie_ids),)``) of ``profile`` for ``movie_ids``.
+
+        Movies the model does not know, or cannot score, get ``default_rating``.
+        """
+        scores = self.score(validate_profile(profile), user=user)
+        wanted = np.asarray(list(movie_ids), dtype=np.int64)
+        predicted = np.full(len(wanted), self.default_rating, dtype=np.float64)
+        pos, known = self._positions(wanted)
+        values = scores.predicted[pos[known]]
+        predicted[known] = np.where(np.isnan(values), self.default_rating, values)
+        return np.clip(predicted, MIN_RATING, MAX_RATING)
+
+    def predict_match(
+        self, profile: Profile, movie_ids: Iterable[int], *, user: UserKey | None = None
+    ) -> np.ndarray:
+        """Match percentages (0–100) of ``profile`` for ``movie_ids``; unknown movies get 0."""
+        scores = self.score(validate_profile(profile), user=user)
+        wanted = np.asarray(list(movie_ids), dtype=np.int64)
+        match = np.zeros(len(wanted), dtype=np.float64)
+        pos, known = self._positions(wanted)
+        match[known] = np.nan_to_num(scores.match[pos[known]])
+        return np.clip(match, 0.0, 100.0)
+
+    def recommend(
+        self,
+        profile: Profile,
+        k: int = 24,
+        *,
+        candidates: Iterable[int] | None = None,
+        exclude: Iterable[int] = (),
+        user: UserKey | None = None,
+    ) -> Recommendations:
+        """The ``k`` best movies for ``profile``, best first.
+
+        Never returns a movie in the profile or in ``exclude``. With ``candidates``, only those
+        movies are ranked (e.g. a genre filter or a text-search result).
+        """
+        profile = validate_profile(profile)
+        scores = self.score(profile, user=user)
+        allowed = np.ones(len(scores.movie_ids), dtype=bool)
+        if candidates is not None:
+            allowed &= np.isin(scores.movie_ids, np.fromiter(candidates, dtype=np.int64))
+        banned = np.fromiter([*profile, *exclude], dtype=np.int64)
+        allowed &= ~np.isin(scores.movie_ids, banned)
+        pool = np.flatnonzero(allowed)
+        k = min(k, len(pool))
+        rank = scores.rank[pool]
+        top = pool[np.argpartition(-rank, k - 1)[:k]] if k else pool[:0]
+        top = top[np.lexsort((scores.movie_ids[top], -scores.rank[top]))]
+        evidence = [
+            {name: _jsonable(values[i]) for name, values in scores.evidence.items()} for i in top
+        ]
+        predicted = np.where(
+            np.isnan(scores.predicted[top]), self.default_rating, scores.predicted[top]
+        )
+        return Recommendations(
+            movie_ids=scores.movie_ids[top].astype(np.int64),
+            scores=scores.rank[top].astype(np.float64),
+            predicted=np.clip(predicted, MIN_RATING, MAX_RATING),
+            match=np.clip(np.nan_to_num(scores.match[top]), 0.0, 100.0),
+            evidence=evidence,
+            context=scores.context,
+        )
+
+    def _positions(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Index of each wanted id in ``self.movie_ids`` and a mask of ids that are known."""
+        pos = np.searchsorted(self.movie_ids, wanted)
+        pos = np.minimum(pos, len(self.movie_ids) - 1)
+        known = self.movie_ids[pos] == wanted if len(self.movie_ids) else np.zeros_like(wanted, bool)
+        return pos, known
