@@ -1,0 +1,93 @@
+"""Entry point of the web app: ``streamlit run app/Home.py``.
+
+One page with four views (rate, recommendations, my ratings, genres) chosen by a bar at the top,
+which a new visitor is walked through in order: sign up -> pick genres -> rate five movies ->
+recommendations. All data comes from the worker's REST API (``app/client.py``); settings come
+from the environment (``app/config.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run app/Home.py` puts app/ on sys.path, not the project root; the app's modules
+# import each other as the `app` package.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app import components, session  # noqa: E402
+from app.config import RATINGS_NEEDED  # noqa: E402
+from app.session import (  # noqa: E402
+    VIEW_GENRES,
+    VIEW_MINE,
+    VIEW_RATE,
+    VIEW_RECS,
+    VIEWS,
+    client,
+    go_to,
+)
+from app.views import auth, genres, my_ratings, rate, recommendations  # noqa: E402
+
+
+def progress(me: dict) -> None:
+    """The counter toward the five ratings recommendations need."""
+    count = int(me.get("rating_count", 0))
+    needed = int(me.get("ratings_needed", max(0, RATINGS_NEEDED - count)))
+    if needed > 0:
+        st.progress(min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
+                    text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
+                         "your recommendations")
+    else:
+        st.success(f"You have rated {count} movies — your recommendations are ready.")
+        if st.session_state.get("nav") == VIEW_RATE:
+            st.button("See my recommendations →", key="go_recs", type="primary",
+                      on_click=go_to, args=(VIEW_RECS,))
+
+
+def header() -> None:
+    """Greeting and the one-click log-out button."""
+    name = (st.session_state.get("user") or {}).get("username", "")
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with left:
+        st.markdown(f"### Movie matcher  \nHi **{name}**")
+    with right:
+        st.button("Log out", key="logout", on_click=session.log_out, width="stretch")
+
+
+def logged_in_page() -> None:
+    header()
+    if st.session_state.get("nav") not in VIEWS:
+        st.session_state["nav"] = VIEW_RATE
+    # Drawn before any worker call, so the chosen view survives a worker outage.
+    st.segmented_control("Go to", VIEWS, key="nav", required=True,
+                         label_visibility="collapsed")
+    me = client().me()
+    st.session_state["rating_count"] = int(me.get("rating_count", 0))
+    session.show_flashes()
+    progress(me)
+    view = st.session_state["nav"]
+    if view == VIEW_GENRES:
+        genres.render(me.get("genres") or [])
+    elif view == VIEW_RATE:
+        rate.render(me)
+    elif view == VIEW_RECS:
+        recommendations.render(me)
+    elif view == VIEW_MINE:
+        my_ratings.render(me)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Movie matcher", page_icon="🎬", layout="centered")
+    components.inject_css()
+    if session.logged_in():
+        session.guarded(logged_in_page)
+    else:
+        session.show_flashes()
+        session.guarded(auth.render)
+
+
+main()

@@ -1,0 +1,212 @@
+"""The app's only door to the worker: a small typed client for the REST API v1.
+
+Every call goes over HTTP with a timeout (``AppConfig.timeout_seconds``) and either returns the
+decoded JSON or raises one of two errors:
+
+- ``WorkerUnavailable``: the worker did not answer (refused, timed out, reset) or answered with a
+  5xx / a body that is not our JSON. The page tells the person and offers to retry.
+- ``ApiError(status, code, message, fields)``: the worker answered with a 4xx error in the
+  contract's shape ``{"error": {"status", "code", "message", "fields"}}``; ``retry_after`` holds
+  the ``Retry-After`` seconds of a 429.
+
+The client never talks to Redis and keeps no state besides the session token it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from app.config import PAGE_SIZE, AppConfig
+
+
+class WorkerUnavailable(Exception):
+    """The worker is down, too slow, or broken (no usable answer within the timeout)."""
+
+    def __init__(self, message: str, *, slow: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.slow = slow
+
+
+@dataclass
+class ApiError(Exception):
+    """A 4xx answer from the worker, in the contract's error shape."""
+
+    status: int
+    code: str
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(f"{self.status} {self.code}: {self.message}")
+
+    def __str__(self) -> str:  # dataclass would otherwise print the repr-ish tuple
+        return f"{self.status} {self.code}: {self.message}"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class WorkerClient:
+    """Calls the worker's REST API v1 as one visitor (anonymous, or with a session ``token``).
+
+    Inputs: a base URL such as ``http://127.0.0.1:8000`` and a timeout in seconds.
+    Outputs: decoded JSON dicts exactly as the contract in ``notes/contracts.md`` describes.
+    """
+
+    def __init__(self, base_url: str, timeout_seconds: float, token: str | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.token = token
+
+    @classmethod
+    def from_config(cls, config: AppConfig, token: str | None = None) -> WorkerClient:
+        return cls(config.worker_url, config.timeout_seconds, token=token)
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Send one request to ``/api/v1{path}``; return the JSON body (None for 204)."""
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        response = self._send(method, f"{self.base_url}/api/v1{path}", json=json,
+                              params=params, headers=headers)
+        return self._decode(response)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange with the timeout; network failures become ``WorkerUnavailable``."""
+        try:
+            return requests.request(method, url, timeout=self.timeout_seconds, **kwargs)
+        except requests.Timeout as exc:
+            raise WorkerUnavailable(
+                f"No answer came within {self.timeout_seconds:g} seconds.", slow=True
+            ) from exc
+        except requests.RequestException as exc:
+            raise WorkerUnavailable("No connection to it could be made.") from exc
+
+    def _decode(self, response: requests.Response) -> dict[str, Any] | None:
+        if response.status_code == 204:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 500 or (response.status_code >= 400 and body is None):
+            error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
+            message = error.get("message") if isinstance(error, dict) else None
+            raise WorkerUnavailable(
+                message
+                or f"It answered with an error (HTTP {response.status_code})."
+            )
+        if response.status_code >= 400:
+            error = body.get("error", {}) if isinstance(body, dict) else {}
+            if not isinstance(error, dict):
+                error = {}
+            raise ApiError(
+                status=int(error.get("status") or response.status_code),
+                code=str(error.get("code") or "error"),
+                message=str(error.get("message") or f"Request failed ({response.status_code})."),
+                fields=dict(error.get("fields") or {}),
+                retry_after=_retry_after(response),
+            )
+        if not isinstance(body, dict):
+            raise WorkerUnavailable("It sent an answer the app cannot read.")
+        return body
+
+    def health(self) -> None:
+        """Raise ``WorkerUnavailable`` unless the worker's ``/healthz`` answers 200."""
+        response = self._send("GET", f"{self.base_url}/healthz")
+        if response.status_code != 200:
+            raise WorkerUnavailable(f"It answered with an error (HTTP {response.status_code}).")
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    def signup(self, username: str, password: str) -> dict[str, Any]:
+        """Create an account; returns ``{"user": {"id", "username"}}``."""
+        body = {"username": username, "password": password}
+        return self.request("POST", "/auth/signup", json=body)
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        """Log in; returns ``{"token", "expires_in", "user"}``."""
+        body = {"username": username, "password": password}
+        return self.request("POST", "/auth/login", json=body)
+
+    def logout(self) -> None:
+        """Revoke this client's token on the worker."""
+        self.request("POST", "/auth/logout")
+
+    def me(self) -> dict[str, Any]:
+        """``{"user", "genres", "rating_count", "ratings_needed"}`` of the logged-in user."""
+        return self.request("GET", "/me")
+
+    # -- genres ---------------------------------------------------------------------------------
+
+    def genres(self) -> list[str]:
+        """Every genre name the catalogue knows (anonymous)."""
+        return list(self.request("GET", "/genres")["genres"])
+
+    def my_genres(self) -> list[str]:
+        return list(self.request("GET", "/me/genres")["genres"])
+
+    def set_my_genres(self, genres: list[str]) -> list[str]:
+        """Replace the user's chosen genres; returns the stored list."""
+        return list(self.request("PUT", "/me/genres", json={"genres": list(genres)})["genres"])
+
+    # -- movies and ratings ---------------------------------------------------------------------
+
+    def movies(
+        self,
+        *,
+        query: str = "",
+        genres: list[str] | None = None,
+        page: int = 1,
+        page_size: int = PAGE_SIZE,
+    ) -> dict[str, Any]:
+        """A page of movies (title search ``query`` and/or ``genres``; else the user's genres)."""
+        params: dict[str, Any] = {"page": page, "page_size": page_size}
+        if query.strip():
+            params["q"] = query.strip()
+        if genres:
+            params["genres"] = ",".join(genres)
+        return self.request("GET", "/movies", params=params)
+
+    def rate(self, movie_id: int, rating: float) -> dict[str, Any]:
+        """Save a rating 0.5..5 (half steps); returns ``{"movie_id", "rating", "rated_at",
+        "rating_count"}``."""
+        return self.request("PUT", f"/me/ratings/{int(movie_id)}", json={"rating": float(rating)})
+
+    def unrate(self, movie_id: int) -> None:
+        """Remove the user's rating of ``movie_id``."""
+        self.request("DELETE", f"/me/ratings/{int(movie_id)}")
+
+    def my_ratings(self, *, page: int = 1, page_size: int = PAGE_SIZE) -> dict[str, Any]:
+        """A page of ``{"movie", "rating", "rated_at"}``, newest first."""
+        return self.request("GET", "/me/ratings", params={"page": page, "page_size": page_size})
+
+    def recommendations(self, *, page: int = 1, page_size: int = PAGE_SIZE) -> dict[str, Any]:
+        """A page of ``{"movie", "predicted_rating", "match", "reason", ...}``; 422
+        ``not_enough_ratings`` below five ratings."""
+        return self.request(
+            "GET", "/me/recommendations", params={"page": page, "page_size": page_size}
+        )
+
+    def movie(self, movie_id: int) -> dict[str, Any]:
+        return self.request("GET", f"/movies/{quote(str(int(movie_id)))}")

@@ -1,0 +1,208 @@
+"""Per-visitor state in ``st.session_state`` and the actions shared by every view.
+
+The session token lives only in ``st.session_state["token"]``; nothing is written to cookies,
+query parameters or disk. A page refresh starts a fresh Streamlit session, so the person simply
+sees the log-in page again (never a half-logged-in page). Log-out revokes the token on the worker
+and clears the whole session state in the same click.
+
+Keys used: ``token``, ``user``, ``nav`` (current view), ``flash`` (messages shown once),
+``ratings`` (this session's latest known ratings {movie_id: rating or None}),
+``ratings_version`` (bumped on every saved change, so lists refetch), ``cache:*`` (fetched pages).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from app.client import ApiError, WorkerClient, WorkerUnavailable
+from app.config import RATINGS_NEEDED, AppConfig
+
+log = logging.getLogger(__name__)
+
+VIEW_GENRES = "Genres"
+VIEW_RATE = "Rate movies"
+VIEW_RECS = "Recommendations"
+VIEW_MINE = "My ratings"
+VIEWS = [VIEW_RATE, VIEW_RECS, VIEW_MINE, VIEW_GENRES]
+
+
+class SessionEnded(Exception):
+    """The worker no longer accepts this visitor's token (expired or revoked)."""
+
+
+def client() -> WorkerClient:
+    """A client for the configured worker, carrying this visitor's token if logged in."""
+    return WorkerClient.from_config(AppConfig.from_env(), token=st.session_state.get("token"))
+
+
+def logged_in() -> bool:
+    return bool(st.session_state.get("token"))
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message (``success``/``info``/``warning``/``error``) for the next page draw."""
+    st.session_state.setdefault("flash", []).append((kind, message))
+
+
+def show_flashes() -> None:
+    """Show and forget the queued messages."""
+    for kind, message in st.session_state.pop("flash", []):
+        getattr(st, kind)(message)
+
+
+def start_session(token: str, user: dict[str, Any]) -> None:
+    """Remember a fresh login. Older per-visitor state is dropped first."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["token"] = token
+    st.session_state["user"] = user
+
+
+def end_session(message: str | None = None, kind: str = "info") -> None:
+    """Forget everything about the visitor (token, caches, widgets) and queue ``message``."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if message:
+        flash(kind, message)
+
+
+def log_out() -> None:
+    """Button callback: revoke the token on the worker, then clear the session state.
+
+    Local state is cleared even if the worker cannot be reached, so the person is logged out of
+    this browser tab either way; they are told when the server-side revoke did not happen.
+    """
+    try:
+        client().logout()
+        end_session("You are logged out. See you soon!", "success")
+    except ApiError as err:
+        if err.status == 401:  # already expired: logged out anyway
+            end_session("You are logged out.", "success")
+        else:
+            end_session("You are logged out of this page.", "success")
+    except WorkerUnavailable:
+        end_session(
+            "You are logged out of this page. The service could not be reached to close the "
+            "session on the server; it expires on its own.", "warning",
+        )
+
+
+def go_to(view: str) -> None:
+    """Button callback: switch to another view."""
+    st.session_state["nav"] = view
+
+
+def known_rating(movie: dict[str, Any]) -> float | None:
+    """The movie's rating as this session last saved it, else the worker's ``my_rating``."""
+    overlay: dict[int, float | None] = st.session_state.get("ratings", {})
+    movie_id = int(movie["id"])
+    if movie_id in overlay:
+        return overlay[movie_id]
+    return movie.get("my_rating")
+
+
+def ratings_version() -> int:
+    return int(st.session_state.get("ratings_version", 0))
+
+
+def save_rating(movie_id: int, widget_key: str, title: str, previous: float | None) -> None:
+    """Widget callback: save the control's value at once (0 removes the rating).
+
+    On success the new value goes to the session's overlay and every list refetches; on failure
+    the control goes back to ``previous`` (the last saved value) and the person sees why.
+    """
+    value = float(st.session_state.get(widget_key) or 0.0)
+    before = st.session_state.get("rating_count")
+    try:
+        if value > 0:
+            result = client().rate(movie_id, value)
+            count = result.get("rating_count")
+            st.toast(f"Saved {value:g}★ for {title}")
+        else:
+            client().unrate(movie_id)
+            count = None
+            st.toast(f"Removed your rating of {title}")
+    except WorkerUnavailable as err:
+        st.session_state[widget_key] = float(previous or 0.0)
+        flash("error", f"Your rating of {title} was not saved: the recommendation service is "
+              f"not answering ({err.message}) Please try again.")
+        return
+    except ApiError as err:
+        st.session_state[widget_key] = float(previous or 0.0)
+        if err.status == 401:
+            end_session("Your session has ended. Please log in again.", "warning")
+            return
+        flash("error", f"Your rating of {title} was not saved: {err.message}")
+        return
+    st.session_state.setdefault("ratings", {})[movie_id] = value or None
+    st.session_state["ratings_version"] = ratings_version() + 1
+    if count is not None and before is not None and before < RATINGS_NEEDED <= count:
+        flash("success", "That's 5 ratings — your recommendations are ready!")
+
+
+def safe_callback(action: Callable[..., None]) -> Callable[..., None]:
+    """Wrap a widget callback so a worker failure becomes a message, never a traceback."""
+
+    @functools.wraps(action)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            action(*args, **kwargs)
+        except WorkerUnavailable as err:
+            flash("error", "That did not work: the recommendation service is not answering "
+                  f"({err.message}) Please try again.")
+        except ApiError as err:
+            if err.status == 401:
+                end_session("Your session has ended. Please log in again.", "warning")
+            else:
+                flash("error", err.message)
+
+    return wrapper
+
+
+def remember(name: str, key: Any, fetch: Callable[[], Any]) -> Any:
+    """``fetch()`` once per ``key`` for this visitor; later runs with the same key reuse it."""
+    slot = f"cache:{name}"
+    cached = st.session_state.get(slot)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    value = fetch()
+    st.session_state[slot] = (key, value)
+    return value
+
+
+def forget(name: str) -> None:
+    st.session_state.pop(f"cache:{name}", None)
+
+
+def show_unavailable(err: WorkerUnavailable) -> None:
+    """The plain 'service down' message with a Retry button (a click reruns the page)."""
+    show_flashes()
+    what = "is too slow to answer" if err.slow else "is not available"
+    st.error(
+        f"**The recommendation service {what} right now.** {err.message} "
+        "Nothing you saved is lost. Please try again in a moment."
+    )
+    st.button("Retry", key="retry", type="primary")
+
+
+def guarded(draw: Callable[[], None]) -> None:
+    """Run ``draw`` and turn every failure into a plain message (never a traceback)."""
+    try:
+        draw()
+    except WorkerUnavailable as err:
+        show_unavailable(err)
+    except ApiError as err:
+        if err.status == 401:
+            end_session("Your session has ended. Please log in again.", "warning")
+            st.rerun()
+        st.error(f"Something went wrong: {err.message}")
+        st.button("Retry", key="retry", type="primary")
+    except Exception:  # noqa: BLE001 - last line of defence: log it, show a calm message
+        log.exception("page failed")
+        st.error("Something went wrong on this page. Please try again.")
+        st.button("Retry", key="retry", type="primary")

@@ -1,0 +1,58 @@
+"""Rate movies: 24 cards at a time from the chosen genres, a title search and "show more"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from app.components import card_grid, movie_card
+from app.config import PAGE_SIZE
+from app.session import client, known_rating, remember, safe_callback, save_rating
+
+
+def _query() -> str:
+    return str(st.session_state.get("grid_query") or "").strip()
+
+
+def _first_page(query: str) -> dict[str, Any]:
+    page = client().movies(query=query, page=1, page_size=PAGE_SIZE)
+    return {"items": list(page["items"]), "next_page": page.get("next_page"),
+            "total": page.get("total", len(page["items"]))}
+
+
+@safe_callback
+def _show_more() -> None:
+    """Button callback: append the next 24 movies to the grid."""
+    slot = st.session_state.get("cache:grid")
+    if not slot or not slot[1].get("next_page"):
+        return
+    key, grid = slot
+    page = client().movies(query=key[0], page=grid["next_page"], page_size=PAGE_SIZE)
+    seen = {m["id"] for m in grid["items"]}
+    grid["items"].extend(m for m in page["items"] if m["id"] not in seen)
+    grid["next_page"] = page.get("next_page")
+    grid["total"] = page.get("total", grid["total"])
+
+
+def render(me: dict[str, Any]) -> None:
+    """Draw the search box, the grid of cards and the "show more" button."""
+    st.subheader("Rate movies you have seen")
+    st.text_input("Search by title", key="grid_query", placeholder="Search by title, e.g. Matrix")
+    query = _query()
+    genres = me.get("genres") or []
+    grid = remember("grid", (query, tuple(genres)), lambda: _first_page(query))
+    if query:
+        st.caption(f"{grid['total']} movies match “{query}”.")
+    elif genres:
+        st.caption("Popular movies in your genres: " + ", ".join(genres) + ".")
+    if not grid["items"]:
+        st.info("No movies found. Try another title or fewer words.")
+        return
+    card_grid(grid["items"], lambda movie: movie_card(
+        movie, key="rate", on_rate=save_rating, rating=known_rating(movie)))
+    shown = len(grid["items"])
+    st.caption(f"Showing {shown} of {grid['total']} movies.")
+    if grid.get("next_page"):
+        st.button("Show more movies", key="grid_more", on_click=_show_more,
+                  width="stretch")

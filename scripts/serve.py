@@ -1,0 +1,137 @@
+"""Run the whole product locally: Redis (embedded), the worker and the Streamlit app.
+
+Usage (from the project root)::
+
+    python -m scripts.serve [--host 127.0.0.1] [--worker-port 8000] [--app-port 8501]
+                            [--redis-dir var/redis] [--ready-timeout 600]
+
+Starts, in order, waiting for each to be ready:
+
+1. ``redis-server`` with its data in ``--redis-dir`` (env ``WORKER_DATA_DIR``, default
+   ``var/redis``), unless ``REDIS_URL`` is set, in which case that Redis is used;
+2. the worker, ``python -m worker`` on ``--worker-port`` (env ``WORKER_PORT``), until its
+   ``/readyz`` says ready (models loaded);
+3. the app, ``streamlit run app/Home.py`` on ``--app-port`` (env ``APP_PORT``), until
+   ``/_stcore/health`` answers, with ``WORKER_URL`` pointing at the worker.
+
+Then prints one line ``App ready at http://HOST:PORT`` and runs until Ctrl-C / SIGTERM or until
+one of the processes stops; everything it started is stopped on the way out. Other settings
+(``DATA_DIR``, ``WORKER_TIMEOUT_SECONDS``, ...) pass through the environment unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_http(url: str, process: subprocess.Popen, timeout: float, what: str) -> None:
+    """Poll ``url`` until it answers 200; fail early when ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode} while starting")
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code == 200:
+                return
+            last = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} not ready at {url} within {timeout:.0f}s (last: {last})")
+
+
+def stop(process: subprocess.Popen | None, name: str) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        print(f"{name} did not stop in 10 s; killing it", file=sys.stderr)
+        process.kill()
+        process.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (from make, a test, a container runtime) ends the run like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=env.get("WORKER_HOST", "127.0.0.1"))
+    parser.add_argument("--worker-port", type=int, default=int(env.get("WORKER_PORT", 8000)))
+    parser.add_argument("--app-port", type=int, default=int(env.get("APP_PORT", 8501)))
+    parser.add_argument("--redis-dir", type=Path,
+                        default=Path(env.get("WORKER_DATA_DIR", "var/redis")))
+    parser.add_argument("--ready-timeout", type=float, default=600.0,
+                        help="seconds to wait for the worker to load its models")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    redis_server = None
+    worker = app = None
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        env = dict(os.environ)
+        if not env.get("REDIS_URL"):
+            from worker.embedded_redis import start_embedded_redis
+
+            redis_server = start_embedded_redis(args.redis_dir)
+            env["REDIS_URL"] = redis_server.url
+            print(f"Redis started at {redis_server.url} (data in {args.redis_dir})", flush=True)
+        env.update(WORKER_HOST=args.host, WORKER_PORT=str(args.worker_port))
+        worker_url = f"http://{args.host}:{args.worker_port}"
+        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
+        print(f"Worker starting at {worker_url} (loading models) ...", flush=True)
+        wait_http(f"{worker_url}/readyz", worker, args.ready_timeout, "worker")
+        print(f"Worker ready at {worker_url}", flush=True)
+
+        env["WORKER_URL"] = worker_url
+        env["APP_PORT"] = str(args.app_port)
+        app = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "Home.py"),
+             "--server.address", args.host, "--server.port", str(args.app_port),
+             "--server.headless", "true", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
+             "--client.toolbarMode", "minimal"],
+            cwd=ROOT, env=env,
+        )
+        app_url = f"http://{args.host}:{args.app_port}"
+        wait_http(f"{app_url}/_stcore/health", app, 120, "app")
+        print(f"App ready at {app_url}", flush=True)
+        while worker.poll() is None and app.poll() is None:
+            time.sleep(0.5)
+        print("A process stopped; shutting down", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        print(f"serve: {exc}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        stop(app, "app")
+        stop(worker, "worker")
+        if redis_server is not None:
+            redis_server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""End to end in a real browser: Debian's Chromium driven by Playwright.
+
+The product is started the way ``make run`` starts it, ``python -m scripts.serve`` (embedded
+redis-server + ``python -m worker`` + ``streamlit run app/Home.py``), on free ports. The browser
+then walks the whole journey a new visitor takes, on a desktop and on a phone-width window, and
+saves screenshots of the recommendations page to ``artifacts/screenshots/`` (copied to
+``docs/screenshot-recommendations*.png`` for the README).
+
+Posters: their URLs point at image.tmdb.org, which this machine cannot reach. That is the real
+"no network" case; the test checks the placeholder shows and no broken image is drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from worker.embedded_redis import free_port
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+DOCS = ROOT / "docs"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+GENRES = ["Action", "Adventure", "Comedy", "Drama", "Thriller"]
+WAIT_MS = 90_000  # two shared cores: a page rerun can take several seconds
+
+
+@pytest.fixture(scope="module")
+def served_app(tmp_path_factory, data_dir):
+    """URL of the app started by ``python -m scripts.serve``; everything stops afterwards."""
+    folder = tmp_path_factory.mktemp("serve")
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "WORKER_PROCESSES": "1",
+        "WORKER_TIMEOUT_SECONDS": "60",
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.serve",
+            "--worker-port",
+            str(free_port()),
+            "--app-port",
+            str(free_port()),
+            "--redis-dir",
+            str(folder / "redis"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        with (folder / "serve.log").open("w") as log:
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    url = None
+    try:
+        while url is None:
+            line = lines.get(timeout=600)
+            found = re.search(r"App ready at (http://\S+)", line)
+            url = found.group(1) if found else None
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, f"serve did not stop cleanly; see {folder / 'serve.log'}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def rate_with_keyboard(page, index: int, counter: str) -> None:
+    """Slide the ``index``-th rating control to 5 stars and wait for ``counter`` to show."""
+    from playwright.sync_api import expect
+
+    slider = page.get_by_role("slider").nth(index)
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    page.keyboard.press("End")
+    expect(page.get_by_text(counter)).to_be_visible(timeout=WAIT_MS)
+
+
+def broken_images(page) -> int:
+    """Images the browser tried and failed to draw (a broken-image icon)."""
+    return page.evaluate(
+        "Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).length"
+    )
+
+
+def save_shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    shutil.copyfile(SHOTS / f"{name}.png", DOCS / f"screenshot-{name}.png")
+
+
+def log_in(page, url: str, username: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_role("tab", name="Log in").click()
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
+
+
+def test_journey_in_a_real_browser(served_app, browser):
+    from playwright.sync_api import expect
+
+    username = f"e2e{uuid.uuid4().hex[:10]}"
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desktop.new_page()
+    page.goto(served_app)
+
+    # Sign up: lands on the genre chooser.
+    page.get_by_label("Choose a username").fill(username)
+    page.get_by_label("Choose a password (at least 8 characters)").fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Which genres do you enjoy?")).to_be_visible(timeout=WAIT_MS)
+    save_button = page.get_by_role("button", name="Save genres")
+    for genre in GENRES:
+        expect(save_button).to_be_disabled()
+        page.get_by_role("button", name=genre, exact=True).click()
+        page.wait_for_timeout(300)
+    expect(save_button).to_be_enabled(timeout=WAIT_MS)
+    save_button.click()
+
+    # Rate three movies on the first grid page and two on the second.
+    expect(page.get_by_text("Rate movies you have seen", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("slider")).to_have_count(24, timeout=WAIT_MS)
+    expect(page.locator(".mr-placeholder")).to_have_count(24)
+    assert page.locator(".mr-poster-img").count() > 0  # poster layers exist (and fail here)
+    for done in range(1, 4):
+        rate_with_keyboard(page, done - 1, f"Rated {done} of 5")
+    expect(page.get_by_text("✓ Saved: 5★")).to_have_count(3)
+    page.get_by_role("button", name="Show more movies").click()
+    expect(page.get_by_role("slider")).to_have_count(48, timeout=WAIT_MS)
+    rate_with_keyboard(page, 24, "Rated 4 of 5")
+    page.get_by_role("slider").nth(25).focus()
+    page.keyboard.press("End")
+    expect(page.get_by_text("recommendations are ready").first).to_be_visible(timeout=WAIT_MS)
+
+    # Recommendations: 24 cards with match percentages, then the next 24.
+    page.get_by_role("button", name="See my recommendations →").click()
+    badges = page.locator(".mr-badge")
+    expect(badges).to_have_count(24, timeout=WAIT_MS)
+    assert all(re.fullmatch(r"\d{1,3}% match", text) for text in badges.all_inner_texts())
+    reasons = page.locator(".mr-reason").all_inner_texts()
+    assert len(reasons) == 24 and all(reason.strip() for reason in reasons)
+    page.wait_for_timeout(1500)  # let the failed poster requests settle
+    assert broken_images(page) == 0
+    page.get_by_text("Recommended for you").scroll_into_view_if_needed()
+    save_shot(page, "recommendations")
+    page.get_by_role("button", name="Show more recommendations").click()
+    expect(badges).to_have_count(48, timeout=WAIT_MS)
+
+    # Rating a recommended movie takes it off the list.
+    first_title = page.locator(".mr-title").first.inner_text()
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("End")
+    expect(page.locator(".mr-title").first).not_to_have_text(first_title, timeout=WAIT_MS)
+    expect(badges).to_have_count(48, timeout=WAIT_MS)
+
+    # My ratings: six, newest (the recommended one) first.
+    page.get_by_role("radio", name="My ratings").click()
+    expect(page.get_by_role("button", name="Remove")).to_have_count(6, timeout=WAIT_MS)
+    expect(page.locator(".mr-title").first).to_have_text(first_title)
+
+    # A phone-width window: the grid stacks into one column.
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    mobile = phone.new_page()
+    log_in(mobile, served_app, username)
+    mobile.get_by_role("radio", name="Recommendations").click()
+    expect(mobile.locator(".mr-badge")).to_have_count(24, timeout=WAIT_MS)
+    first, second = (mobile.locator(".mr-poster").nth(i).bounding_box() for i in (0, 1))
+    assert second["y"] > first["y"] + first["height"]  # stacked, not side by side
+    assert abs(second["x"] - first["x"]) < 2
+    assert first["width"] <= 390
+    mobile.get_by_text("Recommended for you").scroll_into_view_if_needed()
+    save_shot(mobile, "recommendations-phone")
+    # A refresh starts over at the log-in page: never half logged in.
+    mobile.reload()
+    expect(mobile.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    expect(mobile.get_by_role("button", name="Log out")).to_have_count(0)
+    phone.close()
+
+    # Log out: one click, back to the forms.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("You are logged out")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    desktop.close()
+
+
+def test_poster_shows_when_it_loads_and_placeholder_when_it_fails(browser):
+    """The card's two layers in Chromium: a loading poster covers the placeholder; a failing
+    one (404 here, or no network) leaves the placeholder, never a broken-image icon.
+
+    The public internet (image.tmdb.org) is mocked with Playwright routes: one path answers a
+    plain red PNG, the other 404. No app server is needed: the card HTML and CSS come straight
+    from ``app.components``.
+    """
+    import io
+
+    from PIL import Image
+
+    from app import components
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 30), (255, 0, 0)).save(buffer, format="PNG")
+    red_png = buffer.getvalue()
+    base = "https://image.tmdb.org/t/p/w342"
+    movies = [
+        {
+            "id": 1,
+            "title": "Loads",
+            "year": 1995,
+            "genres": ["Drama"],
+            "poster_url": f"{base}/ok.png",
+        },
+        {
+            "id": 2,
+            "title": "Missing",
+            "year": 1996,
+            "genres": ["Drama"],
+            "poster_url": f"{base}/missing.jpg",
+        },
+        {"id": 3, "title": "No poster", "year": None, "genres": [], "poster_url": None},
+    ]
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+
+    def answer(route):
+        if route.request.url.endswith("/ok.png"):
+            route.fulfill(status=200, content_type="image/png", body=red_png)
+        else:
+            route.fulfill(status=404, body="not found")
+
+    page.route("https://image.tmdb.org/**", answer)
+    cards = "".join(
+        f'<div style="width:180px;display:inline-block;margin:8px">'
+        f"{components.card_html(movie)}</div>"
+        for movie in movies
+    )
+    style = components._CSS.replace("<style>", "").replace("</style>", "")
+    page.set_content(f"<html><head><style>{style}</style></head><body>{cards}</body></html>")
+    page.wait_for_load_state("networkidle")
+    assert broken_images(page) == 0
+
+    def centre(index: int) -> tuple[int, int, int]:
+        shot = page.locator(".mr-poster").nth(index).screenshot()
+        image = Image.open(io.BytesIO(shot)).convert("RGB")
+        return image.getpixel((image.width // 2, image.height // 4))
+
+    red, green, blue = centre(0)
+    assert red > 200 and green < 60 and blue < 60  # the poster covers the placeholder
+    for index in (1, 2):
+        red, green, blue = centre(index)
+        assert blue > red and blue > 40  # the dark-blue placeholder shows
+    expect_titles = page.locator(".mr-placeholder span").all_inner_texts()
+    assert expect_titles == ["Loads", "Missing", "No poster"]
+    context.close()
