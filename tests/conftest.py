@@ -32,3 +32,75 @@ def redis_server(tmp_path_factory):
     server = start_embedded_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+# --------------------------------------------------------------------------- worker fixtures
+
+WORKER_TEST_CONFIG = {
+    "BCRYPT_ROUNDS": 4,
+    "LOAD_IN_BACKGROUND": False,
+    "RECOMMENDER_MODEL": "pearson",
+}
+"""Test-only settings for the in-process worker: cheap bcrypt, models loaded before the test,
+Pearson (whose evidence the worker tests check) whatever the default model is."""
+
+
+@pytest.fixture()
+def make_worker_app(redis_server, data_dir):
+    """Factory ``make_worker_app(**overrides)`` of worker apps on the session's Redis.
+
+    The Redis database is emptied first, so every test starts from nothing. Models and the
+    catalogue load once per test session (they are cached per process).
+    """
+    import redis
+
+    from worker.app import create_app
+
+    def make(**overrides):
+        redis.Redis.from_url(redis_server.url).flushdb()
+        config = {**WORKER_TEST_CONFIG, "REDIS_URL": redis_server.url, **overrides}
+        return create_app(config)
+
+    return make
+
+
+@pytest.fixture()
+def worker_app(make_worker_app):
+    """A worker app (models loaded) on an empty Redis database."""
+    return make_worker_app()
+
+
+@pytest.fixture()
+def worker_client(worker_app):
+    """Flask test client of :func:`worker_app`."""
+    return worker_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_worker(tmp_path_factory, data_dir):
+    """Base URL (``http://127.0.0.1:PORT``) of a real worker: gunicorn, 2 processes, its own
+    redis-server, bcrypt cost 4 and a high per-address login limit (generated tests log in a
+    lot from one address; the per-username limit of 5 stays)."""
+    from worker.launch import start_worker
+
+    folder = tmp_path_factory.mktemp("live-worker")
+    server = start_embedded_redis(folder / "redis")
+    config = {"BCRYPT_ROUNDS": 4, "LOGIN_MAX_FAILURES_PER_ADDRESS": 1000}
+    worker = start_worker(server.url, app_config=config, log_path=folder / "worker.log")
+    yield worker.url
+    worker.stop()
+    server.stop()
+
+
+@pytest.fixture()
+def worker_login():
+    """``worker_login(client, username, password=...)``: sign up, log in, return auth headers."""
+
+    def login(client, username: str, password: str = "correct horse battery") -> dict[str, str]:
+        body = {"username": username, "password": password}
+        assert client.post("/api/v1/auth/signup", json=body).status_code == 201
+        answer = client.post("/api/v1/auth/login", json=body)
+        assert answer.status_code == 200, answer.get_json()
+        return {"Authorization": f"Bearer {answer.get_json()['token']}"}
+
+    return login

@@ -1,0 +1,59 @@
+"""The worker's Flask app factory: ``create_app(test_config=None)``.
+
+Production: ``gunicorn "worker.app:create_app()" --bind 0.0.0.0:8000``. Locally:
+``python -m worker``. Settings come from the environment (:mod:`worker.config`); tests pass
+``test_config`` (e.g. ``{"REDIS_URL": ..., "BCRYPT_ROUNDS": 4}``) on top of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, g
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from worker import config, errors
+from worker.recommendations import ModelService
+from worker.routes import auth, genres, health, movies, ratings, recommendations
+from worker.store import Store
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, Redis store, model service (loading starts now), blueprints."""
+    app = Flask(__name__)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("REDIS_URL"):
+        raise RuntimeError("REDIS_URL is not set (python -m worker starts an embedded Redis)")
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    store = Store.from_url(app.config["REDIS_URL"])
+    service = ModelService(store, app.config)
+    app.extensions["store"] = store
+    app.extensions["models"] = service
+
+    @app.before_request
+    def _start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _server_timing(response):
+        # Server-side time of the request, read by scripts/load_test.py and browsers' devtools.
+        if "started" in g:
+            ms = (time.perf_counter() - g.started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={ms:.2f}"
+        return response
+
+    errors.register(app)
+    for blueprint in (health.bp, auth.bp, genres.bp, movies.bp, ratings.bp, recommendations.bp):
+        app.register_blueprint(blueprint)
+    service.start(background=app.config["LOAD_IN_BACKGROUND"])
+    return app

@@ -1,0 +1,147 @@
+"""Passwords, session tokens and login throttling.
+
+- Passwords are hashed with bcrypt (cost ``BCRYPT_ROUNDS``, >= 12 in production). bcrypt only
+  reads the first 72 bytes of its input, so a password longer than 72 UTF-8 bytes is first
+  replaced by ``base64(sha256(password))`` (44 bytes): two long passwords that share their
+  first 72 bytes stay different passwords, and nothing is silently truncated.
+- A login returns ``secrets.token_urlsafe(32)`` (256 random bits). Redis stores only the
+  token's SHA-256 (``session:{hash}``) with an expiry; logout deletes it. Looking a token up by
+  its hash means no byte-by-byte comparison of secrets happens in Python.
+- Failed logins are counted per lowercase username and per client address, in Redis counters
+  that expire at the end of the window (defaults: 5 per username and 20 per address per
+  15 minutes). Past the limit, login answers 429 with ``Retry-After`` until the window ends,
+  even for the right password. A successful login clears the username's counter.
+- Unknown usernames and wrong passwords get the same 401 answer, and an unknown username still
+  costs one bcrypt check against a dummy hash, so response times do not reveal which it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+from collections.abc import Callable
+
+import bcrypt
+from flask import current_app, g, request
+
+from worker.errors import ApiError
+from worker.store import Store, User, failures_key
+
+BCRYPT_MAX_BYTES = 72
+
+
+def bcrypt_input(password: str) -> bytes:
+    """The bytes given to bcrypt: the UTF-8 password, or its base64 SHA-256 if over 72 bytes."""
+    raw = password.encode("utf-8")
+    if len(raw) > BCRYPT_MAX_BYTES:
+        return base64.b64encode(hashlib.sha256(raw).digest())
+    return raw
+
+
+def hash_password(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(bcrypt_input(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    """bcrypt's own check (constant time in the hash comparison)."""
+    return bcrypt.checkpw(bcrypt_input(password), password_hash.encode("ascii"))
+
+
+@functools.lru_cache(maxsize=8)
+def dummy_hash(rounds: int) -> str:
+    """A hash of a random password, checked against when the username is unknown."""
+    return hash_password(
+        base64.b64encode(hashlib.sha256(b"no such user").digest()).decode(), rounds
+    )
+
+
+def store() -> Store:
+    return current_app.extensions["store"]
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _throttle_keys(username: str) -> list[tuple[str, int]]:
+    cfg = current_app.config
+    return [
+        (failures_key("user", username.lower()), cfg["LOGIN_MAX_FAILURES_PER_USER"]),
+        (failures_key("addr", client_address()), cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+    ]
+
+
+def refuse_if_throttled(username: str) -> None:
+    """429 ``too_many_attempts`` (with Retry-After) when either failure counter is full."""
+    limits = _throttle_keys(username)
+    counts = store().failure_counts([key for key, _ in limits])
+    for (_, limit), (failures, ttl) in zip(limits, counts, strict=True):
+        if failures >= limit:
+            wait = max(ttl, 1)
+            raise ApiError(
+                429,
+                "too_many_attempts",
+                f"Too many failed logins. Try again in {wait} seconds.",
+                headers={"Retry-After": str(wait)},
+            )
+
+
+def authenticate(username: str, password: str) -> User:
+    """The user with that username and password, or 401 ``invalid_credentials``."""
+    st = store()
+    rounds = current_app.config["BCRYPT_ROUNDS"]
+    user_id = st.user_id_for(username)
+    user = st.get_user(user_id) if user_id else None
+    if user is None:
+        check_password(password, dummy_hash(rounds))  # same time as a real check
+        ok = False
+    else:
+        ok = check_password(password, user.password_hash)
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    keys = _throttle_keys(username)
+    if not ok:
+        for key, _ in keys:
+            st.count_failure(key, window)
+        raise ApiError(401, "invalid_credentials", "Wrong username or password.")
+    st.clear_failures(keys[0][0])
+    return user
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not hmac.compare_digest(scheme.lower().encode(), b"bearer") or not token.strip():
+        return None
+    token = token.strip()
+    if len(token) > 256 or not token.isascii():
+        return None
+    return token
+
+
+def current_user(required: bool = True) -> User | None:
+    """The user of the request's bearer token (401 when required and missing or invalid)."""
+    if "user" in g:
+        return g.user
+    token = bearer_token()
+    user = None
+    if token is not None:
+        user = store().session_user(token)
+        if user is None:
+            raise ApiError(401, "invalid_token", "Your session has expired. Log in again.")
+    if user is None and required:
+        raise ApiError(401, "unauthorized", "Log in first: send 'Authorization: Bearer <token>'.")
+    g.user, g.token = user, token
+    return user
+
+
+def login_required(view: Callable) -> Callable:
+    """Decorator: the view runs only with a valid token; the user is ``g.user``."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        current_user(required=True)
+        return view(*args, **kwargs)
+
+    return wrapped

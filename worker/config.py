@@ -1,0 +1,85 @@
+"""Worker settings, read from environment variables once when the app is created.
+
+Names (shared with deployment and the app; see docs/api.md):
+
+- ``REDIS_URL``: Redis to use; unset => ``python -m worker`` starts an embedded ``redis-server``
+  with its data in ``WORKER_DATA_DIR`` (default ``./var/redis``).
+- ``SESSION_TTL_SECONDS`` (default 604800 = 7 days): lifetime of a login token.
+- ``BCRYPT_ROUNDS`` (default 12): bcrypt cost. The environment can raise it but never lower it
+  below 12; tests lower it through ``create_app(test_config)`` only.
+- ``WORKER_HOST`` (127.0.0.1), ``WORKER_PORT`` (8000), ``WORKER_PROCESSES`` (2): where and how
+  ``python -m worker`` serves.
+- ``MAX_CONTENT_LENGTH`` (65536 bytes): larger request bodies get 413.
+- ``RECOMMENDER_MODEL`` (default ``pearson``): the model name given to ``make_model``.
+- ``TRUSTED_PROXIES`` (default 0): how many reverse proxies (e.g. the Ingress) sit in front of
+  the worker; their ``X-Forwarded-For`` is then trusted for the client address used by the
+  login rate limit.
+- Data locations come from ``recommender.settings`` (DATA_DIR, MOVIELENS_PATH, OVERVIEWS_PATH,
+  ARTIFACTS_DIR).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+MIN_BCRYPT_ROUNDS = 12
+
+DEFAULTS: dict[str, Any] = {
+    "REDIS_URL": None,
+    "SESSION_TTL_SECONDS": 604800,
+    "BCRYPT_ROUNDS": MIN_BCRYPT_ROUNDS,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "RECOMMENDER_MODEL": "pearson",
+    "TRUSTED_PROXIES": 0,
+    # Login throttling: failures allowed per window, per username and per client address.
+    "LOGIN_MAX_FAILURES_PER_USER": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_WINDOW_SECONDS": 900,
+    # How many recommendations are computed and cached per user, and for how long.
+    "RECS_CACHE_SIZE": 240,
+    "RECS_CACHE_TTL_SECONDS": 86400,
+    # Load models in a background thread (True) or before create_app returns (False).
+    "LOAD_IN_BACKGROUND": True,
+}
+
+
+def _int_env(name: str) -> int | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def from_environment() -> dict[str, Any]:
+    """Settings from the environment on top of :data:`DEFAULTS` (see the module docstring)."""
+    config = dict(DEFAULTS)
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if redis_url:
+        config["REDIS_URL"] = redis_url
+    for name in ("SESSION_TTL_SECONDS", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES"):
+        value = _int_env(name)
+        if value is not None:
+            config[name] = value
+    rounds = _int_env("BCRYPT_ROUNDS")
+    if rounds is not None:
+        if rounds < MIN_BCRYPT_ROUNDS:
+            raise RuntimeError(f"BCRYPT_ROUNDS must be >= {MIN_BCRYPT_ROUNDS} in production")
+        config["BCRYPT_ROUNDS"] = rounds
+    model = os.environ.get("RECOMMENDER_MODEL", "").strip()
+    if model:
+        config["RECOMMENDER_MODEL"] = model
+    return config
+
+
+def server_settings() -> dict[str, Any]:
+    """Where ``python -m worker`` listens: host, port and number of gunicorn processes."""
+    return {
+        "host": os.environ.get("WORKER_HOST", "").strip() or "127.0.0.1",
+        "port": _int_env("WORKER_PORT") or 8000,
+        "processes": _int_env("WORKER_PROCESSES") or 2,
+        "data_dir": os.environ.get("WORKER_DATA_DIR", "").strip() or "var/redis",
+    }

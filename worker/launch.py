@@ -1,0 +1,90 @@
+"""Start a real worker (gunicorn, N processes) as a child process and wait until it is ready.
+
+Used by the test fixtures (``live_worker``) and ``scripts/load_test.py``; production uses the
+``gunicorn`` command line directly (see docs/api.md).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from worker.embedded_redis import free_port
+
+
+@dataclass
+class LiveWorker:
+    """A gunicorn worker child process serving ``url``."""
+
+    url: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_worker(
+    redis_url: str,
+    *,
+    processes: int = 2,
+    threads: int = 4,
+    port: int | None = None,
+    app_config: dict[str, Any] | None = None,
+    log_path: Path | None = None,
+    timeout: float = 180.0,
+) -> LiveWorker:
+    """Run ``gunicorn worker.app:create_app(app_config)`` on 127.0.0.1 (``processes`` x
+    ``threads``, gthread workers) and wait for /readyz.
+
+    ``app_config`` is passed to ``create_app`` as ``test_config`` (a Python literal), e.g.
+    ``{"BCRYPT_ROUNDS": 4}``; ``None`` runs with production settings from the environment.
+    """
+    port = port or free_port()
+    factory = f"worker.app:create_app({app_config!r})" if app_config else "worker.app:create_app()"
+    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    cmd = [
+        sys.executable, "-m", "gunicorn", factory,
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(processes),
+        "--worker-class", "gthread",
+        "--threads", str(threads),
+        "--timeout", "120",
+    ]  # fmt: skip
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    worker = LiveWorker(f"http://127.0.0.1:{port}", process)
+    if not wait_ready(worker, timeout):
+        worker.stop()
+        raise RuntimeError(f"worker on port {port} not ready within {timeout}s (log: {log_path})")
+    return worker
+
+
+def wait_ready(worker: LiveWorker, timeout: float) -> bool:
+    """Poll ``/readyz`` until 200 (every gunicorn process answers; we probe a few times)."""
+    deadline = time.monotonic() + timeout
+    ready_in_a_row = 0
+    while time.monotonic() < deadline:
+        if worker.process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(worker.url + "/readyz", timeout=2) as response:
+                ready_in_a_row = ready_in_a_row + 1 if response.status == 200 else 0
+        except OSError:
+            ready_in_a_row = 0
+        if ready_in_a_row >= 6:  # several probes, so each process has most likely loaded
+            return True
+        time.sleep(0.25)
+    return False

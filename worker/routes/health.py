@@ -1,0 +1,34 @@
+"""Probes: ``/healthz`` (the process answers) and ``/readyz`` (models loaded, Redis reachable)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from worker.openapi import spec
+from worker.routes import API, models, store
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: 200 as soon as the process serves HTTP, even while models load."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: 200 once models are loaded and Redis answers PING, else 503."""
+    service = models()
+    redis_ok = store().ping()
+    body = {"status": "ready" if service.ready and redis_ok else "not ready", **service.status()}
+    body["redis"] = "ok" if redis_ok else "unreachable"
+    if service.error:
+        body["error"] = service.error
+    return jsonify(body), 200 if body["status"] == "ready" else 503
+
+
+@bp.get(f"{API}/openapi.json")
+def openapi():
+    """The OpenAPI 3 description of this API."""
+    return jsonify(spec())

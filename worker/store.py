@@ -1,0 +1,382 @@
+"""Everything the worker keeps in Redis; the only module that knows a key name.
+
+Key schema (one logical database; ``{id}`` is a user's id, 16 hex chars):
+
+==============================  ==========  ==================================================
+key                             type        content
+==============================  ==========  ==================================================
+``user:{id}``                   hash        username (as typed), password_hash (bcrypt),
+                                            created_at (ISO), genres (JSON list of names)
+``username:{lowercase name}``   string      the user id (case-insensitive uniqueness)
+``users``                       set         every user id
+``session:{sha256(token)}``     string      the user id; expires after SESSION_TTL_SECONDS.
+                                            Only a hash of the token is stored.
+``ratings:{id}``                hash        movieId -> stars ("4.5")
+``rated:{id}``                  sorted set  movieId scored by rated_at (Unix ms): newest first
+``ratings_version:{id}``        string      integer, +1 on every change of the user's ratings
+``recs:{id}:{version}``         string      JSON: computed recommendation list for that
+                                            ratings version (top 240), expires after a day
+``neighbours:{id}:{version}``   string      JSON: the taste neighbours behind that list
+``rating_changes``              stream      {user, version} per ratings change (capped ~100k):
+                                            every worker process reads it before scoring to
+                                            keep its neighbour pool of app users current
+``login_failures:user:{name}``  string      failed logins for a lowercase username, expires
+                                            at the end of the window
+``login_failures:addr:{ip}``    string      failed logins from one client address
+==============================  ==========  ==================================================
+
+Atomicity: sign-up, every rating change (ratings hash, time-ordered index, version bump,
+cache invalidation, change-stream entry) and cache writes are single Lua scripts, so they
+commit together or not at all. Scripts build the ``recs:``/``neighbours:`` key names from the
+user id, which is fine for a single Redis server (not Redis Cluster).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+CHANGES_STREAM = "rating_changes"
+CHANGES_MAXLEN = 100_000
+
+
+def user_key(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def username_key(username: str) -> str:
+    return f"username:{username.lower()}"
+
+
+def session_key(token: str) -> str:
+    """Sessions are found by the SHA-256 of the token, so a leaked dump holds no tokens."""
+    return "session:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+def ratings_key(user_id: str) -> str:
+    return f"ratings:{user_id}"
+
+
+def rated_key(user_id: str) -> str:
+    return f"rated:{user_id}"
+
+
+def version_key(user_id: str) -> str:
+    return f"ratings_version:{user_id}"
+
+
+def recs_key(user_id: str, version: int) -> str:
+    return f"recs:{user_id}:{version}"
+
+
+def neighbours_key(user_id: str, version: int) -> str:
+    return f"neighbours:{user_id}:{version}"
+
+
+def failures_key(kind: str, who: str) -> str:
+    return f"login_failures:{kind}:{who}"
+
+
+_SIGNUP = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'username', ARGV[2], 'password_hash', ARGV[3],
+           'created_at', ARGV[4], 'genres', '[]')
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+"""
+
+# KEYS: ratings, rated, version, stream. ARGV: movie, stars, rated_at_ms, user_id, maxlen
+_SET_RATING = """
+local old = redis.call('GET', KEYS[3]) or '0'
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local v = redis.call('INCR', KEYS[3])
+redis.call('DEL', 'recs:' .. ARGV[4] .. ':' .. old, 'neighbours:' .. ARGV[4] .. ':' .. old)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'user', ARGV[4], 'version', v)
+return {redis.call('HLEN', KEYS[1]), v}
+"""
+
+# KEYS: ratings, rated, version, stream. ARGV: movie, user_id, maxlen
+_DELETE_RATING = """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return nil end
+local old = redis.call('GET', KEYS[3]) or '0'
+redis.call('ZREM', KEYS[2], ARGV[1])
+local v = redis.call('INCR', KEYS[3])
+redis.call('DEL', 'recs:' .. ARGV[2] .. ':' .. old, 'neighbours:' .. ARGV[2] .. ':' .. old)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'user', ARGV[2], 'version', v)
+return {redis.call('HLEN', KEYS[1]), v}
+"""
+
+# KEYS: version, recs, neighbours. ARGV: expected version, recs json, neighbours json, ttl
+_SAVE_RECS = """
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+return 1
+"""
+
+# KEYS: session. Returns the user id and the user hash (flat), or nil: one round trip.
+_SESSION_USER = """
+local id = redis.call('GET', KEYS[1])
+if not id then return nil end
+return {id, redis.call('HGETALL', 'user:' .. id)}
+"""
+
+# ARGV: user id, version the caller already holds. Returns rating count, ratings version and
+# the list cached for it (false when missing or when the caller already holds that version).
+_RECS_STATE = """
+local count = redis.call('HLEN', 'ratings:' .. ARGV[1])
+local version = redis.call('GET', 'ratings_version:' .. ARGV[1]) or '0'
+if version == ARGV[2] then return {count, version, false} end
+return {count, version, redis.call('GET', 'recs:' .. ARGV[1] .. ':' .. version)}
+"""
+
+# KEYS: failure counter. ARGV: window seconds
+_COUNT_FAILURE = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+@dataclass
+class User:
+    """A stored user (``password_hash`` never leaves the worker)."""
+
+    id: str
+    username: str
+    password_hash: str
+    created_at: str
+    genres: list[str]
+
+    def public(self) -> dict[str, str]:
+        return {"id": self.id, "username": self.username}
+
+
+@dataclass
+class RatingChange:
+    """Result of a rating change: the user's rating count and new ratings version."""
+
+    rating_count: int
+    version: int
+
+
+class Store:
+    """Typed access to the worker's Redis data (see the module docstring for the schema)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+        self._signup = client.register_script(_SIGNUP)
+        self._set_rating = client.register_script(_SET_RATING)
+        self._delete_rating = client.register_script(_DELETE_RATING)
+        self._save_recs = client.register_script(_SAVE_RECS)
+        self._count_failure = client.register_script(_COUNT_FAILURE)
+        self._session_user = client.register_script(_SESSION_USER)
+        self._recs_state = client.register_script(_RECS_STATE)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=30))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.r.ping())
+        except redis.RedisError:
+            return False
+
+    # --- users -----------------------------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, created_at: str) -> User | None:
+        """Create a user; ``None`` when the username is taken (case-insensitively)."""
+        user_id = secrets.token_hex(8)
+        keys = [username_key(username), user_key(user_id), "users"]
+        if not self._signup(keys=keys, args=[user_id, username, password_hash, created_at]):
+            return None
+        return User(user_id, username, password_hash, created_at, [])
+
+    def user_id_for(self, username: str) -> str | None:
+        return self.r.get(username_key(username))
+
+    def get_user(self, user_id: str) -> User | None:
+        data = self.r.hgetall(user_key(user_id))
+        return _user(user_id, data) if data else None
+
+    def all_user_ids(self) -> list[str]:
+        return sorted(self.r.smembers("users"))
+
+    def set_genres(self, user_id: str, genres: list[str]) -> None:
+        self.r.hset(user_key(user_id), "genres", json.dumps(genres))
+
+    # --- sessions --------------------------------------------------------------------------
+
+    def create_session(self, user_id: str, ttl_seconds: int) -> str:
+        """A new random token (256 bits, URL-safe) for ``user_id``, valid ``ttl_seconds``."""
+        token = secrets.token_urlsafe(32)
+        self.r.set(session_key(token), user_id, ex=ttl_seconds)
+        return token
+
+    def session_user(self, token: str) -> User | None:
+        """The user a token belongs to (``None`` if unknown, expired or revoked)."""
+        found = self._session_user(keys=[session_key(token)])
+        if not found or not found[1]:
+            return None
+        flat = found[1]
+        return _user(found[0], dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    def revoke_session(self, token: str) -> None:
+        self.r.delete(session_key(token))
+
+    # --- login throttling ------------------------------------------------------------------
+
+    def failure_counts(self, keys: list[str]) -> list[tuple[int, int]]:
+        """``(failures, seconds until reset)`` for each counter key."""
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+            pipe.ttl(key)
+        values = pipe.execute()
+        return [(int(values[i] or 0), int(values[i + 1])) for i in range(0, len(values), 2)]
+
+    def count_failure(self, key: str, window_seconds: int) -> int:
+        return int(self._count_failure(keys=[key], args=[window_seconds]))
+
+    def clear_failures(self, key: str) -> None:
+        self.r.delete(key)
+
+    # --- ratings ---------------------------------------------------------------------------
+
+    def set_rating(
+        self, user_id: str, movie_id: int, stars: float, rated_at_ms: int
+    ) -> RatingChange:
+        """Store one rating with all its bookkeeping in one atomic script."""
+        count, version = self._set_rating(
+            keys=self._rating_keys(user_id),
+            args=[movie_id, _stars(stars), rated_at_ms, user_id, CHANGES_MAXLEN],
+        )
+        return RatingChange(int(count), int(version))
+
+    def delete_rating(self, user_id: str, movie_id: int) -> RatingChange | None:
+        """Remove one rating atomically; ``None`` when the movie was not rated."""
+        result = self._delete_rating(
+            keys=self._rating_keys(user_id), args=[movie_id, user_id, CHANGES_MAXLEN]
+        )
+        return None if result is None else RatingChange(int(result[0]), int(result[1]))
+
+    def _rating_keys(self, user_id: str) -> list[str]:
+        return [ratings_key(user_id), rated_key(user_id), version_key(user_id), CHANGES_STREAM]
+
+    def profile(self, user_id: str) -> dict[int, float]:
+        """The user's ratings ``{movieId: stars}``."""
+        return {int(m): float(s) for m, s in self.r.hgetall(ratings_key(user_id)).items()}
+
+    def profiles(self, user_ids: list[str]) -> dict[str, dict[int, float]]:
+        """``{user id: profile}`` for many users in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hgetall(ratings_key(user_id))
+        rows = pipe.execute() if user_ids else []
+        return {
+            user_id: {int(m): float(s) for m, s in row.items()}
+            for user_id, row in zip(user_ids, rows, strict=True)
+        }
+
+    def profile_and_version(self, user_id: str) -> tuple[dict[int, float], int]:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hgetall(ratings_key(user_id))
+        pipe.get(version_key(user_id))
+        ratings, version = pipe.execute()
+        return {int(m): float(s) for m, s in ratings.items()}, int(version or 0)
+
+    def ratings_of(self, user_id: str, movie_ids: list[int]) -> dict[int, float]:
+        """The user's stars for those movies that they rated."""
+        if not movie_ids:
+            return {}
+        values = self.r.hmget(ratings_key(user_id), [str(m) for m in movie_ids])
+        return {m: float(v) for m, v in zip(movie_ids, values, strict=True) if v is not None}
+
+    def rating_count(self, user_id: str) -> int:
+        return int(self.r.hlen(ratings_key(user_id)))
+
+    def ratings_page(
+        self, user_id: str, offset: int, limit: int
+    ) -> tuple[list[tuple[int, float, int]], int]:
+        """Newest-first ``(movieId, stars, rated_at_ms)`` rows and the total count."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.zrevrange(rated_key(user_id), offset, offset + limit - 1, withscores=True)
+        pipe.zcard(rated_key(user_id))
+        rows, total = pipe.execute()
+        stars = self.ratings_of(user_id, [int(m) for m, _ in rows])
+        page = [(int(m), stars[int(m)], int(ts)) for m, ts in rows if int(m) in stars]
+        return page, int(total)
+
+    # --- recommendation cache --------------------------------------------------------------
+
+    def ratings_version(self, user_id: str) -> int:
+        return int(self.r.get(version_key(user_id)) or 0)
+
+    def recs_state(
+        self, user_id: str, held_version: int = -1
+    ) -> tuple[int, int, dict[str, Any] | None]:
+        """Rating count, ratings version and the list cached for that version, in one trip
+        (the list is not sent when it is for ``held_version``, which the caller has)."""
+        count, version, raw = self._recs_state(keys=[], args=[user_id, held_version])
+        return int(count), int(version), json.loads(raw) if raw else None
+
+    def cached_recs(self, user_id: str, version: int) -> dict[str, Any] | None:
+        raw = self.r.get(recs_key(user_id, version))
+        return json.loads(raw) if raw else None
+
+    def cached_neighbours(self, user_id: str, version: int) -> list[dict[str, Any]] | None:
+        raw = self.r.get(neighbours_key(user_id, version))
+        return json.loads(raw) if raw else None
+
+    def save_recs(
+        self, user_id: str, version: int, recs: dict[str, Any], neighbours: list, ttl: int
+    ) -> bool:
+        """Cache a computed list unless the ratings changed meanwhile (then nothing is written)."""
+        keys = [version_key(user_id), recs_key(user_id, version), neighbours_key(user_id, version)]
+        args = [str(version), json.dumps(recs), json.dumps(neighbours), ttl]
+        return bool(self._save_recs(keys=keys, args=args))
+
+    # --- change stream ---------------------------------------------------------------------
+
+    def last_change_id(self) -> str:
+        """Id of the newest entry of the change stream (``0-0`` when empty)."""
+        newest = self.r.xrevrange(CHANGES_STREAM, count=1)
+        return newest[0][0] if newest else "0-0"
+
+    def oldest_change_id(self) -> str | None:
+        oldest = self.r.xrange(CHANGES_STREAM, count=1)
+        return oldest[0][0] if oldest else None
+
+    def changes_since(self, last_id: str, count: int = 10_000) -> list[tuple[str, str]]:
+        """``(entry id, user id)`` of rating changes after ``last_id``, oldest first."""
+        answer = self.r.xread({CHANGES_STREAM: last_id}, count=count)
+        if not answer:
+            return []
+        return [(entry_id, fields["user"]) for entry_id, fields in answer[0][1]]
+
+
+def _user(user_id: str, data: dict[str, str]) -> User:
+    return User(
+        user_id,
+        data["username"],
+        data["password_hash"],
+        data["created_at"],
+        json.loads(data.get("genres") or "[]"),
+    )
+
+
+def _stars(stars: float) -> str:
+    return f"{stars:g}"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
