@@ -1,8 +1,9 @@
 """Entry point of the web app: ``streamlit run app/Home.py``.
 
-One page with four views (rate, recommendations, my ratings, genres) chosen by a bar at the top,
-which a new visitor is walked through in order: sign up -> pick genres -> rate five movies ->
-recommendations. All data comes from the worker's REST API (``app/client.py``); settings come
+One page with six views (rate, recommendations, discover, my ratings, genres, insights) chosen
+by a bar at the top, which a new visitor is walked through in order: sign up -> pick genres ->
+rate five movies -> recommendations. Any card's "More like this" opens a details dialog with
+similar movies. All data comes from the worker's REST API (``app/client.py``); settings come
 from the environment (``app/config.py``).
 """
 
@@ -22,7 +23,9 @@ import streamlit as st  # noqa: E402
 from app import components, session  # noqa: E402
 from app.config import RATINGS_NEEDED  # noqa: E402
 from app.session import (  # noqa: E402
+    VIEW_DISCOVER,
     VIEW_GENRES,
+    VIEW_INSIGHTS,
     VIEW_MINE,
     VIEW_RATE,
     VIEW_RECS,
@@ -30,7 +33,26 @@ from app.session import (  # noqa: E402
     client,
     go_to,
 )
-from app.views import auth, genres, my_ratings, rate, recommendations  # noqa: E402
+from app.views import (  # noqa: E402
+    auth,
+    details,
+    discover,
+    genres,
+    insights,
+    my_ratings,
+    rate,
+    recommendations,
+)
+
+#: What each view draws, given the ``/me`` answer.
+PAGES = {
+    VIEW_GENRES: lambda me: genres.render(me.get("genres") or []),
+    VIEW_RATE: rate.render,
+    VIEW_RECS: recommendations.render,
+    VIEW_DISCOVER: discover.render,
+    VIEW_MINE: my_ratings.render,
+    VIEW_INSIGHTS: insights.render,
+}
 
 
 def progress(me: dict) -> None:
@@ -69,15 +91,8 @@ def logged_in_page() -> None:
     st.session_state["rating_count"] = int(me.get("rating_count", 0))
     session.show_flashes()
     progress(me)
-    view = st.session_state["nav"]
-    if view == VIEW_GENRES:
-        genres.render(me.get("genres") or [])
-    elif view == VIEW_RATE:
-        rate.render(me)
-    elif view == VIEW_RECS:
-        recommendations.render(me)
-    elif view == VIEW_MINE:
-        my_ratings.render(me)
+    PAGES[st.session_state["nav"]](me)
+    details.render()
 
 
 def main() -> None:

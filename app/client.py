@@ -9,7 +9,9 @@ decoded JSON or raises one of two errors:
   contract's shape ``{"error": {"status", "code", "message", "fields"}}``; ``retry_after`` holds
   the ``Retry-After`` seconds of a 429.
 
-The client never talks to Redis and keeps no state besides the session token it is given.
+The client never talks to Redis and keeps no state besides the session token it is given and
+the visitor's address chain, sent as ``X-Forwarded-For`` so the worker's per-address login
+limit counts people, not the app (the worker reads it only when ``TRUSTED_PROXIES`` >= 1).
 """
 
 from __future__ import annotations
@@ -57,6 +59,24 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+def _scored(item: dict[str, Any]) -> dict[str, Any]:
+    """``{"movie", "similarity"}`` from either that shape or a movie with ``similarity``."""
+    if isinstance(item.get("movie"), dict):
+        return item
+    return {"movie": item, "similarity": item.get("similarity")}
+
+
+def _round(answer: dict[str, Any]) -> dict[str, Any]:
+    """A discover round with ``items`` as movie objects carrying ``similarity`` (either shape
+    accepted) and ``top_genres``/``liked`` always present."""
+    items = []
+    for item in answer.get("items") or []:
+        scored = _scored(item)
+        items.append({**scored["movie"], "similarity": scored["similarity"]})
+    return {**answer, "items": items, "top_genres": answer.get("top_genres") or [],
+            "liked": answer.get("liked") or []}
+
+
 class WorkerClient:
     """Calls the worker's REST API v1 as one visitor (anonymous, or with a session ``token``).
 
@@ -64,14 +84,24 @@ class WorkerClient:
     Outputs: decoded JSON dicts exactly as the contract in ``notes/contracts.md`` describes.
     """
 
-    def __init__(self, base_url: str, timeout_seconds: float, token: str | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout_seconds: float,
+        token: str | None = None,
+        forwarded_for: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_seconds = timeout_seconds
         self.token = token
+        self.forwarded_for = forwarded_for
 
     @classmethod
-    def from_config(cls, config: AppConfig, token: str | None = None) -> WorkerClient:
-        return cls(config.worker_url, config.timeout_seconds, token=token)
+    def from_config(
+        cls, config: AppConfig, token: str | None = None, forwarded_for: str | None = None
+    ) -> WorkerClient:
+        return cls(config.worker_url, config.timeout_seconds, token=token,
+                   forwarded_for=forwarded_for)
 
     # -- transport ------------------------------------------------------------------------------
 
@@ -87,6 +117,8 @@ class WorkerClient:
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        if self.forwarded_for:
+            headers["X-Forwarded-For"] = self.forwarded_for
         response = self._send(method, f"{self.base_url}/api/v1{path}", json=json,
                               params=params, headers=headers)
         return self._decode(response)
@@ -201,12 +233,45 @@ class WorkerClient:
         """A page of ``{"movie", "rating", "rated_at"}``, newest first."""
         return self.request("GET", "/me/ratings", params={"page": page, "page_size": page_size})
 
-    def recommendations(self, *, page: int = 1, page_size: int = PAGE_SIZE) -> dict[str, Any]:
-        """A page of ``{"movie", "predicted_rating", "match", "reason", ...}``; 422
-        ``not_enough_ratings`` below five ratings."""
-        return self.request(
-            "GET", "/me/recommendations", params={"page": page, "page_size": page_size}
-        )
+    def recommendations(
+        self, *, page: int = 1, page_size: int = PAGE_SIZE, query: str = ""
+    ) -> dict[str, Any]:
+        """A page of ``{"movie", "predicted_rating", "match", "reason", "reasons", ...}``.
+
+        Without ``query``: 422 ``not_enough_ratings`` below five ratings. With a free-text
+        ``query`` ("a slow-burn space mystery"): the movies matching the description, ranked
+        (also below five ratings, by content similarity then); the answer echoes ``query``.
+        """
+        params: dict[str, Any] = {"page": page, "page_size": page_size}
+        if query.strip():
+            params["query"] = query.strip()
+        return self.request("GET", "/me/recommendations", params=params)
 
     def movie(self, movie_id: int) -> dict[str, Any]:
+        """One movie object (with ``my_rating`` when logged in)."""
         return self.request("GET", f"/movies/{quote(str(int(movie_id)))}")
+
+    def similar(self, movie_id: int, k: int = 12) -> dict[str, Any]:
+        """``{"items": [{"movie", "similarity" 0..1}], "source": "embed"|"sbert"}``: the ``k``
+        movies most like ``movie_id``, most similar first. (Items sent as a movie object with a
+        ``similarity`` key are put in the same ``{"movie", "similarity"}`` shape.)"""
+        answer = self.request("GET", f"/movies/{int(movie_id)}/similar", params={"k": int(k)})
+        answer["items"] = [_scored(item) for item in answer.get("items") or []]
+        return answer
+
+    # -- discover (tick what you like, five movies at a time) ----------------------------------
+
+    def discover(self) -> dict[str, Any]:
+        """The current round: ``{"items": [movie + "similarity"] x5, "top_genres": [{"genre",
+        "count"}], "liked": [ids], "round": n}``."""
+        return _round(self.request("GET", "/me/discover"))
+
+    def discover_next(self, liked: list[int], shown: list[int]) -> dict[str, Any]:
+        """Send this round's ticks (``liked``) and the movies ``shown``; returns the next round
+        in the same shape as :meth:`discover`."""
+        body = {"liked": [int(m) for m in liked], "shown": [int(m) for m in shown]}
+        return _round(self.request("POST", "/me/discover", json=body))
+
+    def discover_reset(self) -> None:
+        """Forget the ticks and start discovering from the beginning."""
+        self.request("DELETE", "/me/discover")

@@ -124,24 +124,59 @@ def movie_card(
     rating: float | None,
     badge: str | None = None,
     extra_html: str = "",
+    reasons: list[str] | None = None,
+    on_details: Callable[[int], None] | None = None,
+    show_overview: bool = True,
 ) -> None:
-    """Draw one movie card with an overview on demand and a half-star rating control.
+    """Draw one movie card: head, a "Why?" list, the overview on demand, a half-star rating
+    control and a "More like this" button.
 
     Inputs: the contract's movie object, a unique widget ``key`` prefix, the current ``rating``
     (0.5..5 or None) and ``on_rate(movie_id, widget_key, title, rating)`` called as soon as the
     person moves the control, with the rating shown before the move (the callback saves and
-    reports). Output: nothing (draws in the container).
+    reports). ``reasons`` (recommendations: every piece of evidence) fill a "Why?" expander;
+    ``on_details(movie_id)`` is the "More like this" button's callback (no button when None).
+    Output: nothing (draws in the container).
     """
     st.markdown(card_html(movie, badge=badge, extra=extra_html), unsafe_allow_html=True)
-    overview = movie.get("overview")
-    tagline = movie.get("tagline")
-    with st.expander("Overview"):
-        if tagline:
-            st.markdown(f"*{tagline}*")
-        st.write(overview or "No overview available for this movie.")
+    if reasons:
+        with st.expander("Why?"):
+            st.markdown("\n".join(f"- {plain(reason)}" for reason in reasons))
+    if show_overview:
+        overview = movie.get("overview")
+        tagline = movie.get("tagline")
+        with st.expander("Overview"):
+            if tagline:
+                st.markdown(f"*{plain(tagline)}*")
+            st.write(overview or "No overview available for this movie.")
+    rating_control(movie, key=key, on_rate=on_rate, rating=rating)
+    if on_details is not None:
+        st.button("More like this", key=f"{key}:more:{movie['id']}", on_click=on_details,
+                  args=(int(movie["id"]),), width="stretch")
+
+
+def plain(text: Any) -> str:
+    """``text`` with Markdown's special characters escaped (titles and reasons are data)."""
+    return "".join("\\" + ch if ch in "\\`*_[]<>#|~$" else ch for ch in str(text))
+
+
+def rating_control(
+    movie: dict[str, Any],
+    *,
+    key: str,
+    on_rate: Callable[[int, str, str, float | None], None],
+    rating: float | None,
+) -> None:
+    """The half-star select slider of ``movie`` under ``key:<id>`` and its "Saved" caption.
+
+    The control follows ``rating`` when it changed elsewhere (another card, the details
+    dialog): the last value drawn is kept under ``key:<id>:drawn``.
+    """
     widget_key = f"{key}:{movie['id']}"
-    if widget_key not in st.session_state:
+    drawn_key = f"{widget_key}:drawn"
+    if widget_key not in st.session_state or st.session_state.get(drawn_key) != rating:
         st.session_state[widget_key] = float(rating or 0.0)
+    st.session_state[drawn_key] = rating
     st.select_slider(
         f"Your rating of {movie_title(movie)}",
         options=RATING_CHOICES,

@@ -7,7 +7,8 @@ and clears the whole session state in the same click.
 
 Keys used: ``token``, ``user``, ``nav`` (current view), ``flash`` (messages shown once),
 ``ratings`` (this session's latest known ratings {movie_id: rating or None}),
-``ratings_version`` (bumped on every saved change, so lists refetch), ``cache:*`` (fetched pages).
+``ratings_version`` (bumped on every saved change, so lists refetch), ``cache:*`` (fetched pages),
+``details`` (id of the movie whose details dialog is open, else absent).
 """
 
 from __future__ import annotations
@@ -28,16 +29,50 @@ VIEW_GENRES = "Genres"
 VIEW_RATE = "Rate movies"
 VIEW_RECS = "Recommendations"
 VIEW_MINE = "My ratings"
-VIEWS = [VIEW_RATE, VIEW_RECS, VIEW_MINE, VIEW_GENRES]
+VIEW_DISCOVER = "Discover"
+VIEW_INSIGHTS = "Insights"
+VIEWS = [VIEW_RATE, VIEW_RECS, VIEW_DISCOVER, VIEW_MINE, VIEW_GENRES, VIEW_INSIGHTS]
+
+#: At most this many addresses of an incoming ``X-Forwarded-For`` are passed on.
+MAX_FORWARDED = 8
 
 
 class SessionEnded(Exception):
     """The worker no longer accepts this visitor's token (expired or revoked)."""
 
 
+def forwarded_chain(incoming: str | None, peer: str | None) -> str | None:
+    """The ``X-Forwarded-For`` value to send the worker: the chain the app received (from
+    proxies in front of it, if any) plus the browser connection's own address ``peer``.
+
+    Inputs: the incoming header (``"a, b"`` or None) and the peer address (None when unknown or
+    local). Output: ``"a, b, peer"`` or None. Without a peer nothing is forwarded: a chain the
+    app cannot vouch for would let a browser pick its own address. The worker, with
+    ``TRUSTED_PROXIES`` = 1 + proxies in front of the app, reads the right entry.
+    """
+    if not peer:
+        return None
+    parts = [p.strip() for p in (incoming or "").split(",") if p.strip()]
+    return ", ".join([*parts[-(MAX_FORWARDED - 1):], peer.strip()])
+
+
+def visitor_chain() -> str | None:
+    """This visitor's address chain from ``st.context`` (None outside a browser session)."""
+    try:
+        peer = st.context.ip_address
+        incoming = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no browser context (bare mode, tests): send nothing
+        return None
+    if not isinstance(peer, str) or not isinstance(incoming, str | None):
+        return None  # AppTest hands out stand-ins, not addresses
+    return forwarded_chain(incoming, peer)
+
+
 def client() -> WorkerClient:
-    """A client for the configured worker, carrying this visitor's token if logged in."""
-    return WorkerClient.from_config(AppConfig.from_env(), token=st.session_state.get("token"))
+    """A client for the configured worker, carrying this visitor's token if logged in and the
+    visitor's address in ``X-Forwarded-For``."""
+    return WorkerClient.from_config(AppConfig.from_env(), token=st.session_state.get("token"),
+                                    forwarded_for=visitor_chain())
 
 
 def logged_in() -> bool:
@@ -95,6 +130,16 @@ def log_out() -> None:
 def go_to(view: str) -> None:
     """Button callback: switch to another view."""
     st.session_state["nav"] = view
+
+
+def open_details(movie_id: int) -> None:
+    """Button callback: open the details dialog of ``movie_id`` (replaces an open one)."""
+    st.session_state["details"] = int(movie_id)
+
+
+def close_details() -> None:
+    """Button / dismiss callback: close the details dialog."""
+    st.session_state.pop("details", None)
 
 
 def known_rating(movie: dict[str, Any]) -> float | None:

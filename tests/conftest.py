@@ -45,12 +45,53 @@ WORKER_TEST_CONFIG = {
 Pearson (whose evidence the worker tests check) whatever the default model is."""
 
 
+CONTENT_MOVIES = 300
+"""How many of the most-rated ml-latest-small movies get SBERT vectors in the worker tests."""
+
+
+@pytest.fixture(scope="session")
+def empty_artifacts(tmp_path_factory) -> Path:
+    """An ARTIFACTS_DIR with nothing in it (no blend, no embed, no content vectors)."""
+    return tmp_path_factory.mktemp("no-artifacts")
+
+
+@pytest.fixture(scope="session")
+def content_artifacts(tmp_path_factory, data_dir) -> Path:
+    """An ARTIFACTS_DIR holding real SBERT content vectors (``sbert/``, as scripts/embed.py
+    writes them) of the 300 most-rated ml-latest-small movies plus movies 1-10.
+
+    Encoded once per session with the real all-MiniLM-L6-v2 model, through an embedding cache
+    seeded from the developer's ``ARTIFACTS_DIR/embeddings`` when one exists (then only texts
+    missing there are encoded)."""
+    import shutil
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from recommender import settings
+    from recommender.content import EmbeddingCache, MovieVectors, load_catalogue_texts
+    from recommender.movielens import load_movielens
+
+    root = tmp_path_factory.mktemp("content-artifacts")
+    cache_dir = root / "embeddings-cache"
+    seed = settings.artifacts_dir() / "embeddings" / "all-MiniLM-L6-v2"
+    if (seed / "index.json").exists():
+        shutil.copytree(seed, cache_dir)
+    ml = load_movielens(data_dir / "ml-latest-small")
+    counts = ml.ratings["movieId"].value_counts()
+    wanted = set(counts.index[:CONTENT_MOVIES].tolist()) | set(range(1, 11))
+    movies = ml.movies[ml.movies["movieId"].isin(wanted)]
+    texts = load_catalogue_texts(movies)
+    vectors = MovieVectors.build(texts, cache=EmbeddingCache(cache_dir))
+    vectors.save(root / "sbert")
+    return root
+
+
 @pytest.fixture()
-def make_worker_app(redis_server, data_dir):
+def make_worker_app(redis_server, data_dir, empty_artifacts):
     """Factory ``make_worker_app(**overrides)`` of worker apps on the session's Redis.
 
     The Redis database is emptied first, so every test starts from nothing. Models and the
-    catalogue load once per test session (they are cached per process).
+    catalogue load once per test session (they are cached per process). ``ARTIFACTS_DIR`` is
+    an empty folder unless overridden (then similar/discover/query answer 503).
     """
     import redis
 
@@ -58,7 +99,12 @@ def make_worker_app(redis_server, data_dir):
 
     def make(**overrides):
         redis.Redis.from_url(redis_server.url).flushdb()
-        config = {**WORKER_TEST_CONFIG, "REDIS_URL": redis_server.url, **overrides}
+        config = {
+            **WORKER_TEST_CONFIG,
+            "REDIS_URL": redis_server.url,
+            "ARTIFACTS_DIR": str(empty_artifacts),
+            **overrides,
+        }
         return create_app(config)
 
     return make
@@ -77,15 +123,20 @@ def worker_client(worker_app):
 
 
 @pytest.fixture(scope="session")
-def live_worker(tmp_path_factory, data_dir):
+def live_worker(tmp_path_factory, data_dir, content_artifacts):
     """Base URL (``http://127.0.0.1:PORT``) of a real worker: gunicorn, 2 processes, its own
-    redis-server, bcrypt cost 4 and a high per-address login limit (generated tests log in a
-    lot from one address; the per-username limit of 5 stays)."""
+    redis-server, bcrypt cost 4, a high per-address login limit (generated tests log in a
+    lot from one address; the per-username limit of 5 stays) and the session's content
+    vectors (no blend artifact: it serves Pearson, as RECOMMENDER_MODEL=auto falls back)."""
     from worker.launch import start_worker
 
     folder = tmp_path_factory.mktemp("live-worker")
     server = start_embedded_redis(folder / "redis")
-    config = {"BCRYPT_ROUNDS": 4, "LOGIN_MAX_FAILURES_PER_ADDRESS": 1000}
+    config = {
+        "BCRYPT_ROUNDS": 4,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 1000,
+        "ARTIFACTS_DIR": str(content_artifacts),
+    }
     worker = start_worker(server.url, app_config=config, log_path=folder / "worker.log")
     yield worker.url
     worker.stop()

@@ -3,8 +3,8 @@
 The product is started the way ``make run`` starts it, ``python -m scripts.serve`` (embedded
 redis-server + ``python -m worker`` + ``streamlit run app/Home.py``), on free ports. The browser
 then walks the whole journey a new visitor takes, on a desktop and on a phone-width window, and
-saves screenshots of the recommendations page to ``artifacts/screenshots/`` (copied to
-``docs/screenshot-recommendations*.png`` for the README).
+saves screenshots of the recommendations, details and discover pages to
+``artifacts/screenshots/`` (copied to ``docs/screenshot-*.png`` for the README).
 
 Posters: their URLs point at image.tmdb.org, which this machine cannot reach. That is the real
 "no network" case; the test checks the placeholder shows and no broken image is drawn.
@@ -213,6 +213,28 @@ def test_journey_in_a_real_browser(served_app, browser):
     page.get_by_role("radio", name="My ratings").click()
     expect(page.get_by_role("button", name="Remove")).to_have_count(6, timeout=WAIT_MS)
     expect(page.locator(".mr-title").first).to_have_text(first_title)
+
+    # More like this: a dialog with the movie and its 12 most similar movies.
+    page.get_by_role("button", name="More like this").first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator(".mr-badge")).to_have_count(12, timeout=WAIT_MS)
+    similar = dialog.locator(".mr-badge").all_inner_texts()
+    assert all(re.fullmatch(r"\d{1,3}% similar", text) for text in similar)
+    expect(dialog.get_by_text(first_title).first).to_be_visible()
+    save_shot(page, "details")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
+
+    # Discover: five movies; tick one, "Next 5", and the top genres show.
+    page.get_by_role("radio", name="Discover").click()
+    expect(page.get_by_role("checkbox", name="I like this")).to_have_count(5, timeout=WAIT_MS)
+    page.locator('[data-testid="stCheckbox"] label').first.click()
+    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Next 5").click()
+    expect(page.get_by_text("Your top genres so far:")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("1 movie ticked so far")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_text("Discover movies you like").scroll_into_view_if_needed()
+    save_shot(page, "discover")
 
     # A phone-width window: the grid stacks into one column.
     phone = browser.new_context(

@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from worker import config, errors
 from worker.recommendations import ModelService
-from worker.routes import auth, genres, health, movies, ratings, recommendations
+from worker.routes import auth, discover, genres, health, movies, ratings, recommendations
 from worker.store import Store
 
 
@@ -53,7 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     errors.register(app)
-    for blueprint in (health.bp, auth.bp, genres.bp, movies.bp, ratings.bp, recommendations.bp):
+    blueprints = (health, auth, genres, movies, ratings, recommendations, discover)
+    for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     service.start(background=app.config["LOAD_IN_BACKGROUND"])
     return app

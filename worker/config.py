@@ -10,12 +10,18 @@ Names (shared with deployment and the app; see docs/api.md):
 - ``WORKER_HOST`` (127.0.0.1), ``WORKER_PORT`` (8000), ``WORKER_PROCESSES`` (2): where and how
   ``python -m worker`` serves.
 - ``MAX_CONTENT_LENGTH`` (65536 bytes): larger request bodies get 413.
-- ``RECOMMENDER_MODEL`` (default ``pearson``): the model name given to ``make_model``.
+- ``RECOMMENDER_MODEL`` (default ``auto``): ``auto`` serves the saved blend
+  (``ARTIFACTS_DIR/blend/LATEST``) when there is one, else Pearson fitted at start from the
+  ratings; ``blend`` is the same; any other registry name (``pearson``, ``popularity``, ...) is
+  fitted at start with ``make_model``.
+- ``RELOAD_CHECK_SECONDS`` (default 30): how often (at most) each process checks the ``latest``
+  pointers of the blend and ``embed`` artifacts and loads a new version in the background.
 - ``TRUSTED_PROXIES`` (default 0): how many reverse proxies (e.g. the Ingress) sit in front of
   the worker; their ``X-Forwarded-For`` is then trusted for the client address used by the
   login rate limit.
-- Data locations come from ``recommender.settings`` (DATA_DIR, MOVIELENS_PATH, OVERVIEWS_PATH,
-  ARTIFACTS_DIR).
+- Data locations come from ``recommender.settings`` (DATA_DIR, MOVIELENS_PATH, OVERVIEWS_PATH);
+  ``ARTIFACTS_DIR`` (default ``./artifacts``) is read once into the app config, so tests can
+  point one app at their own folder.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_TTL_SECONDS": 604800,
     "BCRYPT_ROUNDS": MIN_BCRYPT_ROUNDS,
     "MAX_CONTENT_LENGTH": 64 * 1024,
-    "RECOMMENDER_MODEL": "pearson",
+    "RECOMMENDER_MODEL": "auto",
+    "ARTIFACTS_DIR": None,  # None: recommender.settings.artifacts_dir() when the app is made
+    "RELOAD_CHECK_SECONDS": 30.0,
     "TRUSTED_PROXIES": 0,
     # Login throttling: failures allowed per window, per username and per client address.
     "LOGIN_MAX_FAILURES_PER_USER": 5,
@@ -39,6 +47,16 @@ DEFAULTS: dict[str, Any] = {
     # How many recommendations are computed and cached per user, and for how long.
     "RECS_CACHE_SIZE": 240,
     "RECS_CACHE_TTL_SECONDS": 86400,
+    # Describe-what-you-want lists (GET /me/recommendations?query=) are cached this long.
+    "QUERY_CACHE_TTL_SECONDS": 600,
+    # Similar movies from the embed model: only movies with this many training ratings.
+    "SIMILAR_MIN_RATINGS": 5,
+    # Discover loop state: expiry, and the most movies remembered as shown / liked.
+    "DISCOVER_TTL_SECONDS": 30 * 86400,
+    "DISCOVER_MAX_SHOWN": 1000,
+    "DISCOVER_MAX_LIKED": 200,
+    # Discover only proposes movies with at least this many ratings (no obscure films).
+    "DISCOVER_MIN_RATINGS": 10,
     # Load models in a background thread (True) or before create_app returns (False).
     "LOAD_IN_BACKGROUND": True,
 }
@@ -72,6 +90,16 @@ def from_environment() -> dict[str, Any]:
     model = os.environ.get("RECOMMENDER_MODEL", "").strip()
     if model:
         config["RECOMMENDER_MODEL"] = model
+    reload_every = os.environ.get("RELOAD_CHECK_SECONDS", "").strip()
+    if reload_every:
+        try:
+            config["RELOAD_CHECK_SECONDS"] = float(reload_every)
+        except ValueError as exc:
+            message = f"RELOAD_CHECK_SECONDS must be a number, got {reload_every!r}"
+            raise RuntimeError(message) from exc
+    artifacts = os.environ.get("ARTIFACTS_DIR", "").strip()
+    if artifacts:
+        config["ARTIFACTS_DIR"] = artifacts
     return config
 
 

@@ -46,7 +46,7 @@ def free_port() -> int:
 
 @dataclass
 class EmbeddedRedis:
-    """A ``redis-server`` child process listening on ``127.0.0.1:port`` with data in ``data_dir``."""
+    """A ``redis-server`` child process on ``127.0.0.1:port`` with its data in ``data_dir``."""
 
     data_dir: Path
     port: int

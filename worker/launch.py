@@ -66,25 +66,29 @@ def start_worker(
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     worker = LiveWorker(f"http://127.0.0.1:{port}", process)
-    if not wait_ready(worker, timeout):
+    if not wait_ready(worker, timeout, processes):
         worker.stop()
         raise RuntimeError(f"worker on port {port} not ready within {timeout}s (log: {log_path})")
     return worker
 
 
-def wait_ready(worker: LiveWorker, timeout: float) -> bool:
-    """Poll ``/readyz`` until 200 (every gunicorn process answers; we probe a few times)."""
+def wait_ready(worker: LiveWorker, timeout: float, processes: int = 1) -> bool:
+    """Poll ``/readyz`` until ``processes`` different gunicorn processes (told apart by the
+    ``process`` id in the answer) have each answered 200."""
+    import json
+
     deadline = time.monotonic() + timeout
-    ready_in_a_row = 0
+    ready: set[int] = set()
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:
             return False
         try:
             with urllib.request.urlopen(worker.url + "/readyz", timeout=2) as response:
-                ready_in_a_row = ready_in_a_row + 1 if response.status == 200 else 0
+                if response.status == 200:
+                    ready.add(int(json.loads(response.read()).get("process", 0)))
         except OSError:
-            ready_in_a_row = 0
-        if ready_in_a_row >= 6:  # several probes, so each process has most likely loaded
+            pass
+        if len(ready) >= processes:
             return True
-        time.sleep(0.25)
+        time.sleep(0.1)
     return False

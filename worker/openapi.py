@@ -107,7 +107,9 @@ CREDENTIALS = _obj(
 )
 
 
-def _paged(item: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _paged(
+    item: dict[str, Any], extra: dict[str, Any] | None = None, optional: tuple[str, ...] = ()
+) -> dict[str, Any]:
     props = {
         "items": {"type": "array", "items": item},
         "page": {"type": "integer", "minimum": 1},
@@ -116,7 +118,7 @@ def _paged(item: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[st
         "next_page": _nullable({"type": "integer", "minimum": 2}),
         **(extra or {}),
     }
-    return _obj(props)
+    return _obj(props, required=[name for name in props if name not in optional])
 
 
 SCHEMAS: dict[str, Any] = {
@@ -194,14 +196,58 @@ RESPONSES = {
         {
             "status": {"type": "string", "enum": ["ready", "not ready"]},
             "models": {"type": "object", "additionalProperties": {"type": "string"}},
+            "model": _nullable({"type": "string"}),
             "model_version": _nullable({"type": "string"}),
+            "model_reason": {"type": "string"},
+            "versions": {"type": "object", "additionalProperties": _nullable({"type": "string"})},
             "load_seconds": {"type": "number"},
+            "reloaded_at": {"type": "string", "format": "date-time"},
+            "reload_error": {"type": "string"},
             "redis": {"type": "string", "enum": ["ok", "unreachable"]},
+            "process": {"type": "integer"},
             "error": {"type": "string"},
         },
-        required=["status", "models", "model_version", "redis"],
+        required=["status", "models", "model", "model_version", "redis"],
+    ),
+    "similar": _obj(
+        {
+            "items": {
+                "type": "array",
+                "maxItems": 50,
+                "items": _obj(
+                    {
+                        "movie": _ref("Movie"),
+                        "similarity": {"type": "number", "minimum": -1.0001, "maximum": 1.0001},
+                    }
+                ),
+            },
+            "source": {"type": "string", "enum": ["embed", "sbert"]},
+        }
+    ),
+    "discover": _obj(
+        {
+            "items": {"type": "array", "maxItems": 5, "items": _ref("DiscoverMovie")},
+            "top_genres": {
+                "type": "array",
+                "maxItems": 5,
+                "items": _obj(
+                    {"genre": {"type": "string"}, "count": {"type": "integer", "minimum": 1}}
+                ),
+            },
+            "liked": {"type": "array", "items": {"type": "integer"}},
+            "round": {"type": "integer", "minimum": 1},
+        }
     ),
 }
+
+_MOVIE_PROPS = SCHEMAS["Movie"]["properties"]
+SCHEMAS["DiscoverMovie"] = _obj(
+    {
+        **_MOVIE_PROPS,
+        "similarity": _nullable({"type": "number", "minimum": -1.0001, "maximum": 1.0001}),
+    }
+)
+DISCOVER_IDS = {"type": "array", "maxItems": 5, "uniqueItems": True, "items": {"type": "integer"}}
 
 
 def _paths() -> dict[str, Any]:
@@ -326,6 +372,53 @@ def _paths() -> dict[str, Any]:
                 tag="movies",
             ),
         },
+        "/api/v1/movies/{movie_id}/similar": {
+            "get": _op(
+                "Movies similar to this one (embed model's embeddings, else SBERT content)",
+                {200: _ok(RESPONSES["similar"])},
+                [404, 422, 503],
+                auth="optional",
+                params=[
+                    MOVIE_ID,
+                    {
+                        "name": "k",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 12},
+                        "description": "how many movies (1-50)",
+                    },
+                ],
+                tag="movies",
+            ),
+        },
+        "/api/v1/me/discover": {
+            "get": _op(
+                "The discover loop's current round (starts one when there is none)",
+                {200: _ok(RESPONSES["discover"])},
+                [409, 503],
+                auth="required",
+                tag="discover",
+            ),
+            "post": _op(
+                "Tick the liked movies of the current round; answers the next round",
+                {200: _ok(RESPONSES["discover"])},
+                [409, 503],
+                auth="required",
+                body=_obj(
+                    {
+                        "liked": DISCOVER_IDS,
+                        "shown": {**DISCOVER_IDS, "minItems": 1},
+                    }
+                ),
+                tag="discover",
+            ),
+            "delete": _op(
+                "Start the discover loop over (ratings are untouched)",
+                {204: _ok(None, "Reset")},
+                [503],
+                auth="required",
+                tag="discover",
+            ),
+        },
         "/api/v1/me/ratings": {
             "get": _op(
                 "The user's ratings, newest first",
@@ -370,13 +463,25 @@ def _paths() -> dict[str, Any]:
                                 "computed_at": {"type": "string", "format": "date-time"},
                                 "ratings_version": {"type": "integer", "minimum": 0},
                                 "cached": {"type": "boolean"},
+                                "query": {"type": "string"},
+                                "ranked_by": {"type": "string", "enum": ["model", "description"]},
                             },
+                            optional=("query", "ranked_by"),
                         )
                     )
                 },
                 [422, 503],
                 auth="required",
-                params=PAGING,
+                params=[
+                    *PAGING,
+                    {
+                        "name": "query",
+                        "in": "query",
+                        "schema": {"type": "string", "minLength": 1, "maxLength": QUERY_MAX},
+                        "description": "describe what you want (free text); ranks the 200 "
+                        "movies closest to it for you (by similarity alone below 5 ratings)",
+                    },
+                ],
                 tag="recommendations",
             ),
         },

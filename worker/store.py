@@ -14,9 +14,24 @@ key                             type        content
 ``ratings:{id}``                hash        movieId -> stars ("4.5")
 ``rated:{id}``                  sorted set  movieId scored by rated_at (Unix ms): newest first
 ``ratings_version:{id}``        string      integer, +1 on every change of the user's ratings
-``recs:{id}:{version}``         string      JSON: computed recommendation list for that
-                                            ratings version (top 240), expires after a day
-``neighbours:{id}:{version}``   string      JSON: the taste neighbours behind that list
+``recs:{id}:{version}``         hash        model version -> JSON: recommendation list
+                                            computed for that ratings version by that model
+                                            version (top 240); expires after a day. A new
+                                            model version never serves an old list.
+``neighbours:{id}:{version}``   hash        model version -> JSON: taste neighbours behind it
+``query_recs:{id}:{digest}``    string      JSON: a "describe what you want" list; digest =
+                                            sha256(model version, ratings version, normalised
+                                            query); expires after QUERY_CACHE_TTL_SECONDS
+``discover:{id}``               hash        round (int), started_at (ISO): the discover loop
+``discover_shown:{id}``         sorted set  movieId scored 100 × round shown + position in
+                                            that round (at most DISCOVER_MAX_SHOWN, oldest
+                                            dropped)
+``discover_liked:{id}``         sorted set  movieId scored 100 × round ticked + position (at
+                                            most DISCOVER_MAX_LIKED). Ticks are not ratings.
+                                            The three discover keys expire together after
+                                            DISCOVER_TTL_SECONDS without use.
+``export_user_ids``             hash        user id -> stable integer for ratings exports
+``export_user_counter``         string      last integer handed out (see export_ratings)
 ``rating_changes``              stream      {user, version} per ratings change (capped ~100k):
                                             every worker process reads it before scoring to
                                             keep its neighbour pool of app users current
@@ -83,6 +98,29 @@ def failures_key(kind: str, who: str) -> str:
     return f"login_failures:{kind}:{who}"
 
 
+def query_recs_key(user_id: str, digest: str) -> str:
+    return f"query_recs:{user_id}:{digest}"
+
+
+def discover_key(user_id: str) -> str:
+    return f"discover:{user_id}"
+
+
+def discover_shown_key(user_id: str) -> str:
+    return f"discover_shown:{user_id}"
+
+
+def discover_liked_key(user_id: str) -> str:
+    return f"discover_liked:{user_id}"
+
+
+EXPORT_IDS = "export_user_ids"
+EXPORT_COUNTER = "export_user_counter"
+EXPORT_USER_OFFSET = 1_000_000_000
+"""App users appear in ratings exports as ``EXPORT_USER_OFFSET + n`` (n = 1, 2, ... stable per
+user), far above every MovieLens userId (ml-32m stops near 201k)."""
+
+
 _SIGNUP = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -114,11 +152,14 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'user', ARGV[2], 'versi
 return {redis.call('HLEN', KEYS[1]), v}
 """
 
-# KEYS: version, recs, neighbours. ARGV: expected version, recs json, neighbours json, ttl
+# KEYS: version, recs, neighbours. ARGV: expected version, recs json, neighbours json, ttl,
+# model version
 _SAVE_RECS = """
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[4])
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[5], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
 
@@ -129,13 +170,49 @@ if not id then return nil end
 return {id, redis.call('HGETALL', 'user:' .. id)}
 """
 
-# ARGV: user id, version the caller already holds. Returns rating count, ratings version and
-# the list cached for it (false when missing or when the caller already holds that version).
+# ARGV: user id, version the caller already holds, model version. Returns rating count, ratings
+# version and the list cached for both (false when missing or when the caller already holds
+# that ratings version).
 _RECS_STATE = """
 local count = redis.call('HLEN', 'ratings:' .. ARGV[1])
 local version = redis.call('GET', 'ratings_version:' .. ARGV[1]) or '0'
 if version == ARGV[2] then return {count, version, false} end
-return {count, version, redis.call('GET', 'recs:' .. ARGV[1] .. ':' .. version)}
+return {count, version, redis.call('HGET', 'recs:' .. ARGV[1] .. ':' .. version, ARGV[3])}
+"""
+
+# KEYS: discover, shown, liked. ARGV: expected round, ttl, max shown, max liked, n liked,
+# liked ids..., new batch ids... Advances the round only if it is still the expected one.
+_DISCOVER_ADVANCE = """
+local round = tonumber(redis.call('HGET', KEYS[1], 'round') or '0')
+if round ~= tonumber(ARGV[1]) then return -1 end
+local n_liked = tonumber(ARGV[5])
+for i = 6, 5 + n_liked do redis.call('ZADD', KEYS[3], round * 100 + i - 6, ARGV[i]) end
+local new = round + 1
+for i = 6 + n_liked, #ARGV do redis.call('ZADD', KEYS[2], new * 100 + i - 6 - n_liked, ARGV[i]) end
+redis.call('HSET', KEYS[1], 'round', new)
+local max_shown, max_liked = tonumber(ARGV[3]), tonumber(ARGV[4])
+if redis.call('ZCARD', KEYS[2]) > max_shown then
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, redis.call('ZCARD', KEYS[2]) - max_shown - 1)
+end
+if redis.call('ZCARD', KEYS[3]) > max_liked then
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, redis.call('ZCARD', KEYS[3]) - max_liked - 1)
+end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+return new
+"""
+
+# KEYS: export ids hash, counter. ARGV: user ids. Returns each user's stable number.
+_EXPORT_IDS = """
+local out = {}
+for i, user in ipairs(ARGV) do
+  local n = redis.call('HGET', KEYS[1], user)
+  if not n then
+    n = redis.call('INCR', KEYS[2])
+    redis.call('HSET', KEYS[1], user, n)
+  end
+  out[i] = tonumber(n)
+end
+return out
 """
 
 # KEYS: failure counter. ARGV: window seconds
@@ -180,6 +257,8 @@ class Store:
         self._count_failure = client.register_script(_COUNT_FAILURE)
         self._session_user = client.register_script(_SESSION_USER)
         self._recs_state = client.register_script(_RECS_STATE)
+        self._discover_advance = client.register_script(_DISCOVER_ADVANCE)
+        self._export_ids = client.register_script(_EXPORT_IDS)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -322,28 +401,127 @@ class Store:
         return int(self.r.get(version_key(user_id)) or 0)
 
     def recs_state(
-        self, user_id: str, held_version: int = -1
+        self, user_id: str, held_version: int = -1, model_version: str = ""
     ) -> tuple[int, int, dict[str, Any] | None]:
-        """Rating count, ratings version and the list cached for that version, in one trip
-        (the list is not sent when it is for ``held_version``, which the caller has)."""
-        count, version, raw = self._recs_state(keys=[], args=[user_id, held_version])
+        """Rating count, ratings version and the list cached for that ratings version and
+        ``model_version``, in one trip (the list is not sent when it is for ``held_version``,
+        which the caller has)."""
+        count, version, raw = self._recs_state(keys=[], args=[user_id, held_version, model_version])
         return int(count), int(version), json.loads(raw) if raw else None
 
-    def cached_recs(self, user_id: str, version: int) -> dict[str, Any] | None:
-        raw = self.r.get(recs_key(user_id, version))
-        return json.loads(raw) if raw else None
+    def cached_recs(
+        self, user_id: str, version: int, model_version: str | None = None
+    ) -> dict[str, Any] | None:
+        """The cached list for a ratings version (of ``model_version``, or of any model)."""
+        return self._cached(recs_key(user_id, version), model_version)
 
-    def cached_neighbours(self, user_id: str, version: int) -> list[dict[str, Any]] | None:
-        raw = self.r.get(neighbours_key(user_id, version))
+    def cached_neighbours(
+        self, user_id: str, version: int, model_version: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The neighbours behind a cached list (of ``model_version``, or of any model)."""
+        return self._cached(neighbours_key(user_id, version), model_version)
+
+    def _cached(self, key: str, model_version: str | None) -> Any:
+        if model_version is None:
+            values = self.r.hvals(key)
+            raw = values[0] if values else None
+        else:
+            raw = self.r.hget(key, model_version)
         return json.loads(raw) if raw else None
 
     def save_recs(
-        self, user_id: str, version: int, recs: dict[str, Any], neighbours: list, ttl: int
+        self,
+        user_id: str,
+        version: int,
+        recs: dict[str, Any],
+        neighbours: list,
+        ttl: int,
+        model_version: str = "",
     ) -> bool:
         """Cache a computed list unless the ratings changed meanwhile (then nothing is written)."""
         keys = [version_key(user_id), recs_key(user_id, version), neighbours_key(user_id, version)]
-        args = [str(version), json.dumps(recs), json.dumps(neighbours), ttl]
+        args = [str(version), json.dumps(recs), json.dumps(neighbours), ttl, model_version]
         return bool(self._save_recs(keys=keys, args=args))
+
+    def query_recs(self, user_id: str, digest: str) -> dict[str, Any] | None:
+        raw = self.r.get(query_recs_key(user_id, digest))
+        return json.loads(raw) if raw else None
+
+    def save_query_recs(self, user_id: str, digest: str, doc: dict[str, Any], ttl: int) -> None:
+        self.r.set(query_recs_key(user_id, digest), json.dumps(doc), ex=ttl)
+
+    # --- discover loop ---------------------------------------------------------------------
+
+    def discover_state(self, user_id: str) -> tuple[int, list[int], list[int], list[int]]:
+        """``(round, liked ids, shown ids, ids shown in the current round)``; round 0 = none.
+
+        Liked and shown are oldest first (by round, then id)."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hget(discover_key(user_id), "round")
+        pipe.zrange(discover_liked_key(user_id), 0, -1, withscores=True)
+        pipe.zrange(discover_shown_key(user_id), 0, -1, withscores=True)
+        round_, liked, shown = pipe.execute()
+        round_ = int(round_ or 0)
+        current = [int(m) for m, r in shown if int(r) // 100 == round_]  # in shown order
+        return round_, [int(m) for m, _ in liked], [int(m) for m, _ in shown], current
+
+    def discover_advance(
+        self,
+        user_id: str,
+        expected_round: int,
+        liked: list[int],
+        batch: list[int],
+        *,
+        ttl: int,
+        max_shown: int,
+        max_liked: int,
+    ) -> int | None:
+        """Record the ticks of ``expected_round`` and ``batch`` as the next round's movies, in
+        one script; ``None`` (nothing written) when the round moved on meanwhile."""
+        keys = [discover_key(user_id), discover_shown_key(user_id), discover_liked_key(user_id)]
+        args = [expected_round, ttl, max_shown, max_liked, len(liked), *liked, *batch]
+        new = int(self._discover_advance(keys=keys, args=args))
+        return None if new < 0 else new
+
+    def discover_reset(self, user_id: str) -> None:
+        self.r.delete(
+            discover_key(user_id), discover_shown_key(user_id), discover_liked_key(user_id)
+        )
+
+    # --- export for retraining -------------------------------------------------------------
+
+    def export_numbers(self, user_ids: list[str]) -> dict[str, int]:
+        """Each user's stable export number (1, 2, ...; handed out on first export)."""
+        if not user_ids:
+            return {}
+        numbers = self._export_ids(keys=[EXPORT_IDS, EXPORT_COUNTER], args=user_ids)
+        return {u: int(n) for u, n in zip(user_ids, numbers, strict=True)}
+
+    def export_ratings(self):
+        """Every app rating as a MovieLens-style table: see :func:`export_ratings`."""
+        import pandas as pd
+
+        users = self.all_user_ids()
+        numbers = self.export_numbers(users)
+        pipe = self.r.pipeline(transaction=False)
+        for user_id in users:
+            pipe.hgetall(ratings_key(user_id))
+            pipe.zrange(rated_key(user_id), 0, -1, withscores=True)
+        answers = pipe.execute() if users else []
+        rows: list[tuple[int, int, float, int]] = []
+        for i, user_id in enumerate(users):
+            stars, times = answers[2 * i], dict(answers[2 * i + 1])
+            for movie, value in stars.items():
+                rated_ms = times.get(movie)
+                timestamp = int(rated_ms // 1000) if rated_ms is not None else 0
+                rows.append(
+                    (EXPORT_USER_OFFSET + numbers[user_id], int(movie), float(value), timestamp)
+                )
+        table = pd.DataFrame(rows, columns=["userId", "movieId", "rating", "timestamp"])
+        table = table.astype(
+            {"userId": "int64", "movieId": "int64", "rating": "float64", "timestamp": "int64"}
+        )
+        return table.sort_values(["userId", "timestamp", "movieId"], ignore_index=True)
 
     # --- change stream ---------------------------------------------------------------------
 
@@ -362,6 +540,24 @@ class Store:
         if not answer:
             return []
         return [(entry_id, fields["user"]) for entry_id, fields in answer[0][1]]
+
+
+def export_ratings(client: redis.Redis):
+    """Every rating of every app user, for retraining: a pandas DataFrame with MovieLens
+    columns ``userId`` (int64: ``EXPORT_USER_OFFSET`` + a stable per-user number kept in
+    Redis, so a person keeps the same id across exports), ``movieId`` (int64), ``rating``
+    (float64, 0.5–5) and ``timestamp`` (int64 Unix seconds of the rating), sorted by user and
+    time. ``client`` is any ``redis.Redis`` (e.g. ``redis.Redis.from_url(REDIS_URL)``).
+    Assigning new numbers is the only write."""
+    kwargs = client.connection_pool.connection_kwargs
+    if not kwargs.get("decode_responses"):
+        client = redis.Redis(
+            connection_pool=redis.ConnectionPool(
+                connection_class=client.connection_pool.connection_class,
+                **{**kwargs, "decode_responses": True},
+            )
+        )
+    return Store(client).export_ratings()
 
 
 def _user(user_id: str, data: dict[str, str]) -> User:

@@ -123,6 +123,23 @@ def title_query(request: Request) -> str | None:
     return q.strip()
 
 
+def description_query(request: Request) -> str | None:
+    """The free-text ``query`` of recommendations (1-200 printable characters, not blank), or
+    ``None`` when the parameter is absent. Present but blank or too long: 422."""
+    query = request.args.get("query")
+    if query is None:
+        return None
+    if (
+        not query.strip()
+        or len(query) > QUERY_MAX
+        or any(ord(c) < 32 or ord(c) == 127 for c in query)
+    ):
+        raise validation_error(
+            {"query": f"must be 1-{QUERY_MAX} printable characters describing what you want"}
+        )
+    return query.strip()
+
+
 def page_of(items_total: int, page: int, size: int) -> dict[str, Any]:
     """The paging fields of a paged response: page, page_size, total, next_page."""
     next_page = page + 1 if page * size < items_total else None

@@ -12,6 +12,7 @@ from app.config import PAGE_SIZE
 from app.session import (
     client,
     known_rating,
+    open_details,
     ratings_version,
     remember,
     safe_callback,
@@ -34,7 +35,8 @@ def _turn(delta: int) -> None:
 
 def _draw(item: dict[str, Any]) -> None:
     movie = {**item["movie"], "my_rating": item.get("rating")}
-    movie_card(movie, key="mine", on_rate=save_rating, rating=known_rating(movie))
+    movie_card(movie, key="mine", on_rate=save_rating, rating=known_rating(movie),
+               on_details=open_details)
     when = str(item.get("rated_at") or "")[:10]
     if when:
         st.caption(f"Rated on {when}")

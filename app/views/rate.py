@@ -8,7 +8,14 @@ import streamlit as st
 
 from app.components import card_grid, movie_card
 from app.config import PAGE_SIZE
-from app.session import client, known_rating, remember, safe_callback, save_rating
+from app.session import (
+    client,
+    known_rating,
+    open_details,
+    remember,
+    safe_callback,
+    save_rating,
+)
 
 
 def _query() -> str:
@@ -50,7 +57,8 @@ def render(me: dict[str, Any]) -> None:
         st.info("No movies found. Try another title or fewer words.")
         return
     card_grid(grid["items"], lambda movie: movie_card(
-        movie, key="rate", on_rate=save_rating, rating=known_rating(movie)))
+        movie, key="rate", on_rate=save_rating, rating=known_rating(movie),
+        on_details=open_details))
     shown = len(grid["items"])
     st.caption(f"Showing {shown} of {grid['total']} movies.")
     if grid.get("next_page"):

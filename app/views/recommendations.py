@@ -1,4 +1,5 @@
-"""Recommendations: 24 cards per page with match %, predicted stars and a one-line reason."""
+"""Recommendations: 24 cards per page with match %, predicted stars, a one-line reason and a
+"Why?" list; or, with a description typed in the box, the movies matching it."""
 
 from __future__ import annotations
 
@@ -15,40 +16,62 @@ from app.session import (
     client,
     go_to,
     known_rating,
+    open_details,
     ratings_version,
     remember,
     safe_callback,
     save_rating,
 )
 
+DESCRIBE_LABEL = "Describe what you feel like watching"
+DESCRIBE_HINT = "e.g. a slow-burn space mystery"
+#: Longest description sent to the worker (characters).
+DESCRIBE_MAX = 200
 
-def _fetch(pages: int) -> dict[str, Any]:
-    """Pages 1..``pages`` of recommendations joined into one list."""
+
+def _query() -> str:
+    return str(st.session_state.get("recs_query") or "").strip()
+
+
+def _slot(query: str) -> str:
+    """Cache slot of a list: the normal recommendations, or the matches of a description."""
+    return "recs:query" if query else "recs"
+
+
+def _fetch(pages: int, query: str = "") -> dict[str, Any]:
+    """Pages 1..``pages`` of recommendations (or matches of ``query``) joined into one list."""
     items: list[dict[str, Any]] = []
     answer: dict[str, Any] = {}
     for page in range(1, pages + 1):
-        answer = client().recommendations(page=page, page_size=PAGE_SIZE)
+        answer = client().recommendations(page=page, page_size=PAGE_SIZE, query=query)
         items.extend(answer["items"])
         if not answer.get("next_page"):
             break
     return {"items": items, "next_page": answer.get("next_page"),
             "total": answer.get("total", len(items)), "model": answer.get("model"),
-            "pages": pages}
+            "pages": pages, "query": query, "ranked_by": answer.get("ranked_by")}
 
 
 @safe_callback
 def _show_more() -> None:
-    """Button callback: load the next 24 recommendations under the current ones."""
-    slot = st.session_state.get("cache:recs")
+    """Button callback: load the next 24 items under the current ones."""
+    query = _query()
+    slot = st.session_state.get(f"cache:{_slot(query)}")
     if not slot or not slot[1].get("next_page"):
         return
     key, recs = slot
-    answer = client().recommendations(page=recs["next_page"], page_size=PAGE_SIZE)
+    answer = client().recommendations(page=recs["next_page"], page_size=PAGE_SIZE,
+                                      query=recs.get("query", ""))
     seen = {item["movie"]["id"] for item in recs["items"]}
     recs["items"].extend(i for i in answer["items"] if i["movie"]["id"] not in seen)
     recs["next_page"] = answer.get("next_page")
     recs["pages"] += 1
-    st.session_state["recs_pages"] = recs["pages"]
+    if not query:
+        st.session_state["recs_pages"] = recs["pages"]
+
+
+def _clear_query() -> None:
+    st.session_state["recs_query"] = ""
 
 
 def _draw(item: dict[str, Any]) -> None:
@@ -57,19 +80,33 @@ def _draw(item: dict[str, Any]) -> None:
     stars = f"Predicted {predicted:.1f}★ for you" if predicted is not None else ""
     reason = html.escape(str(item.get("reason") or ""))
     extra = f'<div class="mr-stars">{stars}</div><div class="mr-reason">{reason}</div>'
+    match = item.get("match")
+    badge = f"{int(round(match))}% match" if match is not None else None
+    reasons = [str(r) for r in item.get("reasons") or [] if r]
     movie_card(movie, key="recs", on_rate=save_rating, rating=known_rating(movie),
-               badge=f"{int(round(item.get('match', 0)))}% match", extra_html=extra)
+               badge=badge, extra_html=extra, reasons=reasons, on_details=open_details)
+
+
+def _locked(message: str) -> None:
+    st.info(message)
+    st.button("Rate movies", key="recs_go_rate", type="primary", on_click=go_to,
+              args=(VIEW_RATE,))
 
 
 def render(me: dict[str, Any]) -> None:
-    """Draw the recommendations, or what is still needed to get them."""
+    """Draw the description box, then its matches, or the recommendations, or what is still
+    needed to get them."""
     st.subheader("Recommended for you")
+    st.text_input(DESCRIBE_LABEL, key="recs_query", placeholder=DESCRIBE_HINT,
+                  max_chars=DESCRIBE_MAX)
+    query = _query()
+    if query:
+        _matches(query)
+        return
     needed = int(me.get("ratings_needed", 0))
     if needed > 0:
-        st.info(f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
-                "recommendations.")
-        st.button("Rate movies", key="recs_go_rate", type="primary", on_click=go_to,
-                  args=(VIEW_RATE,))
+        _locked(f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
+                "recommendations — or describe what you feel like watching above.")
         return
     pages = int(st.session_state.get("recs_pages", 1))
     try:
@@ -77,17 +114,38 @@ def render(me: dict[str, Any]) -> None:
     except ApiError as err:
         if err.code != "not_enough_ratings":
             raise
-        st.info(err.message)
-        st.button("Rate movies", key="recs_go_rate", type="primary", on_click=go_to,
-                  args=(VIEW_RATE,))
+        _locked(err.message)
         return
     if not recs["items"]:
         st.info("You have rated everything we could recommend. Impressive!")
         return
     st.caption("Rate a movie you have already seen and the list updates. "
                "Match = how likely you are to give it 4★ or more.")
+    _grid(recs, "recommendations")
+
+
+def _matches(query: str) -> None:
+    """The movies matching the description, ranked, with the same cards."""
+    try:
+        recs = remember("recs:query", (query, ratings_version()), lambda: _fetch(1, query))
+    except ApiError as err:
+        if err.status == 401:
+            raise
+        st.warning(f"That description did not work: {err.message}")
+        recs = None
+    if recs is not None and not recs["items"]:
+        st.info("No movies match that description. Try other words.")
+    elif recs is not None:
+        order = ("ranked by how much you would like them" if recs.get("ranked_by") == "model"
+                 else "best match first")
+        st.caption(f"Movies matching “{query}”, {order}. Clear the box to go back to your "
+                   "recommendations.")
+        _grid(recs, "matches")
+    st.button("Clear the description", key="recs_clear", on_click=_clear_query)
+
+
+def _grid(recs: dict[str, Any], what: str) -> None:
     card_grid(recs["items"], _draw)
-    st.caption(f"Showing {len(recs['items'])} of {recs['total']} recommendations.")
+    st.caption(f"Showing {len(recs['items'])} of {recs['total']} {what}.")
     if recs.get("next_page"):
-        st.button("Show more recommendations", key="recs_more", on_click=_show_more,
-                  width="stretch")
+        st.button(f"Show more {what}", key="recs_more", on_click=_show_more, width="stretch")

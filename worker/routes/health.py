@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, jsonify
 
 from worker.openapi import spec
@@ -23,6 +25,7 @@ def readyz():
     redis_ok = store().ping()
     body = {"status": "ready" if service.ready and redis_ok else "not ready", **service.status()}
     body["redis"] = "ok" if redis_ok else "unreachable"
+    body["process"] = os.getpid()  # which worker process answered (probes and tests)
     if service.error:
         body["error"] = service.error
     return jsonify(body), 200 if body["status"] == "ready" else 503

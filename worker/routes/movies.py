@@ -42,3 +42,23 @@ def one(movie_id: int):
     require_movie(movie_id)
     mine = store().ratings_of(user.id, [movie_id]) if user else {}
     return jsonify(movie_json(movie_id, mine.get(movie_id)))
+
+
+SIMILAR_K_DEFAULT, SIMILAR_K_MAX = 12, 50
+
+
+@bp.get("/movies/<int:movie_id>/similar")
+def similar(movie_id: int):
+    """``{"items": [movie + "similarity"], "source": "embed" | "sbert"}``: the ``k`` (1..50,
+    default 12) movies closest to this one; 404 for an unknown movie, 503 without vectors."""
+    k = validation.small_int_arg(request, "k", SIMILAR_K_DEFAULT, 1, SIMILAR_K_MAX)
+    user = auth.current_user(required=False)
+    require_movie(movie_id)
+    ids, sims, source = models().similar(movie_id, k)
+    mine = store().ratings_of(user.id, ids) if user else {}
+    items = []
+    for movie_id_, similarity in zip(ids, sims, strict=True):
+        movie = movie_json(movie_id_, mine.get(movie_id_))
+        if movie is not None:
+            items.append({"movie": movie, "similarity": round(float(similarity), 4)})
+    return jsonify({"items": items, "source": source})

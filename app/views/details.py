@@ -1,0 +1,106 @@
+"""Movie details: a dialog opened by any card's "More like this" button.
+
+It shows the movie's poster, tagline, genres and overview, the person's rating control, and the
+12 most similar movies (``GET /movies/{id}/similar``) as cards with the similarity as a
+percentage. "More like this" on a similar movie moves the dialog to that movie.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import streamlit as st
+
+from app.client import ApiError
+from app.components import (
+    card_grid,
+    movie_card,
+    movie_title,
+    plain,
+    poster_html,
+    rating_control,
+)
+from app.session import (
+    client,
+    close_details,
+    known_rating,
+    open_details,
+    ratings_version,
+    remember,
+    save_rating,
+)
+
+#: Similar movies shown under the details.
+SIMILAR_K = 12
+
+SOURCES = {
+    "embed": "Similarity of the movies' learned embeddings (from everyone's ratings).",
+    "sbert": "Similarity of the movies' plot descriptions (sentence embeddings).",
+}
+
+
+def similarity_badge(similarity: float | None) -> str:
+    """``"83% similar"`` for a cosine similarity 0.83 (clamped to 0..100 %)."""
+    share = max(0.0, min(1.0, float(similarity or 0.0)))
+    return f"{round(share * 100)}% similar"
+
+
+def render() -> None:
+    """Draw the details dialog when one is open (``st.session_state["details"]``)."""
+    movie_id = st.session_state.get("details")
+    if movie_id is None:
+        return
+    dialog = st.dialog("Movie details", width="large", on_dismiss=close_details)
+    dialog(_body)(int(movie_id))
+
+
+def _body(movie_id: int) -> None:
+    try:
+        movie = remember("details", (movie_id, ratings_version()),
+                         lambda: client().movie(movie_id))
+    except ApiError as err:
+        if err.status == 401:
+            raise
+        st.error(err.message)
+        st.button("Close", key="details_close", on_click=close_details)
+        return
+    _about(movie)
+    st.markdown("#### Similar movies")
+    try:
+        similar = remember("similar", movie_id, lambda: client().similar(movie_id, SIMILAR_K))
+    except ApiError as err:
+        if err.status == 401:
+            raise
+        st.info("Similar movies are not available right now.")
+        return
+    items = similar.get("items") or []
+    if not items:
+        st.info("No similar movies found for this one.")
+        return
+    st.caption(SOURCES.get(str(similar.get("source")), "Most similar first."))
+    card_grid(items, _similar_card, columns=6)
+
+
+def _about(movie: dict[str, Any]) -> None:
+    """Poster left; title, tagline, genres, overview, the rating control and Close right."""
+    left, right = st.columns([1, 3], gap="medium")
+    with left:
+        st.markdown(poster_html(movie), unsafe_allow_html=True)
+    with right:
+        st.markdown(f'<div class="mr-title" style="font-size:1.3rem">'
+                    f'{html.escape(movie_title(movie))}</div>', unsafe_allow_html=True)
+        if movie.get("tagline"):
+            st.markdown(f"*{plain(movie['tagline'])}*")
+        st.caption(" · ".join(movie.get("genres") or []) or "No genres listed")
+        st.write(movie.get("overview") or "No overview available for this movie.")
+        st.markdown("**Your rating**")
+        rating_control(movie, key="details", on_rate=save_rating, rating=known_rating(movie))
+        st.button("Close", key="details_close", on_click=close_details)
+
+
+def _similar_card(item: dict[str, Any]) -> None:
+    movie = item["movie"]
+    movie_card(movie, key="similar", on_rate=save_rating, rating=known_rating(movie),
+               badge=similarity_badge(item.get("similarity")), show_overview=False,
+               on_details=open_details)

@@ -1,0 +1,157 @@
+"""Train a neural recommender and write a versioned artifact.
+
+    python -m scripts.train --model nncf|nncf-genres|nncf-plain|neumf|embed|embed-implicit
+        [--data FOLDER] [--extra-ratings CSV ...] [--epochs N] [--batch-size N]
+        [--learning-rate X] [--seed N] [--param NAME=VALUE ...] [--artifacts-dir DIR]
+        [--threads N] [--no-latest]
+
+Reads MovieLens (``--data`` or the settings: ``MOVIELENS_PATH`` / ``DATA_DIR``), adds the
+app's own ratings from ``--extra-ratings`` (CSV userId,movieId,rating[,timestamp]; app users
+must have userIds that do not collide with MovieLens ones, e.g. negative — see
+``worker.store.export_ratings``), trains with a ``tf.data`` pipeline and early stopping on a
+validation split (progress per epoch), and writes
+``ARTIFACTS_DIR/models/<model>/<version>/`` (model, id maps, feature statistics, manifest,
+``training_curves.png``) and moves the ``latest`` pointer. Uses every GPU through
+``MirroredStrategy`` when there is one, the CPU otherwise. Same seed, same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+NEURAL_MODELS = ("nncf", "nncf-genres", "nncf-plain", "neumf", "embed", "embed-implicit")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, choices=NEURAL_MODELS)
+    parser.add_argument("--data", type=Path, help="MovieLens folder (default: settings)")
+    parser.add_argument(
+        "--extra-ratings",
+        type=Path,
+        action="append",
+        default=[],
+        help="CSV of app ratings (userId,movieId,rating[,timestamp]) to train on too",
+    )
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any model parameter, VALUE as a Python literal (e.g. tower=(256,128,64))",
+    )
+    parser.add_argument("--artifacts-dir", type=Path, help="default: ARTIFACTS_DIR")
+    parser.add_argument("--threads", type=int, help="TensorFlow CPU threads (default 2)")
+    parser.add_argument("--no-latest", action="store_true", help="do not move `latest`")
+    return parser.parse_args(argv)
+
+
+def model_params(args: argparse.Namespace) -> dict:
+    """Model keyword arguments from the flags (``--param`` values parsed as literals)."""
+    params: dict = {"seed": args.seed}
+    for flag, name in (
+        ("epochs", "epochs"),
+        ("batch_size", "batch_size"),
+        ("learning_rate", "learning_rate"),
+    ):
+        if getattr(args, flag) is not None:
+            params[name] = getattr(args, flag)
+    for item in args.param:
+        name, _, value = item.partition("=")
+        try:
+            params[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[name] = value
+    return params
+
+
+def read_training_data(data: Path | None, extra: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """MovieLens ratings plus every ``extra`` ratings CSV, and the movies table."""
+    from recommender import settings
+    from recommender.movielens import load_movielens, read_ratings_csv
+
+    movielens = load_movielens(data or settings.movielens_dir())
+    frames = [movielens.ratings]
+    for path in extra:
+        app = read_ratings_csv(path)
+        clash = set(app["userId"].unique()) & set(movielens.ratings["userId"].unique())
+        if clash:
+            raise SystemExit(f"{path}: userIds {sorted(clash)[:5]} collide with MovieLens users")
+        frames.append(app)
+    return pd.concat(frames, ignore_index=True), movielens.movies
+
+
+def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
+    """Training and validation loss (MSE, stars²) and RMSE per epoch, saved as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "rmse"), strict=True):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = history.get(prefix + metric)
+            if values:
+                epochs = range(1, len(values) + 1)
+                label = ("validation " if prefix else "train ") + metric
+                ax.plot(epochs, values, style, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric + (" (MSE + penalties)" if metric == "loss" else " (stars)"))
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from recommender.neural.runtime import limit_threads, make_deterministic
+
+    limit_threads(args.threads)
+    make_deterministic(args.seed)
+    from recommender import settings
+    from recommender.models import make_model
+    from recommender.neural.artifacts import save_artifact
+    from recommender.neural.callbacks import EpochProgress
+
+    ratings, movies = read_training_data(args.data, args.extra_ratings)
+    model = make_model(args.model, **model_params(args))
+    progress = EpochProgress(model.params["epochs"], desc=f"train {args.model}")
+    model.fit(ratings, movies, callbacks=[progress])
+    extra = {
+        "command": "python -m scripts.train " + " ".join(sys.argv[1:] if argv is None else argv),
+        "extra_ratings": [str(p) for p in args.extra_ratings],
+        "n_ratings_total": int(len(ratings)),
+    }
+    artifacts = args.artifacts_dir or settings.artifacts_dir()
+    folder = save_artifact(model, artifacts, extra=extra, make_latest=not args.no_latest)
+    plot_history(model.history, folder / "training_curves.png", f"{args.model} training curves")
+    plot_history(
+        model.history,
+        Path(artifacts) / "plots" / f"training_{args.model}.png",
+        f"{args.model} training curves",
+    )
+    v = model.validation
+    print(
+        f"{args.model}: validation RMSE {v.get('rmse', float('nan')):.4f} "
+        f"MAE {v.get('mae', float('nan')):.4f} (best epoch {v.get('best_epoch')})"
+    )
+    print(f"saved {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The blend: the shared model contract, fallback when a component is missing, evidence.
+
+Data: the contract's two-taste-groups checkerboard (40 people, 22 movies); content vectors come
+from the real SBERT model on the 22 short movie texts (cached in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.blend import FEATURE_NAMES, BlendRecommender
+from recommender.content import ContentRecommender, EmbeddingCache, SentenceEncoder
+from recommender.models import make_model
+from tests.recommender_contract import (
+    ACTION,
+    ACTION_FAN,
+    ROMANCE,
+    ROMANCE_FAN,
+    RecommenderContract,
+    taste_groups,
+)
+
+_ENCODER = SentenceEncoder()
+_CACHE = Path(tempfile.gettempdir()) / "test_blend_embeddings"
+
+
+def make_blend(**params) -> BlendRecommender:
+    content = ContentRecommender(encoder=_ENCODER, cache=EmbeddingCache(_CACHE))
+    settings = dict(neural=None, blend_users=0.5, sizes=(3, 6), content_model=content, seed=1)
+    return BlendRecommender(**{**settings, **params})
+
+
+class TestBlendContract(RecommenderContract):
+    def make_model(self):
+        return make_blend()
+
+
+@pytest.fixture(scope="module")
+def blend() -> BlendRecommender:
+    return make_blend().fit(*taste_groups())
+
+
+def test_registry_builds_the_blend():
+    assert isinstance(make_model("blend", neural=None), BlendRecommender)
+
+
+def test_components_and_learning_figures(blend):
+    assert blend.components == ("popularity", "coliked", "pearson", "content")
+    assert blend.metrics["blend_users"] == 20  # half of the 40 training people
+    assert blend.metrics["rank_rows"] > 0 and 0 < blend.metrics["match_positive_share"] < 1
+
+
+@pytest.mark.parametrize(
+    "missing", [("pearson",), ("content",), ("coliked",), ("pearson", "content", "coliked")]
+)
+def test_falls_back_cleanly_when_components_are_missing(blend, missing):
+    partial = blend.without(*missing)
+    assert not set(missing) & set(partial.components)
+    recs = partial.recommend(ACTION_FAN, k=6)
+    assert len(recs) == 6 and not set(recs.movie_ids.tolist()) & set(ACTION_FAN)
+    assert np.isfinite(recs.scores).all()
+    assert ((recs.match >= 0) & (recs.match <= 100)).all()
+    for evidence in recs.evidence:
+        for component in missing:
+            assert evidence["components"][component] == 0.0
+        assert evidence["reason"] == evidence["reasons"][0]
+    if "pearson" in missing:
+        assert "neighbours_liked" not in recs.evidence[0]
+
+
+def test_missing_component_gets_indicator_and_neutral_values(blend):
+    partial = blend.without("pearson")
+    outputs = partial._outputs(dict(ACTION_FAN), None)
+    X = partial._fill(partial._features(outputs, np.array([5, 6])))
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    assert (X[:, col["pearson_missing"]] == 1).all()
+    neutral = blend._neutral[col["pearson_predicted"]]
+    assert (X[:, col["pearson_predicted"]] == neutral).all()
+    full = blend._fill(blend._features(blend._outputs(dict(ACTION_FAN), None), np.array([5])))
+    assert full[0, col["pearson_missing"]] == 0
+
+
+def test_blend_fitted_without_pearson_and_content_still_works():
+    model = make_blend(use_pearson=False, use_content=False).fit(*taste_groups())
+    assert model.components == ("popularity", "coliked")
+    recs = model.recommend(ACTION_FAN, k=4)
+    assert set(recs.movie_ids.tolist()) <= set(ACTION)
+
+
+def test_evidence_names_the_drivers_and_the_liked_movies(blend):
+    recs = blend.recommend(ROMANCE_FAN, k=3)
+    evidence = recs.evidence[0]
+    assert set(evidence["components"]) == {"popularity", "coliked", "pearson", "content", "neural"}
+    assert evidence["neighbour_count"] > 0
+    assert evidence["coliked_movie"] in {11, 12, 13}  # the profile's liked Romance movies
+    assert evidence["reasons"] and evidence["reason"] == evidence["reasons"][0]
+    assert evidence == blend.explain(ROMANCE_FAN, [int(recs.movie_ids[0])])[0]
+
+
+def test_candidates_from_a_description_are_ranked_for_the_person(blend):
+    ids, cosine = blend.describe("a movie", k=8)
+    assert len(ids) == 8 and (np.diff(cosine) <= 1e-6).all()
+    recs = blend.recommend(ACTION_FAN, k=20, candidates=ids)
+    assert set(recs.movie_ids.tolist()) <= set(ids.tolist()) - set(ACTION_FAN)
+
+
+def test_save_and_load_give_the_same_recommendations(blend, tmp_path):
+    blend.save(tmp_path)
+    assert (tmp_path / "manifest.json").exists()
+    loaded = BlendRecommender.load(tmp_path)
+    first, again = blend.recommend(ROMANCE_FAN, k=5), loaded.recommend(ROMANCE_FAN, k=5)
+    assert first.movie_ids.tolist() == again.movie_ids.tolist()
+    np.testing.assert_allclose(first.match, again.match)
+    assert set(first.movie_ids.tolist()) <= set(ROMANCE)
+
+
+def test_similar_movies_come_from_the_story_vectors(blend):
+    ids, cosine = blend.similar(1, k=5)
+    assert len(ids) == 5 and 1 not in ids.tolist()
+    assert (np.diff(cosine) <= 1e-6).all()
+    assert blend.without("content").similar(1)[0].size == 0
