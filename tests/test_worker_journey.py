@@ -123,3 +123,27 @@ def test_probes_report_liveness_at_once_and_readiness_only_when_models_load(make
     refused = broken.get(f"{API}/genres")
     assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "not_ready"
     assert "Retry-After" in refused.headers
+
+
+def test_lists_cached_before_model_versions_were_in_the_key_are_replaced(
+    worker_app, worker_login, redis_server
+):
+    """An old-style string entry at ``recs:{id}:{version}`` (written before the cache was keyed
+    by model version) is treated as missing and replaced, never a WRONGTYPE error."""
+    import redis
+
+    client = worker_app.test_client()
+    headers = worker_login(client, "old_cache_user")
+    for movie_id in (1, 2, 3, 5, 6):
+        client.put(f"{API}/me/ratings/{movie_id}", json={"rating": 4.0}, headers=headers)
+    store = worker_app.extensions["store"]
+    user_id = store.user_id_for("old_cache_user")
+    version = store.ratings_version(user_id)
+    db = redis.Redis.from_url(redis_server.url)
+    db.set(f"recs:{user_id}:{version}", '{"items": []}')
+    db.set(f"neighbours:{user_id}:{version}", "[]")
+    assert store.cached_neighbours(user_id, version) is None
+    answer = client.get(f"{API}/me/recommendations", headers=headers)
+    assert answer.status_code == 200 and answer.get_json()["items"]
+    assert db.type(f"recs:{user_id}:{version}") == b"hash"
+    assert store.cached_neighbours(user_id, version)

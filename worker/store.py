@@ -156,6 +156,10 @@ return {redis.call('HLEN', KEYS[1]), v}
 # model version
 _SAVE_RECS = """
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+-- lists cached before model versions were part of the key were plain strings: replace them
+for i = 2, 3 do
+  if redis.call('TYPE', KEYS[i]).ok == 'string' then redis.call('DEL', KEYS[i]) end
+end
 redis.call('HSET', KEYS[2], ARGV[5], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('HSET', KEYS[3], ARGV[5], ARGV[3])
@@ -177,7 +181,9 @@ _RECS_STATE = """
 local count = redis.call('HLEN', 'ratings:' .. ARGV[1])
 local version = redis.call('GET', 'ratings_version:' .. ARGV[1]) or '0'
 if version == ARGV[2] then return {count, version, false} end
-return {count, version, redis.call('HGET', 'recs:' .. ARGV[1] .. ':' .. version, ARGV[3])}
+local key = 'recs:' .. ARGV[1] .. ':' .. version
+if redis.call('TYPE', key).ok ~= 'hash' then return {count, version, false} end
+return {count, version, redis.call('HGET', key, ARGV[3])}
 """
 
 # KEYS: discover, shown, liked. ARGV: expected round, ttl, max shown, max liked, n liked,
@@ -422,6 +428,8 @@ class Store:
         return self._cached(neighbours_key(user_id, version), model_version)
 
     def _cached(self, key: str, model_version: str | None) -> Any:
+        if self.r.type(key) != "hash":  # missing, or an old-style string entry
+            return None
         if model_version is None:
             values = self.r.hvals(key)
             raw = values[0] if values else None
