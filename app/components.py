@@ -141,7 +141,7 @@ def movie_card(
     st.markdown(card_html(movie, badge=badge, extra=extra_html), unsafe_allow_html=True)
     if reasons:
         with st.expander("Why?"):
-            st.markdown("\n".join(f"- {plain(reason)}" for reason in reasons))
+            st.markdown("\n".join(f"- {plain(sentence(reason))}" for reason in reasons))
     if show_overview:
         overview = movie.get("overview")
         tagline = movie.get("tagline")
@@ -153,6 +153,12 @@ def movie_card(
     if on_details is not None:
         st.button("More like this", key=f"{key}:more:{movie['id']}", on_click=on_details,
                   args=(int(movie["id"]),), width="stretch")
+
+
+def sentence(text: Any) -> str:
+    """``text`` with its first letter capitalised (reasons arrive as phrases)."""
+    text = str(text or "").strip()
+    return text[:1].upper() + text[1:]
 
 
 def plain(text: Any) -> str:

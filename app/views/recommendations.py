@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from app.client import ApiError
-from app.components import card_grid, movie_card
+from app.components import card_grid, movie_card, sentence
 from app.config import PAGE_SIZE
 from app.session import (
     VIEW_RATE,
@@ -78,7 +78,7 @@ def _draw(item: dict[str, Any]) -> None:
     movie = item["movie"]
     predicted = item.get("predicted_rating")
     stars = f"Predicted {predicted:.1f}★ for you" if predicted is not None else ""
-    reason = html.escape(str(item.get("reason") or ""))
+    reason = html.escape(sentence(item.get("reason")))
     extra = f'<div class="mr-stars">{stars}</div><div class="mr-reason">{reason}</div>'
     match = item.get("match")
     badge = f"{int(round(match))}% match" if match is not None else None
