@@ -81,7 +81,7 @@ class WorkerClient:
     """Calls the worker's REST API v1 as one visitor (anonymous, or with a session ``token``).
 
     Inputs: a base URL such as ``http://127.0.0.1:8000`` and a timeout in seconds.
-    Outputs: decoded JSON dicts exactly as the contract in ``notes/contracts.md`` describes.
+    Outputs: decoded JSON dicts exactly as ``docs/api.md`` describes.
     """
 
     def __init__(
