@@ -9,8 +9,9 @@ between them), in the order the worker needs them:
 2. ``scripts.train --model embed``: the embedding dot-product model (fold-in for new users,
    "similar movies");
 3. ``scripts.plot_embeddings``: the 2-D map of movie embeddings shown on the Insights page;
-4. ``scripts.fit_blend``: the blend of popularity, Pearson, item co-likes, content and the
-   neural model, with its learned weights and calibrated match percentage.
+4. ``scripts.fit_blend --neural embed-implicit``: the blend of popularity, Pearson, item
+   co-likes, content and the neural model, with its learned weights and calibrated match
+   percentage (it trains its own copies of the neural model while learning the weights).
 
 A stamp ``ARTIFACTS_DIR/build.json`` records which dataset files (name and size) the artifacts
 were built from; when it matches, nothing is rebuilt. ``--force`` rebuilds anyway. A different
@@ -33,7 +34,10 @@ STEPS: list[tuple[str, list[str]]] = [
     ("movie text embeddings (SBERT)", ["scripts.embed"]),
     ("neural embedding model", ["scripts.train", "--model", "embed"]),
     ("movie embedding map", ["scripts.plot_embeddings"]),
-    ("blend and calibrated match percentage", ["scripts.fit_blend", "--neural", "embed"]),
+    (
+        "blend and calibrated match percentage",
+        ["scripts.fit_blend", "--neural", "embed-implicit"],
+    ),
 ]
 
 
@@ -60,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Models are up to date for {data} (in {artifacts}; --force rebuilds).")
         return 0
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    # One OpenMP thread: scikit-learn's tree fitting in the blend is many times slower when its
+    # threads fight TensorFlow's on a small machine.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     for number, (what, command) in enumerate(STEPS, start=1):
         print(f"[{number}/{len(STEPS)}] Building the {what}...", flush=True)
         started = time.perf_counter()
