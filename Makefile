@@ -8,6 +8,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# A relative DATA_DIR is made absolute, so it means the same in every child process.
+ifdef DATA_DIR
+override DATA_DIR := $(abspath $(DATA_DIR))
+export DATA_DIR
+endif
+
 export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 

@@ -1,15 +1,18 @@
 """Train a neural recommender and write a versioned artifact.
 
     python -m scripts.train --model nncf|nncf-genres|nncf-plain|neumf|embed|embed-implicit
-        [--data FOLDER] [--extra-ratings CSV ...] [--epochs N] [--batch-size N]
+        [--data FOLDER] [--extra-ratings CSV ...] [--include-app-ratings]
+        [--epochs N] [--batch-size N]
         [--learning-rate X] [--seed N] [--param NAME=VALUE ...] [--artifacts-dir DIR]
         [--threads N] [--no-latest]
 
 Reads MovieLens (``--data`` or the settings: ``MOVIELENS_PATH`` / ``DATA_DIR``), adds the
 app's own ratings from ``--extra-ratings`` (CSV userId,movieId,rating[,timestamp]; app users
 must have userIds that do not collide with MovieLens ones, e.g. negative — see
-``worker.store.export_ratings``), trains with a ``tf.data`` pipeline and early stopping on a
-validation split (progress per epoch), and writes
+``worker.store.export_ratings``) and, with ``--include-app-ratings``, every rating people
+made in the app, exported from the worker's Redis at ``REDIS_URL`` (exit code 2 when
+``REDIS_URL`` is unset or Redis cannot be reached), trains with a ``tf.data`` pipeline and
+early stopping on a validation split (progress per epoch), and writes
 ``ARTIFACTS_DIR/models/<model>/<version>/`` (model, id maps, feature statistics, manifest,
 ``training_curves.png``) and moves the ``latest`` pointer. Uses every GPU through
 ``MirroredStrategy`` when there is one, the CPU otherwise. Same seed, same model.
@@ -37,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         help="CSV of app ratings (userId,movieId,rating[,timestamp]) to train on too",
+    )
+    parser.add_argument(
+        "--include-app-ratings",
+        action="store_true",
+        help="also train on the app's own ratings, exported from the Redis at REDIS_URL",
     )
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
@@ -74,20 +82,57 @@ def model_params(args: argparse.Namespace) -> dict:
     return params
 
 
-def read_training_data(data: Path | None, extra: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """MovieLens ratings plus every ``extra`` ratings CSV, and the movies table."""
+def export_app_ratings() -> pd.DataFrame:
+    """The app's own ratings from the worker's Redis at ``REDIS_URL``, as a MovieLens-style
+    table (userId int64 = ``worker.store.EXPORT_USER_OFFSET`` + a stable per-user number,
+    movieId, rating 0.5–5 stars, timestamp Unix seconds; see ``worker.store.export_ratings``).
+
+    Exits with code 2 and a message on stderr when ``REDIS_URL`` is unset or Redis cannot be
+    reached (a retrain must not silently train without the app's ratings).
+    """
+    import os
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        print(
+            "error: --include-app-ratings needs REDIS_URL (the worker's Redis, "
+            "e.g. redis://localhost:6379/0)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    import redis
+
+    from worker.store import export_ratings
+
+    try:
+        return export_ratings(redis.Redis.from_url(url, socket_connect_timeout=10))
+    except redis.RedisError as error:
+        print(f"error: cannot export the app's ratings from REDIS_URL: {error}", file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+def read_training_data(
+    data: Path | None, extra: list[Path], app_ratings: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """MovieLens ratings plus every ``extra`` ratings CSV and ``app_ratings`` (a table with
+    the same columns, e.g. from :func:`export_app_ratings`), and the movies table. Exits when
+    an added userId collides with a MovieLens one."""
     from recommender import settings
     from recommender.movielens import load_movielens, read_ratings_csv
 
     movielens = load_movielens(data or settings.movielens_dir())
+    known = set(movielens.ratings["userId"].unique())
     frames = [movielens.ratings]
-    for path in extra:
-        app = read_ratings_csv(path)
-        clash = set(app["userId"].unique()) & set(movielens.ratings["userId"].unique())
+    sources = [(str(path), read_ratings_csv(path)) for path in extra]
+    if app_ratings is not None:
+        sources.append(("app ratings (Redis)", app_ratings))
+    for name, table in sources:
+        clash = set(table["userId"].unique()) & known
         if clash:
-            raise SystemExit(f"{path}: userIds {sorted(clash)[:5]} collide with MovieLens users")
-        frames.append(app)
-    return pd.concat(frames, ignore_index=True), movielens.movies
+            raise SystemExit(f"{name}: userIds {sorted(clash)[:5]} collide with MovieLens users")
+        frames.append(table[["userId", "movieId", "rating", "timestamp"]])
+    ratings = pd.concat(frames, ignore_index=True)
+    return ratings.astype(movielens.ratings.dtypes.to_dict()), movielens.movies
 
 
 def plot_history(history: dict[str, list[float]], path: Path, title: str) -> None:
@@ -127,13 +172,21 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.neural.artifacts import save_artifact
     from recommender.neural.callbacks import EpochProgress
 
-    ratings, movies = read_training_data(args.data, args.extra_ratings)
+    app_ratings = export_app_ratings() if args.include_app_ratings else None
+    ratings, movies = read_training_data(args.data, args.extra_ratings, app_ratings)
     model = make_model(args.model, **model_params(args))
     progress = EpochProgress(model.params["epochs"], desc=f"train {args.model}")
     model.fit(ratings, movies, callbacks=[progress])
     extra = {
         "command": "python -m scripts.train " + " ".join(sys.argv[1:] if argv is None else argv),
         "extra_ratings": [str(p) for p in args.extra_ratings],
+        "app_ratings": None
+        if app_ratings is None
+        else {
+            "source": "redis (REDIS_URL)",
+            "n_ratings": int(len(app_ratings)),
+            "n_users": int(app_ratings["userId"].nunique()),
+        },
         "n_ratings_total": int(len(ratings)),
     }
     artifacts = args.artifacts_dir or settings.artifacts_dir()

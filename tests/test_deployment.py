@@ -469,12 +469,6 @@ def test_job_commands_are_accepted_by_the_scripts(rendered, job):
     _parse(module_name, args)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="contract gap: the issue asks scripts.train for --include-app-ratings (export the "
-    "app's ratings from Redis through worker.store); scripts/train.py has only --extra-ratings "
-    "CSV and worker.store has no export yet. Remove this marker when the flag exists.",
-)
 def test_retrain_cronjob_command_is_accepted_by_the_training_cli(rendered):
     (obj,) = objects(rendered, "CronJob", "retrain", "overlays/gke")
     module_name, args = _script_args(obj)

@@ -19,10 +19,17 @@ from recommender.neural.layers import RowPenalty, ScaledSigmoid, Slice
 
 
 class EmbedRecommender(NeuralRecommender):
-    """Parameters: ``dim`` (50), ``l2_weights`` (L2 on the tables), ``l2_rows`` (per rating)."""
+    """Parameters: ``dim`` (50), ``l2_weights`` (L2 on the tables), ``l2_rows`` (per rating,
+    on the user and movie rows a rating looks up), ``l2_bias`` (per rating, on the movie bias;
+    the user bias is part of the user row)."""
 
     name: ClassVar[str] = "embed"
-    model_defaults: ClassVar[dict[str, Any]] = {"dim": 50, "l2_weights": 0.0, "l2_rows": 0.1}
+    model_defaults: ClassVar[dict[str, Any]] = {
+        "dim": 50,
+        "l2_weights": 0.0,
+        "l2_rows": 0.1,
+        "l2_bias": 0.0,
+    }
 
     def build_head(self, features: Features) -> HeadSpec:
         p = self.params
@@ -41,6 +48,8 @@ class EmbedRecommender(NeuralRecommender):
         movie_bias = keras.layers.Embedding(
             features.n_movies, 1, embeddings_initializer="zeros", name="movie_bias"
         )(movie)
+        if p["l2_bias"]:
+            movie_bias = RowPenalty(p["l2_bias"], name="movie_bias_penalty")(movie_bias)
         dot = keras.layers.Dot(axes=1)(
             [Slice(0, dim, name="user_factors")(user_vector), movie_vector]
         )
