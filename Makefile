@@ -7,6 +7,7 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TORCH_CPU := torch==2.13.0
 
 # A relative DATA_DIR is made absolute, so it means the same in every child process.
 ifdef DATA_DIR
@@ -22,6 +23,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --retries 1 --timeout 20 $(TORCH_CPU) \
+		--extra-index-url https://download.pytorch.org/whl/cpu
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
