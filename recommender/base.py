@@ -200,7 +200,7 @@ class Recommender(ABC):
 
     def _positions(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of each wanted id in ``self.movie_ids`` and a mask of ids that are known."""
-        pos = np.searchsorted(self.movie_ids, wanted)
-        pos = np.minimum(pos, len(self.movie_ids) - 1)
-        known = self.movie_ids[pos] == wanted if len(self.movie_ids) else np.zeros_like(wanted, bool)
-        return pos, known
+        if not len(self.movie_ids):
+            return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.movie_ids, wanted), len(self.movie_ids) - 1)
+        return pos, self.movie_ids[pos] == wanted
