@@ -852,6 +852,15 @@ class BlendRecommender(Recommender):
         result = self._predict(outputs, idx)
         return self._evidence(outputs, idx, result["X"], result["rank"]) if len(idx) else []
 
+    def upsert_user(self, user: str, profile: Profile | None) -> None:
+        """Keep an app user as a neighbour of the Pearson component (``None`` removes them).
+
+        See :meth:`recommender.pearson.PearsonRecommender.upsert_user`; without a Pearson
+        component this does nothing.
+        """
+        if self._parts.pearson is not None:
+            self._parts.pearson.upsert_user(user, profile)
+
     # ------------------------------------------------------------------ describe / similar
 
     @property

@@ -68,14 +68,9 @@ def user_model_key(user_id: str) -> str:
 
 def neighbour_pool(model: Any) -> Any | None:
     """The object whose ``upsert_user`` keeps app users as neighbours: the model itself
-    (Pearson), the blend's Pearson component, or ``None`` when the model has no such pool."""
-    if callable(getattr(model, "upsert_user", None)):
-        return model
-    parts = getattr(model, "_parts", None)  # BlendRecommender keeps its components here
-    pearson = getattr(parts, "pearson", None)
-    if callable(getattr(pearson, "upsert_user", None)):
-        return pearson
-    return None
+    (Pearson, or the blend, which passes it to its Pearson component), or ``None`` when the
+    model has no such pool."""
+    return model if callable(getattr(model, "upsert_user", None)) else None
 
 
 @dataclass
@@ -303,8 +298,8 @@ class ModelService:
                 content.source = "sbert"
             except Exception:
                 log.exception("SBERT vectors in %s failed to load", folder)
-        if content.vectors is None and getattr(loaded.model, "_vectors", None) is not None:
-            content.vectors, content.source = loaded.model._vectors, "blend"
+        if content.vectors is None and getattr(loaded.model, "vectors", None) is not None:
+            content.vectors, content.source = loaded.model.vectors, "blend"
             content.version = loaded.model_version
         if previous is not None and previous.embed_version is not None:
             content.embed, content.embed_version = previous.embed, previous.embed_version
