@@ -73,5 +73,9 @@ class EmbedImplicitRecommender(EmbedRecommender):
     model_defaults: ClassVar[dict[str, Any]] = {
         **EmbedRecommender.model_defaults,
         "implicit": True,
-        "l2_implicit": 0.1,
+        # Tuned on a validation split carved from seed 0's training part (never the test
+        # part): validation RMSE 0.8618 / 0.8526 / 0.8518 / 0.8563 / 0.8597 for
+        # l2_implicit 0.003 / 0.01 / 0.03 / 0.1 / 0.3 (l2_rows 0.05/0.2 and l2_bias 0.02
+        # did not beat l2_rows 0.1, l2_bias 0).
+        "l2_implicit": 0.03,
     }
