@@ -48,12 +48,16 @@ WAIT_MS = 90_000  # two shared cores: a page rerun can take several seconds
 
 
 @pytest.fixture(scope="module")
-def served_app(tmp_path_factory, data_dir):
-    """URL of the app started by ``python -m scripts.serve``; everything stops afterwards."""
+def served_app(tmp_path_factory, data_dir, content_artifacts):
+    """URL of the app started by ``python -m scripts.serve``; everything stops afterwards.
+
+    The worker reads its movie vectors from ``content_artifacts`` (real SBERT vectors of the
+    most-rated movies), so the test does not depend on what the developer built locally."""
     folder = tmp_path_factory.mktemp("serve")
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
+        "ARTIFACTS_DIR": str(content_artifacts),
         "WORKER_PROCESSES": "1",
         "WORKER_TIMEOUT_SECONDS": "60",
     }
