@@ -155,6 +155,17 @@ def load(model_name: str) -> Loaded:
         return loaded
 
 
+def warm_up(model: Any, catalog: Any) -> None:
+    """Answer two made-up profiles (5 and 40 of the most-rated movies) before serving.
+
+    The first calls of a TensorFlow-backed model trace and compile its functions (seconds);
+    doing it here, before the model is marked ready or swapped in, keeps that out of the
+    first people's requests."""
+    movie_ids = catalog.ids[np.argsort(-catalog.rating_counts, kind="stable")[:40]].tolist()
+    for size in (5, 40):
+        model.recommend({movie_id: 4.0 for movie_id in movie_ids[:size]}, k=24)
+
+
 def load_blend(artifacts_dir: Path, version: str) -> Loaded:
     """Load blend ``version`` from ``artifacts_dir`` (once per process and version)."""
     from recommender.blend import BlendRecommender
@@ -165,6 +176,7 @@ def load_blend(artifacts_dir: Path, version: str) -> Loaded:
     with _LOADING:
         if key not in _BLENDS:
             model = BlendRecommender.load(artifacts.blend_folder(artifacts_dir, version))
+            warm_up(model, catalog)
             seconds = time.perf_counter() - started
             for old in [k for k in _BLENDS if k[0] == key[0]]:
                 del _BLENDS[old]  # keep one version per folder; services hold their own
