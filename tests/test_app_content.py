@@ -2,7 +2,8 @@
 with similar movies, the Discover loop, "describe what you want", the reasons of a
 recommendation, the Insights page, and the visitor's address forwarded to the worker.
 
-The worker is real (``live_worker``: gunicorn + its own redis-server); nothing is mocked.
+Nothing is replaced by a stand-in: the worker is real (``live_worker``: gunicorn + its own
+redis-server).
 Users are created through the REST API (quicker than the forms) and then log in through the
 app's own form.
 """

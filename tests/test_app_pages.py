@@ -1,7 +1,7 @@
 """The Streamlit pages, driven by ``streamlit.testing.v1.AppTest`` against a real worker.
 
-The worker (``live_worker`` fixture) is a real ``python -m worker`` process with its own real
-Redis; nothing is mocked. Posters point at the public internet, which this machine cannot
+Nothing is replaced by a stand-in: the worker (``live_worker`` fixture) is a real gunicorn
+process with its own real Redis. Posters point at the public internet, which this machine cannot
 reach; the app never fetches them itself (the browser does), so nothing needs mocking.
 """
 
