@@ -81,14 +81,16 @@ class Recommendations:
     """The top of a ranked list for one profile, best first (all arrays shape ``(k,)``).
 
     ``predicted`` is on the 0.5–5 scale, ``match`` is 0–100, ``evidence`` holds one JSON-able
-    dict per movie, and ``context`` is the model's list-wide explanation (see :class:`Scores`).
+    dict per movie (``None`` for a movie left unexplained with ``explain_first``: ask
+    :meth:`Recommender.explain` when it is shown), and ``context`` is the model's list-wide
+    explanation (see :class:`Scores`).
     """
 
     movie_ids: np.ndarray
     scores: np.ndarray
     predicted: np.ndarray
     match: np.ndarray
-    evidence: list[dict[str, Any]]
+    evidence: list[dict[str, Any] | None]
     context: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -99,6 +101,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _evidence_at(scores: Scores, i: int) -> dict[str, Any]:
+    """The evidence of movie ``scores.movie_ids[i]`` as a JSON-able dict."""
+    return {name: _jsonable(values[i]) for name, values in scores.evidence.items()}
 
 
 class Recommender(ABC):
@@ -165,11 +172,14 @@ class Recommender(ABC):
         candidates: Iterable[int] | None = None,
         exclude: Iterable[int] = (),
         user: UserKey | None = None,
+        explain_first: int | None = None,
     ) -> Recommendations:
         """The ``k`` best movies for ``profile``, best first.
 
         Never returns a movie in the profile or in ``exclude``. With ``candidates``, only those
-        movies are ranked (e.g. a genre filter or a text-search result).
+        movies are ranked (e.g. a genre filter or a text-search result). ``explain_first``: give
+        evidence for the first n movies only (``None``: all); the rest get ``None``, for
+        :meth:`explain` to fill in when they are shown.
         """
         profile = validate_profile(profile)
         scores = self.score(profile, user=user)
@@ -183,9 +193,9 @@ class Recommender(ABC):
         rank = scores.rank[pool]
         top = pool[np.argpartition(-rank, k - 1)[:k]] if k else pool[:0]
         top = top[np.lexsort((scores.movie_ids[top], -scores.rank[top]))]
-        evidence = [
-            {name: _jsonable(values[i]) for name, values in scores.evidence.items()} for i in top
-        ]
+        evidence = [_evidence_at(scores, i) for i in top]
+        if explain_first is not None:
+            evidence[explain_first:] = [None] * max(len(evidence) - explain_first, 0)
         predicted = np.where(
             np.isnan(scores.predicted[top]), self.default_rating, scores.predicted[top]
         )
@@ -197,6 +207,16 @@ class Recommender(ABC):
             evidence=evidence,
             context=scores.context,
         )
+
+    def explain(
+        self, profile: Profile, movie_ids: Iterable[int], *, user: UserKey | None = None
+    ) -> list[dict[str, Any]]:
+        """The evidence :meth:`recommend` gives, for chosen ``movie_ids`` (``{}`` for a movie the
+        model does not know), in the order given."""
+        scores = self.score(validate_profile(profile), user=user)
+        wanted = np.asarray(list(movie_ids), dtype=np.int64)
+        pos, known = self._positions(wanted)
+        return [_evidence_at(scores, p) if ok else {} for p, ok in zip(pos, known, strict=True)]
 
     def _positions(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of each wanted id in ``self.movie_ids`` and a mask of ids that are known."""

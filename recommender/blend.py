@@ -717,14 +717,17 @@ class BlendRecommender(Recommender):
         candidates: Iterable[int] | None = None,
         exclude: Iterable[int] = (),
         user: UserKey | None = None,
-        explain: bool = True,
+        explain_first: int | None = None,
     ) -> Recommendations:
-        """The ``k`` best movies for ``profile``, with evidence and reasons for each.
+        """The ``k`` best movies for ``profile``, with evidence and reasons.
 
         ``candidates`` (e.g. the ids from :func:`recommender.content.describe`) restricts the
         ranking to those movies — all of them are scored, not only the pool. Each evidence dict
         holds ``components`` (contribution of each component in percentage points of the rank
         probability), the raw evidence, ``reasons`` (strongest first) and ``reason``.
+        Explaining costs about as much as ranking (five more passes of the rank model), so
+        ``explain_first`` limits it to the first n movies (``None``: all); the others get
+        ``None`` and :meth:`explain` gives theirs when they are shown.
         """
         profile = validate_profile(profile)
         outputs = self._outputs(profile, user)
@@ -749,11 +752,12 @@ class BlendRecommender(Recommender):
         order = np.lexsort((self.movie_ids[idx], -result["rank"]))[:k]
         top = idx[order]
         result = self._complete({"rank": result["rank"][order], "X": result["X"][order]})
-        evidence = (
-            self._evidence(outputs, top, result["X"], result["rank"])
-            if explain and k
-            else [{} for _ in range(k)]
-        )
+        n_explained = k if explain_first is None else min(max(explain_first, 0), k)
+        evidence: list[dict[str, Any] | None] = [None] * k
+        if n_explained:
+            evidence[:n_explained] = self._evidence(
+                outputs, top[:n_explained], result["X"][:n_explained], result["rank"][:n_explained]
+            )
         context = {"components": list(self._available_in(outputs))}
         if "pearson" in outputs:
             context.update(outputs["pearson"]["context"])
@@ -844,13 +848,18 @@ class BlendRecommender(Recommender):
     def explain(
         self, profile: Profile, movie_ids: Iterable[int], *, user: UserKey | None = None
     ) -> list[dict[str, Any]]:
-        """Evidence dicts (with ``reasons`` and ``reason``) for chosen movies, on demand."""
+        """Evidence dicts (with ``reasons`` and ``reason``) for chosen movies, on demand, in the
+        order given (``{}`` for a movie the blend does not know)."""
         profile = validate_profile(profile)
         pos, known = self._positions(np.asarray(list(movie_ids), dtype=np.int64))
         idx = pos[known]
-        outputs = self._outputs(profile, user)
-        result = self._predict(outputs, idx)
-        return self._evidence(outputs, idx, result["X"], result["rank"]) if len(idx) else []
+        out: list[dict[str, Any]] = [{} for _ in range(len(pos))]
+        if len(idx):
+            outputs = self._outputs(profile, user)
+            result = self._predict(outputs, idx, rank_only=True)
+            explained = iter(self._evidence(outputs, idx, result["X"], result["rank"]))
+            out = [next(explained) if ok else {} for ok in known]
+        return out
 
     def upsert_user(self, user: str, profile: Profile | None) -> None:
         """Keep an app user as a neighbour of the Pearson component (``None`` removes them).

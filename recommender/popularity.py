@@ -143,6 +143,7 @@ class PopularityRecommender(Recommender):
         candidates: Iterable[int] | None = None,
         exclude: Iterable[int] = (),
         user: UserKey | None = None,
+        explain_first: int | None = None,
     ) -> Recommendations:
         """As :meth:`Recommender.recommend`, within the genre restriction if one was given."""
         if self._genre_movies is not None:
@@ -150,4 +151,11 @@ class PopularityRecommender(Recommender):
             if candidates is not None:
                 allowed = np.intersect1d(allowed, np.fromiter(candidates, dtype=np.int64))
             candidates = allowed
-        return super().recommend(profile, k, candidates=candidates, exclude=exclude, user=user)
+        return super().recommend(
+            profile,
+            k,
+            candidates=candidates,
+            exclude=exclude,
+            user=user,
+            explain_first=explain_first,
+        )

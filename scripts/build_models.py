@@ -54,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     data = settings.movielens_dir()
     if not data.is_dir():
-        print(f"error: no MovieLens data at {data}; run `python -m scripts.fetch_data` first "
-              "or set DATA_DIR / MOVIELENS_PATH", file=sys.stderr)
+        print(
+            f"error: no MovieLens data at {data}; run `python -m scripts.fetch_data` first "
+            "or set DATA_DIR / MOVIELENS_PATH",
+            file=sys.stderr,
+        )
         return 2
     artifacts = settings.artifacts_dir()
     stamp_path = artifacts / "build.json"
@@ -72,8 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", *command], env=env, check=False)
         if result.returncode != 0:
-            print(f"error: building the {what} failed (`python -m {' '.join(command)}` "
-                  f"exited with {result.returncode})", file=sys.stderr)
+            print(
+                f"error: building the {what} failed (`python -m {' '.join(command)}` "
+                f"exited with {result.returncode})",
+                file=sys.stderr,
+            )
             return result.returncode
         print(f"[{number}/{len(STEPS)}] Done in {time.perf_counter() - started:.0f} s.", flush=True)
 

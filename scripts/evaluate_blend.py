@@ -3,6 +3,14 @@
 Usage: ``python -m scripts.evaluate_blend [--seeds 0 1 2] [--given 5 20] [--models ...]
 [--max-users N] [--neural NAME] [--out artifacts/eval]``
 
+``--models`` takes registry names (``popularity``, ``pearson``, ``sbert``, ``embed-implicit``…)
+and blends: ``blend`` (neural component from ``--neural``, none by default) or ``blend+NAME``
+(the blend with neural model NAME, as the worker serves it). The product's configuration
+against all of its components, in one run::
+
+    python -m scripts.evaluate_blend --models popularity pearson sbert embed-implicit \
+        blend blend+embed-implicit
+
 Protocol (the same as :func:`recommender.evaluation.evaluate_new_users`): per seed, 20% of the
 users are held out entirely; every model (the blend included: its weights are learned inside
 ``fit`` from the training users only) is fitted on the other 80%; each held-out user gives
@@ -36,8 +44,14 @@ from recommender.movielens import load_movielens
 K = 24
 
 
+def _is_blend(name: str) -> bool:
+    return name == "blend" or name.startswith("blend+")
+
+
 def _fit(name: str, train, movies, neural: str | None, content):
-    if name == "blend":
+    """Fit model ``name`` on ``train``; ``blend+NAME`` is the blend with neural model NAME."""
+    if _is_blend(name):
+        neural = name.partition("+")[2] or neural
         return make_model("blend", neural=neural, content_model=content).fit(train, movies)
     if name == "sbert":
         return content
@@ -63,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     ml = load_movielens(settings.movielens_dir())
     values: dict[tuple[str, int], dict[str, list[float]]] = {}
     pairs: dict[tuple[str, int], tuple[list, list]] = {}
-    latency: dict[int, list[float]] = {n: [] for n in args.given}
+    latency: dict[tuple[str, int], list[float]] = {}
     fit_seconds: dict[str, list[float]] = {}
     blend_metrics = []
     for seed in args.seeds:
@@ -77,8 +91,8 @@ def main(argv: list[str] | None = None) -> dict:
             started = time.perf_counter()
             model = _fit(name, train, ml.movies, args.neural, content)
             fit_seconds.setdefault(name, []).append(time.perf_counter() - started)
-            if name == "blend":
-                blend_metrics.append(model.metrics)
+            if _is_blend(name):
+                blend_metrics.append({"model": name, "seed": seed, **model.metrics})
             for n in args.given:
                 per_user = []
                 probs, outcomes = [], []
@@ -89,8 +103,9 @@ def main(argv: list[str] | None = None) -> dict:
                         continue
                     start = time.perf_counter()
                     recs = model.recommend(profile, K)
-                    if name == "blend":
-                        latency[n].append((time.perf_counter() - start) * 1000)
+                    if _is_blend(name):
+                        elapsed = (time.perf_counter() - start) * 1000
+                        latency.setdefault((name, n), []).append(elapsed)
                     per_user.append(ranking_metrics(recs.movie_ids.tolist(), relevant, K))
                     probs.append(model.predict_match(profile, hidden["movieId"]) / 100.0)
                     outcomes.append(hidden["rating"].to_numpy() >= LIKED_RATING)
@@ -142,35 +157,55 @@ def main(argv: list[str] | None = None) -> dict:
                     "ndcg_vs_popularity": ratio,
                 }
             )
-    if "blend" in args.models:
+    blends = [name for name in args.models if _is_blend(name)]
+    components = [name for name in args.models if not _is_blend(name)]
+    if blends and components:
+        lines += ["", "Does each blend beat every single model of this run on NDCG@24?", ""]
+        summary["beats_every_component"] = {}
+        for name in blends:
+            for n in args.given:
+                best = max(components, key=lambda c: mean(c, n, "ndcg"))
+                margin = mean(name, n, "ndcg") / mean(best, n, "ndcg")
+                wins = margin > 1
+                summary["beats_every_component"][f"{name}, given {n}"] = wins
+                lines.append(
+                    f"- {name}, given {n}: {'yes' if wins else 'NO'} — best single model "
+                    f"{best} {mean(best, n, 'ndcg'):.4f}, blend {margin:.3f}× it"
+                )
+    if blends:
         lines += [
             "",
             "Blend `recommend` latency (top 24 with evidence and reasons, one call per "
-            "held-out user, all seeds):",
+            "held-out user, all seeds, in-process wall time):",
             "",
         ]
         summary["latency_ms"] = {}
-        for n in args.given:
-            p50, p99 = np.percentile(latency[n], 50), np.percentile(latency[n], 99)
-            summary["latency_ms"][str(n)] = {"p50": p50, "p99": p99, "calls": len(latency[n])}
+        for (name, n), calls in latency.items():
+            p50, p99 = np.percentile(calls, 50), np.percentile(calls, 99)
+            summary["latency_ms"][f"{name}, given {n}"] = {
+                "p50": p50,
+                "p99": p99,
+                "calls": len(calls),
+            }
             lines.append(
-                f"- given {n}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(latency[n])} calls)"
+                f"- {name}, given {n}: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(calls)} calls)"
             )
         curves = {
-            f"blend, given {n}": (
-                np.concatenate(pairs[("blend", n)][0]),
-                np.concatenate(pairs[("blend", n)][1]),
+            f"{name}, given {n}": (
+                np.concatenate(pairs[(name, n)][0]),
+                np.concatenate(pairs[(name, n)][1]),
             )
+            for name in blends
             for n in args.given
         }
         plot_reliability(curves, plot)
         summary["reliability_plot"] = str(plot)
         summary["ece_pooled_over_seeds"] = {}
         lines += ["", "Match ECE pooled over all seeds' held-out pairs:", ""]
-        for n in args.given:
-            ece = expected_calibration_error(*curves[f"blend, given {n}"])
-            summary["ece_pooled_over_seeds"][str(n)] = ece
-            lines.append(f"- given {n}: {ece:.4f}")
+        for label, (probs, outcomes) in curves.items():
+            ece = expected_calibration_error(probs, outcomes)
+            summary["ece_pooled_over_seeds"][label] = ece
+            lines.append(f"- {label}: {ece:.4f}")
         summary["blend_fit"] = blend_metrics
         lines += ["", f"Reliability plot: `{plot}`"]
     lines += [

@@ -14,7 +14,9 @@ with ``--think-ms`` pause between requests.
 
 Printed per kind of request: count, errors, p50/p99 latency (ms). Recommendation pages are
 split by the worker's ``cached`` flag: "recs cached" were served from the Redis cache,
-"recs fresh" were computed by the model (Pearson on ml-latest-small by default). The
+"recs fresh" were computed by the model (the saved blend when there is one, else Pearson), and
+"recs explained" came from the cached list but were shown for the first time, so their reasons
+were worked out then (the worker's ``Server-Timing`` names an ``explain`` metric). The
 baseline measured in the same run is ``/healthz`` (the HTTP + WSGI floor), and each p99 is
 also shown as a ratio of it. "srv" columns are the worker's own time per request (its
 ``Server-Timing`` header), without client-side queueing and connection set-up.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import tempfile
 import threading
@@ -64,14 +67,17 @@ class Recorder:
         except requests.RequestException as exc:
             response, status = None, f"{type(exc).__name__}"
         elapsed = (time.perf_counter() - started) * 1000
+        timing = response.headers.get("Server-Timing", "") if response is not None else ""
         if response is not None and kind == "recs" and status == 200:
             kind = "recs cached" if response.json().get("cached") else "recs fresh"
+            if kind == "recs cached" and "explain;" in timing:
+                kind = "recs explained"
         with self.lock:
             self.count += 1
             self.latencies[kind].append(elapsed)
-            timing = response.headers.get("Server-Timing", "") if response is not None else ""
-            if "dur=" in timing:
-                self.server[kind].append(float(timing.split("dur=")[1]))
+            server_ms = re.search(r"app;dur=([0-9.]+)", timing)
+            if server_ms:
+                self.server[kind].append(float(server_ms.group(1)))
             if status not in ok:
                 self.errors[kind] += 1
                 if len(self.examples) < 5:
@@ -119,11 +125,12 @@ def report(rec: Recorder, seconds: float) -> dict[str, dict[str, float]]:
     )
     base_p99 = float(np.percentile(rec.latencies["health"], 99)) if rec.latencies["health"] else 0
     print(
-        f"{'kind':<14}{'count':>7}{'req/s':>8}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'kind':<16}{'count':>7}{'req/s':>8}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'p99/healthz':>13}{'srv p50':>9}{'srv p99':>9}"
     )
     figures = {}
-    for kind in ("health", "signup", "login", "movies", "rate", "recs cached", "recs fresh"):
+    kinds = ("health", "signup", "login", "movies", "rate", "recs cached", "recs explained")
+    for kind in (*kinds, "recs fresh"):
         values = rec.latencies.get(kind)
         if not values:
             continue
@@ -132,7 +139,7 @@ def report(rec: Recorder, seconds: float) -> dict[str, dict[str, float]]:
         srv = rec.server.get(kind) or [float("nan")]
         s50, s99 = (float(np.percentile(srv, q)) for q in (50, 99))
         print(
-            f"{kind:<14}{len(values):>7}{len(values) / seconds:>8.1f}{rec.errors[kind]:>8}"
+            f"{kind:<16}{len(values):>7}{len(values) / seconds:>8.1f}{rec.errors[kind]:>8}"
             f"{p50:>9.1f}{p99:>9.1f}{ratio:>13}{s50:>9.1f}{s99:>9.1f}"
         )
         figures[kind] = {

@@ -76,10 +76,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default=env.get("WORKER_HOST", "127.0.0.1"))
     parser.add_argument("--worker-port", type=int, default=int(env.get("WORKER_PORT", 8000)))
     parser.add_argument("--app-port", type=int, default=int(env.get("APP_PORT", 8501)))
-    parser.add_argument("--redis-dir", type=Path,
-                        default=Path(env.get("WORKER_DATA_DIR", "var/redis")))
-    parser.add_argument("--ready-timeout", type=float, default=600.0,
-                        help="seconds to wait for the worker to load its models")
+    parser.add_argument(
+        "--redis-dir", type=Path, default=Path(env.get("WORKER_DATA_DIR", "var/redis"))
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=600.0,
+        help="seconds to wait for the worker to load its models",
+    )
     return parser.parse_args(argv)
 
 
@@ -106,12 +111,29 @@ def main(argv: list[str] | None = None) -> int:
         env["WORKER_URL"] = worker_url
         env["APP_PORT"] = str(args.app_port)
         app = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "Home.py"),
-             "--server.address", args.host, "--server.port", str(args.app_port),
-             "--server.headless", "true", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
-             "--client.toolbarMode", "minimal"],
-            cwd=ROOT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app" / "Home.py"),
+                "--server.address",
+                args.host,
+                "--server.port",
+                str(args.app_port),
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+                "--client.showErrorDetails",
+                "none",
+                "--client.toolbarMode",
+                "minimal",
+            ],
+            cwd=ROOT,
+            env=env,
         )
         app_url = f"http://{args.host}:{args.app_port}"
         wait_http(f"{app_url}/_stcore/health", app, 120, "app")

@@ -128,6 +128,17 @@ class RecommenderContract:
         np.testing.assert_allclose(recs.match, model.predict_match(ROMANCE_FAN, ids))
         assert len(recs.evidence) == len(ids)
 
+    def test_explaining_later_gives_the_same_evidence_as_explaining_at_once(self, model):
+        everything = model.recommend(ROMANCE_FAN, k=8)
+        lazy = model.recommend(ROMANCE_FAN, k=8, explain_first=3)
+        assert lazy.movie_ids.tolist() == everything.movie_ids.tolist()
+        np.testing.assert_allclose(lazy.match, everything.match)
+        assert lazy.evidence[:3] == everything.evidence[:3]
+        assert lazy.evidence[3:] == [None] * 5
+        later = lazy.movie_ids[3:].tolist()
+        assert model.explain(ROMANCE_FAN, later) == everything.evidence[3:]
+        assert model.explain(ROMANCE_FAN, [UNKNOWN_MOVIE, later[0]]) == [{}, everything.evidence[3]]
+
     def test_batch_of_profiles_equals_one_at_a_time(self, model):
         profiles = [ACTION_FAN, ROMANCE_FAN, {5: 4.0, 17: 2.0}, ACTION_FAN]
         alone = [model.recommend(p, k=6).movie_ids.tolist() for p in profiles]

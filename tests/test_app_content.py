@@ -47,8 +47,9 @@ def texts(at: AppTest) -> str:
 
 def ids(at: AppTest, prefix: str) -> list[int]:
     """Movie ids of the rating controls whose key is ``prefix:<id>``, in page order."""
-    return [int(s.key.split(":")[1]) for s in at.select_slider
-            if str(s.key).startswith(prefix + ":")]
+    return [
+        int(s.key.split(":")[1]) for s in at.select_slider if str(s.key).startswith(prefix + ":")
+    ]
 
 
 def ok(at: AppTest) -> AppTest:
@@ -64,12 +65,14 @@ def new_user(base: str, ratings: dict[int, float] | None = None) -> tuple[str, d
     assert requests.post(f"{base}/api/v1/auth/signup", json=body, timeout=60).status_code == 201
     token = requests.post(f"{base}/api/v1/auth/login", json=body, timeout=60).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
-    put = requests.put(f"{base}/api/v1/me/genres", json={"genres": GENRES}, headers=auth,
-                       timeout=60)
+    put = requests.put(
+        f"{base}/api/v1/me/genres", json={"genres": GENRES}, headers=auth, timeout=60
+    )
     assert put.status_code == 200
     for movie_id, stars in (ratings or {}).items():
-        answer = requests.put(f"{base}/api/v1/me/ratings/{movie_id}", json={"rating": stars},
-                              headers=auth, timeout=60)
+        answer = requests.put(
+            f"{base}/api/v1/me/ratings/{movie_id}", json={"rating": stars}, headers=auth, timeout=60
+        )
         assert answer.status_code == 200
     return name, auth
 
@@ -112,8 +115,9 @@ def test_details_dialog_shows_similar_movies(app: AppTest, live_worker):
     assert "toys" in texts(at).lower()  # the overview
     similar = ids(at, "similar")
     assert len(similar) == 12 and TOY_STORY not in similar
-    expected = requests.get(f"{live_worker}/api/v1/movies/{TOY_STORY}/similar?k=12",
-                            timeout=60).json()
+    expected = requests.get(
+        f"{live_worker}/api/v1/movies/{TOY_STORY}/similar?k=12", timeout=60
+    ).json()
     assert similar == [item["movie"]["id"] for item in expected["items"]]
     badges = [m.value for m in at.markdown if "% similar" in m.value]
     assert len(badges) == 12
@@ -199,8 +203,9 @@ def test_reasons_under_every_recommendation(app: AppTest, live_worker):
     assert len(recs) == 24
     why = [e for e in at.expander if e.label == "Why?"]
     assert len(why) == 24
-    expected = requests.get(f"{live_worker}/api/v1/me/recommendations", headers=auth,
-                            timeout=60).json()["items"]
+    expected = requests.get(
+        f"{live_worker}/api/v1/me/recommendations", headers=auth, timeout=60
+    ).json()["items"]
     assert [i["movie"]["id"] for i in expected] == recs
     for expander, item in zip(why[:3], expected[:3], strict=True):
         listed = " ".join(m.value for m in expander.markdown).replace("\\", "").lower()
@@ -244,9 +249,14 @@ def test_insights_page_with_and_without_plots(app: AppTest, live_worker, tmp_pat
 
 def test_find_plots_prefers_the_plots_copy_of_training_curves(tmp_path):
     png = tiny_png()
-    for path in ("plots/training_embed.png", "plots/reliability.png", "plots/extra_thing.png",
-                 "models/embed/v2/training_curves.png", "models/neumf/v1/training_curves.png",
-                 "models/neumf/v2/training_curves.png"):
+    for path in (
+        "plots/training_embed.png",
+        "plots/reliability.png",
+        "plots/extra_thing.png",
+        "models/embed/v2/training_curves.png",
+        "models/neumf/v1/training_curves.png",
+        "models/neumf/v2/training_curves.png",
+    ):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(png)
     (tmp_path / "models" / "neumf" / "latest").write_text("v1\n")

@@ -170,3 +170,22 @@ def test_the_registry_imports_a_model_only_when_asked_for():
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_load_test_reports_each_kind_of_recommendation_page(live_worker, capsys):
+    """A short real run of ``scripts.load_test`` against the session's gunicorn worker: no
+    errors, and fresh lists, pages explained on first view and cached pages are told apart."""
+    from scripts import load_test
+
+    code = load_test.main(
+        ["--url", live_worker, "--users", "2", "--duration", "6", "--ratings", "6"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "errors: 0" in out
+    rows = {
+        line.split()[1] if line.startswith("recs") else line.split()[0]
+        for line in out.splitlines()
+        if line.strip()
+    }
+    assert {"fresh", "explained", "cached"} <= rows, out

@@ -115,6 +115,52 @@ def test_blend_is_the_default_with_its_reasons_and_app_users_as_neighbours(
     assert not any(n["user"] == f"app:{me_id}" for n in neighbours)  # never one's own
 
 
+def test_later_pages_are_explained_when_first_shown_and_then_stay_explained(
+    make_worker_app, worker_login, tiny_blend, artifacts_dir
+):
+    """A fresh list explains its first RECS_EXPLAIN_FIRST movies only (explaining costs about
+    as much as ranking); a later page is explained the first time it is asked for, and the
+    cached list keeps that evidence, which is what explaining the whole list at once gives."""
+    write_blend(tiny_blend, artifacts_dir, "v1")
+    app = make_worker_app(
+        RECOMMENDER_MODEL="auto", ARTIFACTS_DIR=str(artifacts_dir), RECS_EXPLAIN_FIRST=4
+    )
+    client = app.test_client()
+    me = worker_login(client, "lazy_me")
+    for movie_id, stars in ACTION_LOVER:
+        client.put(f"{API}/me/ratings/{movie_id}", json={"rating": stars}, headers=me)
+    store = app.extensions["store"]
+    my_id = store.user_id_for("lazy_me")
+    version = store.ratings_version(my_id)
+
+    def explained() -> list[bool]:
+        cached = store.cached_recs(my_id, version, "blend@v1")
+        return [item["evidence"] is not None for item in cached["items"]]
+
+    first = client.get(f"{API}/me/recommendations?page_size=4", headers=me).get_json()
+    assert first["cached"] is False and len(first["items"]) == 4
+    size = first["total"]
+    assert size == 22 - len(ACTION_LOVER)
+    assert explained() == [True] * 4 + [False] * (size - 4)
+
+    third = client.get(f"{API}/me/recommendations?page=3&page_size=4", headers=me).get_json()
+    assert third["cached"] is True  # the same list, explained further
+    for item in third["items"]:
+        assert item["reasons"] and item["reason"] == item["reasons"][0]
+        assert "components" in item["evidence"]
+    assert explained() == [True] * 4 + [False] * 4 + [True] * 4 + [False] * (size - 12)
+
+    model = app.extensions["models"].loaded.model
+    at_once = model.recommend(dict(ACTION_LOVER), k=size, user=f"app:{my_id}")
+    ids = [item["movie"]["id"] for item in third["items"]]
+    assert ids == at_once.movie_ids[8:12].tolist()
+    assert [item["reasons"] for item in third["items"]] == [
+        evidence["reasons"] for evidence in at_once.evidence[8:12]
+    ]
+    again = client.get(f"{API}/me/recommendations?page=3&page_size=4", headers=me).get_json()
+    assert again["items"] == third["items"]
+
+
 def wait_for(client, predicate, timeout: float = 90.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

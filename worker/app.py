@@ -46,10 +46,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.after_request
     def _server_timing(response):
-        # Server-side time of the request, read by scripts/load_test.py and browsers' devtools.
+        # Server-side time of the request, read by scripts/load_test.py and browsers' devtools,
+        # plus any metrics a route added to g.timing (e.g. 'explain;desc="24 movies"').
         if "started" in g:
             ms = (time.perf_counter() - g.started) * 1000
-            response.headers["Server-Timing"] = f"app;dur={ms:.2f}"
+            metrics = [f"app;dur={ms:.2f}", *g.get("timing", [])]
+            response.headers["Server-Timing"] = ", ".join(metrics)
         return response
 
     errors.register(app)

@@ -32,6 +32,12 @@ stopped and re-reads only the users whose ratings changed.
 **Cache**: a computed list (top ``RECS_CACHE_SIZE`` = 240) and its neighbours are stored under
 the user's ratings version *and* the model version (``recs:{id}:{version}`` hash field
 ``model_version``): a rating change or a new model version means a fresh list.
+
+**Explained when shown**: working out the evidence and reasons of a movie costs about as much as
+ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST`` = 24); a
+later page is explained the first time it is asked for (:meth:`ModelService.page`) and the
+cached list is updated, so it is explained once. An item whose ``evidence`` is ``None`` has not
+been explained yet.
 """
 
 from __future__ import annotations
@@ -241,6 +247,7 @@ class ModelService:
         self.similar_min_ratings = int(config.get("SIMILAR_MIN_RATINGS", 5))
         self.discover_min_ratings = int(config.get("DISCOVER_MIN_RATINGS", 10))
         self.cache_size = config["RECS_CACHE_SIZE"]
+        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self.query_ttl = int(config.get("QUERY_CACHE_TTL_SECONDS", 600))
         self.loaded: Loaded | None = None
@@ -543,8 +550,9 @@ class ModelService:
 
         Returns ``{"model", "model_version", "computed_at", "ratings_version",
         "neighbour_count", "items", "cached"}``; items hold movie_id, predicted_rating (0.5–5),
-        match (0–100) and evidence (see :func:`explain` for the reasons). 422
-        ``not_enough_ratings`` below five ratings.
+        match (0–100) and evidence (``None`` beyond the pages explained so far: use
+        :meth:`page`; see :func:`explain` for the reasons). 422 ``not_enough_ratings`` below
+        five ratings.
         """
         loaded = self.require()
         held = self._memo.get(user_id)
@@ -563,7 +571,12 @@ class ModelService:
         if len(profile) < MIN_RATINGS:  # a rating was removed meanwhile
             return self.recommendations(user_id)
         self.sync(loaded)  # the model scores on a snapshot of its pool: no lock needed to score
-        recs = loaded.model.recommend(profile, k=self.cache_size, user=user_model_key(user_id))
+        recs = loaded.model.recommend(
+            profile,
+            k=self.cache_size,
+            user=user_model_key(user_id),
+            explain_first=self.explain_first,
+        )
         doc = {
             "model": loaded.model_name,
             "model_version": loaded.model_version,
@@ -587,9 +600,10 @@ class ModelService:
         The query is encoded with SBERT and its ``QUERY_CANDIDATES`` (200) nearest movies are
         the candidates. With >= 5 ratings the model ranks them for the user (``ranked_by``
         "model"); with fewer, they are ranked by how close they are to the description
-        (``ranked_by`` "description", ``match`` = 100 × cosine). Items are explained already
-        (``reason``/``reasons``). Cached per (user, ratings version, model version, query)
-        for ``QUERY_CACHE_TTL_SECONDS``.
+        (``ranked_by`` "description", ``match`` = 100 × cosine). Items ranked by the model
+        carry ``query_similarity`` and are explained a page at a time, as in
+        :meth:`recommendations`. Cached per (user, ratings version, model version, query)
+        for ``QUERY_CACHE_TTL_SECONDS``; the doc's ``digest`` names that cache entry.
         """
         from recommender.content import describe as encode_query
 
@@ -614,29 +628,29 @@ class ModelService:
             "computed_at": _now(),
             "ratings_version": version,
             "query": text,
+            "digest": digest,
         }
-        matches = "Close to your description"
         if len(profile) >= MIN_RATINGS and candidates:
             self.sync(loaded)
             recs = loaded.model.recommend(
-                profile, k=len(candidates), candidates=candidates, user=key
+                profile,
+                k=len(candidates),
+                candidates=candidates,
+                user=key,
+                explain_first=self.explain_first,
             )
-            items = []
-            for item in _items(recs, profile):
-                item["evidence"]["query_similarity"] = round(similarity[item["movie_id"]], 3)
-                explained = explain(item, recs.context.get("neighbour_count"))
-                explained["reasons"].append(
-                    f"{matches} (similarity {similarity[item['movie_id']]:.2f})"
-                )
-                items.append({"movie_id": item["movie_id"], **explained})
-            doc.update(ranked_by="model", items=items)
+            items = _items(recs, profile)
+            for item in items:
+                item["query_similarity"] = round(similarity[item["movie_id"]], 3)
+            doc.update(ranked_by="model", neighbour_count=recs.context.get("neighbour_count"))
+            doc["items"] = items
         else:
             predicted = _safe_predict(loaded.model, profile, candidates, key)
             needed = max(0, MIN_RATINGS - len(profile))
             items = []
             for movie_id, stars in zip(candidates, predicted, strict=True):
                 cosine = similarity[movie_id]
-                reason = f"{matches} (similarity {cosine:.2f})"
+                reason = _close_to_description(cosine)
                 reasons = [reason]
                 if needed:
                     plural = "s" if needed != 1 else ""
@@ -654,6 +668,48 @@ class ModelService:
             doc.update(ranked_by="description", items=items)
         self.store.save_query_recs(user_id, digest, doc, self.query_ttl)
         return {**doc, "cached": False}
+
+    def page(
+        self, user_id: str, start: int, size: int, query: str | None = None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """``(doc, items)``: the user's list (:meth:`recommendations`, or
+        :meth:`query_recommendations` with ``query``) and its items ``start:start + size``,
+        every one of them explained.
+
+        Items not explained yet are explained now with one call of the model's ``explain`` and
+        the cached list is updated (unless the ratings or the model changed meanwhile); the
+        doc's ``explained_now`` says how many (0 when the page was explained already).
+        """
+        if query is None:
+            doc = self.recommendations(user_id)
+        else:
+            doc = self.query_recommendations(user_id, query)
+        items = doc["items"][start : start + size]
+        unexplained = [item["movie_id"] for item in items if item["evidence"] is None]
+        if unexplained:
+            doc = self._explain(user_id, doc, unexplained)
+            items = doc["items"][start : start + size]
+        return {**doc, "explained_now": len(unexplained)}, items
+
+    def _explain(self, user_id: str, doc: dict[str, Any], movie_ids: list[int]) -> dict[str, Any]:
+        """``doc`` with the evidence of ``movie_ids`` filled in, saved back to the cache."""
+        loaded = self.require()
+        profile, version = self.store.profile_and_version(user_id)
+        self.sync(loaded)
+        evidence = loaded.model.explain(profile, movie_ids, user=user_model_key(user_id))
+        found = {m: _clean(e) for m, e in zip(movie_ids, evidence, strict=True)}
+        items = [
+            {**item, "evidence": found[item["movie_id"]]} if item["movie_id"] in found else item
+            for item in doc["items"]
+        ]
+        cached = doc["cached"]
+        updated = {k: v for k, v in doc.items() if k != "cached"} | {"items": items}
+        current = version == doc["ratings_version"] and loaded.model_version == doc["model_version"]
+        if current and "query" in doc:
+            self.store.save_query_recs(user_id, doc["digest"], updated, self.query_ttl)
+        elif current and self.store.update_recs(user_id, version, updated, doc["model_version"]):
+            self._remember(user_id, updated)
+        return {**updated, "cached": cached}
 
     def similar(self, movie_id: int, k: int) -> tuple[list[int], list[float], str]:
         """The ``k`` movies most similar to ``movie_id`` in the catalogue: ``(ids, cosines,
@@ -720,7 +776,7 @@ def _items(recs: Any, profile: dict[int, float]) -> list[dict[str, Any]]:
                 "movie_id": movie_id,
                 "predicted_rating": round(float(recs.predicted[i]), 2),
                 "match": round(float(recs.match[i])),
-                "evidence": {k: _clean(v) for k, v in recs.evidence[i].items()},
+                "evidence": None if recs.evidence[i] is None else _clean(recs.evidence[i]),
             }
         )
     return items
@@ -752,6 +808,9 @@ def explain(item: dict[str, Any], neighbour_count: int | None) -> dict[str, Any]
     if not reason:
         reason = describe(evidence, predicted, neighbour_count)
         reasons = [reason, f"Predicted rating for you: {predicted:.1f}★"]
+    if "query_similarity" in item:  # a movie found by describing what you want
+        evidence["query_similarity"] = item["query_similarity"]
+        reasons = [*reasons, _close_to_description(item["query_similarity"])]
     return {
         "predicted_rating": predicted,
         "match": item["match"],
@@ -759,6 +818,10 @@ def explain(item: dict[str, Any], neighbour_count: int | None) -> dict[str, Any]
         "reasons": reasons,
         "evidence": evidence,
     }
+
+
+def _close_to_description(cosine: float) -> str:
+    return f"Close to your description (similarity {cosine:.2f})"
 
 
 def describe(evidence: dict[str, Any], predicted: float, neighbour_count: int | None) -> str:

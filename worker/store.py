@@ -167,6 +167,16 @@ redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
 
+# KEYS: version, recs. ARGV: version, recs json, model version. Replaces a cached list (e.g. with
+# more of it explained) only while it is still cached for the same ratings version.
+_UPDATE_RECS = """
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+if redis.call('TYPE', KEYS[2]).ok ~= 'hash' then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[2])
+return 1
+"""
+
 # KEYS: session. Returns the user id and the user hash (flat), or nil: one round trip.
 _SESSION_USER = """
 local id = redis.call('GET', KEYS[1])
@@ -260,6 +270,7 @@ class Store:
         self._set_rating = client.register_script(_SET_RATING)
         self._delete_rating = client.register_script(_DELETE_RATING)
         self._save_recs = client.register_script(_SAVE_RECS)
+        self._update_recs = client.register_script(_UPDATE_RECS)
         self._count_failure = client.register_script(_COUNT_FAILURE)
         self._session_user = client.register_script(_SESSION_USER)
         self._recs_state = client.register_script(_RECS_STATE)
@@ -450,6 +461,16 @@ class Store:
         keys = [version_key(user_id), recs_key(user_id, version), neighbours_key(user_id, version)]
         args = [str(version), json.dumps(recs), json.dumps(neighbours), ttl, model_version]
         return bool(self._save_recs(keys=keys, args=args))
+
+    def update_recs(
+        self, user_id: str, version: int, recs: dict[str, Any], model_version: str = ""
+    ) -> bool:
+        """Replace the cached list of ``(version, model_version)`` (its expiry unchanged);
+        nothing is written when the ratings changed or that list is no longer cached."""
+        keys = [version_key(user_id), recs_key(user_id, version)]
+        return bool(
+            self._update_recs(keys=keys, args=[str(version), json.dumps(recs), model_version])
+        )
 
     def query_recs(self, user_id: str, digest: str) -> dict[str, Any] | None:
         raw = self.r.get(query_recs_key(user_id, digest))

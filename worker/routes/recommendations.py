@@ -22,21 +22,18 @@ def recommendations():
     ``ranked_by`` ("model" or "description")."""
     page, size = validation.paging(request)
     query = validation.description_query(request)
-    if query is None:
-        doc = models().recommendations(g.user.id)
-    else:
-        doc = models().query_recommendations(g.user.id, query)
-    everything = doc["items"]
-    start = (page - 1) * size
+    doc, shown = models().page(g.user.id, (page - 1) * size, size, query)
+    if doc["explained_now"]:  # a page shown for the first time: its reasons were worked out now
+        g.timing = [f'explain;desc="{doc["explained_now"]} movies"']
     items = []
-    for item in everything[start : start + size]:
+    for item in shown:
         movie = movie_json(item["movie_id"], None)
         if movie is None:
             continue
         items.append({"movie": movie, **explain(item, doc.get("neighbour_count"))})
     body = {
         "items": items,
-        **validation.page_of(len(everything), page, size),
+        **validation.page_of(len(doc["items"]), page, size),
         "model": doc["model"],
         "model_version": doc["model_version"],
         "computed_at": doc["computed_at"],
