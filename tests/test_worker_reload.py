@@ -161,6 +161,28 @@ def test_later_pages_are_explained_when_first_shown_and_then_stay_explained(
     assert again["items"] == third["items"]
 
 
+def test_a_page_explained_by_one_process_is_not_explained_again_by_another(
+    make_worker_app, worker_login, tiny_blend, artifacts_dir
+):
+    """Two apps on one Redis stand for two gunicorn processes, each with its own in-memory
+    copy of the list: what one explains, the other reads from Redis instead of redoing."""
+    write_blend(tiny_blend, artifacts_dir, "v1")
+    settings = dict(RECOMMENDER_MODEL="auto", ARTIFACTS_DIR=str(artifacts_dir))
+    one = make_worker_app(**settings, RECS_EXPLAIN_FIRST=4).test_client()
+    other = make_worker_app(**settings, RECS_EXPLAIN_FIRST=4).test_client()
+    me = worker_login(one, "two_processes")
+    for movie_id, stars in ACTION_LOVER:
+        one.put(f"{API}/me/ratings/{movie_id}", json={"rating": stars}, headers=me)
+    url = f"{API}/me/recommendations?page_size=4"
+    for client in (one, other):  # both now hold the list with page 1 explained
+        assert client.get(url, headers=me).status_code == 200
+    first = one.get(url + "&page=2", headers=me)
+    assert 'explain;desc="4 movies"' in first.headers["Server-Timing"]
+    second = other.get(url + "&page=2", headers=me)
+    assert "explain" not in second.headers["Server-Timing"]
+    assert second.get_json()["items"] == first.get_json()["items"]
+
+
 def wait_for(client, predicate, timeout: float = 90.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

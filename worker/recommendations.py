@@ -686,6 +686,14 @@ class ModelService:
             doc = self.query_recommendations(user_id, query)
         items = doc["items"][start : start + size]
         unexplained = [item["movie_id"] for item in items if item["evidence"] is None]
+        if unexplained and query is None and doc["cached"]:
+            # another process may have explained this page already: its copy is in Redis
+            saved = self.store.cached_recs(user_id, doc["ratings_version"], doc["model_version"])
+            if saved is not None:
+                doc = {**saved, "cached": True}
+                items = doc["items"][start : start + size]
+                unexplained = [item["movie_id"] for item in items if item["evidence"] is None]
+                self._remember(user_id, saved)
         if unexplained:
             doc = self._explain(user_id, doc, unexplained)
             items = doc["items"][start : start + size]
