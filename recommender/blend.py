@@ -725,7 +725,8 @@ class BlendRecommender(Recommender):
         ranking to those movies — all of them are scored, not only the pool. Each evidence dict
         holds ``components`` (contribution of each component in percentage points of the rank
         probability), the raw evidence, ``reasons`` (strongest first) and ``reason``.
-        Explaining costs about as much as ranking (five more passes of the rank model), so
+        Explaining costs about as much as ranking (the rank model again, on a copy of each row
+        with each component blanked), so
         ``explain_first`` limits it to the first n movies (``None``: all); the others get
         ``None`` and :meth:`explain` gives theirs when they are shown.
         """
