@@ -60,14 +60,21 @@ def progress(me: dict) -> None:
     count = int(me.get("rating_count", 0))
     needed = int(me.get("ratings_needed", max(0, RATINGS_NEEDED - count)))
     if needed > 0:
-        st.progress(min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
-                    text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
-                         "your recommendations")
+        st.progress(
+            min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
+            text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
+            "your recommendations",
+        )
     else:
         st.success(f"You have rated {count} movies — your recommendations are ready.")
         if st.session_state.get("nav") == VIEW_RATE:
-            st.button("See my recommendations →", key="go_recs", type="primary",
-                      on_click=go_to, args=(VIEW_RECS,))
+            st.button(
+                "See my recommendations →",
+                key="go_recs",
+                type="primary",
+                on_click=go_to,
+                args=(VIEW_RECS,),
+            )
 
 
 def header() -> None:
@@ -85,8 +92,7 @@ def logged_in_page() -> None:
     if st.session_state.get("nav") not in VIEWS:
         st.session_state["nav"] = VIEW_RATE
     # Drawn before any worker call, so the chosen view survives a worker outage.
-    st.segmented_control("Go to", VIEWS, key="nav", required=True,
-                         label_visibility="collapsed")
+    st.segmented_control("Go to", VIEWS, key="nav", required=True, label_visibility="collapsed")
     me = client().me()
     st.session_state["rating_count"] = int(me.get("rating_count", 0))
     session.show_flashes()

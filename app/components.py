@@ -151,8 +151,13 @@ def movie_card(
             st.write(overview or "No overview available for this movie.")
     rating_control(movie, key=key, on_rate=on_rate, rating=rating)
     if on_details is not None:
-        st.button("More like this", key=f"{key}:more:{movie['id']}", on_click=on_details,
-                  args=(int(movie["id"]),), width="stretch")
+        st.button(
+            "More like this",
+            key=f"{key}:more:{movie['id']}",
+            on_click=on_details,
+            args=(int(movie["id"]),),
+            width="stretch",
+        )
 
 
 def sentence(text: Any) -> str:
@@ -202,6 +207,6 @@ def card_grid(items: list[Any], draw: Callable[[Any], None], columns: int = 4) -
     """Lay ``items`` out in rows of ``columns`` cards (Streamlit stacks them on phones)."""
     for start in range(0, len(items), columns):
         row = st.columns(columns, gap="small")
-        for col, item in zip(row, items[start:start + columns], strict=False):
+        for col, item in zip(row, items[start : start + columns], strict=False):
             with col:
                 draw(item)

@@ -53,7 +53,7 @@ def forwarded_chain(incoming: str | None, peer: str | None) -> str | None:
     if not peer:
         return None
     parts = [p.strip() for p in (incoming or "").split(",") if p.strip()]
-    return ", ".join([*parts[-(MAX_FORWARDED - 1):], peer.strip()])
+    return ", ".join([*parts[-(MAX_FORWARDED - 1) :], peer.strip()])
 
 
 def visitor_chain() -> str | None:
@@ -71,8 +71,9 @@ def visitor_chain() -> str | None:
 def client() -> WorkerClient:
     """A client for the configured worker, carrying this visitor's token if logged in and the
     visitor's address in ``X-Forwarded-For``."""
-    return WorkerClient.from_config(AppConfig.from_env(), token=st.session_state.get("token"),
-                                    forwarded_for=visitor_chain())
+    return WorkerClient.from_config(
+        AppConfig.from_env(), token=st.session_state.get("token"), forwarded_for=visitor_chain()
+    )
 
 
 def logged_in() -> bool:
@@ -123,7 +124,8 @@ def log_out() -> None:
     except WorkerUnavailable:
         end_session(
             "You are logged out of this page. The service could not be reached to close the "
-            "session on the server; it expires on its own.", "warning",
+            "session on the server; it expires on its own.",
+            "warning",
         )
 
 
@@ -174,8 +176,11 @@ def save_rating(movie_id: int, widget_key: str, title: str, previous: float | No
             st.toast(f"Removed your rating of {title}")
     except WorkerUnavailable as err:
         st.session_state[widget_key] = float(previous or 0.0)
-        flash("error", f"Your rating of {title} was not saved: the recommendation service is "
-              f"not answering ({err.message}) Please try again.")
+        flash(
+            "error",
+            f"Your rating of {title} was not saved: the recommendation service is "
+            f"not answering ({err.message}) Please try again.",
+        )
         return
     except ApiError as err:
         st.session_state[widget_key] = float(previous or 0.0)
@@ -198,8 +203,11 @@ def safe_callback(action: Callable[..., None]) -> Callable[..., None]:
         try:
             action(*args, **kwargs)
         except WorkerUnavailable as err:
-            flash("error", "That did not work: the recommendation service is not answering "
-                  f"({err.message}) Please try again.")
+            flash(
+                "error",
+                "That did not work: the recommendation service is not answering "
+                f"({err.message}) Please try again.",
+            )
         except ApiError as err:
             if err.status == 401:
                 end_session("Your session has ended. Please log in again.", "warning")

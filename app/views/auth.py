@@ -58,29 +58,35 @@ def _log_in(username: str, password: str) -> None:
 def render() -> None:
     """Draw the welcome text and the two forms; on success, store the session and rerun."""
     st.title("Movie matcher")
-    st.write(
-        "Rate a few movies you know and get recommendations picked by people with your taste."
-    )
+    st.write("Rate a few movies you know and get recommendations picked by people with your taste.")
     client().health()  # a dead worker is reported before anyone types a password
     signup_tab, login_tab = st.tabs(["Create an account", "Log in"])
     with signup_tab:
         with st.form("signup", clear_on_submit=False):
-            username = st.text_input("Choose a username", key="signup_username",
-                                     max_chars=32, autocomplete="username")
-            password = st.text_input("Choose a password (at least 8 characters)",
-                                     type="password", key="signup_password",
-                                     autocomplete="new-password")
-            confirm = st.text_input("Repeat the password", type="password",
-                                    key="signup_confirm", autocomplete="new-password")
+            username = st.text_input(
+                "Choose a username", key="signup_username", max_chars=32, autocomplete="username"
+            )
+            password = st.text_input(
+                "Choose a password (at least 8 characters)",
+                type="password",
+                key="signup_password",
+                autocomplete="new-password",
+            )
+            confirm = st.text_input(
+                "Repeat the password",
+                type="password",
+                key="signup_confirm",
+                autocomplete="new-password",
+            )
             submitted = st.form_submit_button("Create account", type="primary")
         if submitted:
             _sign_up(username.strip(), password, confirm)
     with login_tab:
         with st.form("login"):
-            username = st.text_input("Username", key="login_username",
-                                     autocomplete="username")
-            password = st.text_input("Password", type="password", key="login_password",
-                                     autocomplete="current-password")
+            username = st.text_input("Username", key="login_username", autocomplete="username")
+            password = st.text_input(
+                "Password", type="password", key="login_password", autocomplete="current-password"
+            )
             submitted = st.form_submit_button("Log in", type="primary")
         if submitted:
             _submit_login(username.strip(), password)

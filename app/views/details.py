@@ -57,8 +57,7 @@ def render() -> None:
 
 def _body(movie_id: int) -> None:
     try:
-        movie = remember("details", (movie_id, ratings_version()),
-                         lambda: client().movie(movie_id))
+        movie = remember("details", (movie_id, ratings_version()), lambda: client().movie(movie_id))
     except ApiError as err:
         if err.status == 401:
             raise
@@ -88,8 +87,11 @@ def _about(movie: dict[str, Any]) -> None:
     with left:
         st.markdown(poster_html(movie), unsafe_allow_html=True)
     with right:
-        st.markdown(f'<div class="mr-title" style="font-size:1.3rem">'
-                    f'{html.escape(movie_title(movie))}</div>', unsafe_allow_html=True)
+        st.markdown(
+            f'<div class="mr-title" style="font-size:1.3rem">'
+            f"{html.escape(movie_title(movie))}</div>",
+            unsafe_allow_html=True,
+        )
         if movie.get("tagline"):
             st.markdown(f"*{plain(movie['tagline'])}*")
         st.caption(" · ".join(movie.get("genres") or []) or "No genres listed")
@@ -101,6 +103,12 @@ def _about(movie: dict[str, Any]) -> None:
 
 def _similar_card(item: dict[str, Any]) -> None:
     movie = item["movie"]
-    movie_card(movie, key="similar", on_rate=save_rating, rating=known_rating(movie),
-               badge=similarity_badge(item.get("similarity")), show_overview=False,
-               on_details=open_details)
+    movie_card(
+        movie,
+        key="similar",
+        on_rate=save_rating,
+        rating=known_rating(movie),
+        badge=similarity_badge(item.get("similarity")),
+        show_overview=False,
+        on_details=open_details,
+    )

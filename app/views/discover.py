@@ -76,8 +76,9 @@ def render(me: dict[str, Any]) -> None:
         st.markdown(f"**Your top genres so far:** {top_genres_line(top)}")
     else:
         st.caption("Tick a few movies and your top genres show up here.")
-    st.caption(f"Round {_round(state)} · {len(liked)} movie{'s' if len(liked) != 1 else ''} "
-               "ticked so far.")
+    st.caption(
+        f"Round {_round(state)} · {len(liked)} movie{'s' if len(liked) != 1 else ''} ticked so far."
+    )
     items = state.get("items") or []
     if not items:
         st.info("You have seen every movie we could suggest here. Start over to go again.")
@@ -85,8 +86,14 @@ def render(me: dict[str, Any]) -> None:
         _card(state, movie, liked)
     left, right = st.columns(2)
     with left:
-        st.button("Next 5", key="discover_next", type="primary", on_click=_next_five,
-                  disabled=not items, width="stretch")
+        st.button(
+            "Next 5",
+            key="discover_next",
+            type="primary",
+            on_click=_next_five,
+            disabled=not items,
+            width="stretch",
+        )
     with right:
         st.button("Start over", key="discover_reset", on_click=_start_over, width="stretch")
 
@@ -94,16 +101,22 @@ def render(me: dict[str, Any]) -> None:
 def _card(state: dict[str, Any], movie: dict[str, Any], liked: list[int]) -> None:
     """One movie as a row: poster left; title, overview, tick box and stars right."""
     similarity = movie.get("similarity")
-    badge = f"{round(100 * max(0.0, min(1.0, float(similarity))))}% your taste" \
-        if similarity is not None and liked else None
+    badge = (
+        f"{round(100 * max(0.0, min(1.0, float(similarity))))}% your taste"
+        if similarity is not None and liked
+        else None
+    )
     with st.container(border=True):
         left, right = st.columns([1, 3], gap="medium")
         with left:
             st.markdown(poster_html(movie, badge), unsafe_allow_html=True)
         with right:
             genres = html.escape(" · ".join(movie.get("genres") or []))
-            st.markdown(f'<div class="mr-title">{html.escape(movie_title(movie))}</div>'
-                        f'<div class="mr-genres">{genres}</div>', unsafe_allow_html=True)
+            st.markdown(
+                f'<div class="mr-title">{html.escape(movie_title(movie))}</div>'
+                f'<div class="mr-genres">{genres}</div>',
+                unsafe_allow_html=True,
+            )
             if movie.get("tagline"):
                 st.markdown(f"*{plain(movie['tagline'])}*")
             st.write(movie.get("overview") or "No overview available for this movie.")
@@ -111,5 +124,4 @@ def _card(state: dict[str, Any], movie: dict[str, Any], liked: list[int]) -> Non
             if key not in st.session_state:
                 st.session_state[key] = int(movie["id"]) in liked
             st.checkbox("I like this", key=key)
-            rating_control(movie, key="discover", on_rate=save_rating,
-                           rating=known_rating(movie))
+            rating_control(movie, key="discover", on_rate=save_rating, rating=known_rating(movie))

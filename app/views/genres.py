@@ -26,15 +26,28 @@ def render(my_genres: list[str]) -> None:
     st.write(f"Pick at least {GENRES_NEEDED}. You can change them any time.")
     if "genre_pick" not in st.session_state:
         st.session_state["genre_pick"] = [g for g in my_genres if g in options]
-    chosen = st.pills("Genres", options, selection_mode="multi", key="genre_pick",
-                      label_visibility="collapsed") or []
+    chosen = (
+        st.pills(
+            "Genres",
+            options,
+            selection_mode="multi",
+            key="genre_pick",
+            label_visibility="collapsed",
+        )
+        or []
+    )
     missing = GENRES_NEEDED - len(chosen)
     if missing > 0:
         st.caption(f"{len(chosen)} chosen — pick {missing} more.")
     else:
         st.caption(f"{len(chosen)} chosen.")
-    st.button("Save genres", type="primary", disabled=missing > 0, key="save_genres",
-              on_click=_save_genres)
+    st.button(
+        "Save genres",
+        type="primary",
+        disabled=missing > 0,
+        key="save_genres",
+        on_click=_save_genres,
+    )
 
 
 @safe_callback
@@ -43,6 +56,7 @@ def _save_genres() -> None:
     chosen = list(st.session_state.get("genre_pick") or [])
     client().set_my_genres(chosen)
     forget("grid")
-    flash("success", "Genres saved. Now rate movies you have seen — slide the stars under a "
-          "poster.")
+    flash(
+        "success", "Genres saved. Now rate movies you have seen — slide the stars under a poster."
+    )
     go_to(VIEW_RATE)

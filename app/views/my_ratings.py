@@ -35,21 +35,29 @@ def _turn(delta: int) -> None:
 
 def _draw(item: dict[str, Any]) -> None:
     movie = {**item["movie"], "my_rating": item.get("rating")}
-    movie_card(movie, key="mine", on_rate=save_rating, rating=known_rating(movie),
-               on_details=open_details)
+    movie_card(
+        movie, key="mine", on_rate=save_rating, rating=known_rating(movie), on_details=open_details
+    )
     when = str(item.get("rated_at") or "")[:10]
     if when:
         st.caption(f"Rated on {when}")
-    st.button("Remove", key=f"remove:{movie['id']}", on_click=_remove,
-              args=(int(movie["id"]), str(movie.get("title"))))
+    st.button(
+        "Remove",
+        key=f"remove:{movie['id']}",
+        on_click=_remove,
+        args=(int(movie["id"]), str(movie.get("title"))),
+    )
 
 
 def render(me: dict[str, Any]) -> None:
     """Draw one page of the user's ratings with page buttons."""
     st.subheader("My ratings")
     page = int(st.session_state.get("mine_page", 1))
-    answer = remember("mine", (page, ratings_version()),
-                      lambda: client().my_ratings(page=page, page_size=PAGE_SIZE))
+    answer = remember(
+        "mine",
+        (page, ratings_version()),
+        lambda: client().my_ratings(page=page, page_size=PAGE_SIZE),
+    )
     total = int(answer.get("total", 0))
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if page > pages:  # the last item of the last page was removed
@@ -62,8 +70,20 @@ def render(me: dict[str, Any]) -> None:
     card_grid(answer["items"], _draw)
     left, right = st.columns(2)
     with left:
-        st.button("← Newer", key="mine_prev", disabled=page <= 1, on_click=_turn, args=(-1,),
-                  width="stretch")
+        st.button(
+            "← Newer",
+            key="mine_prev",
+            disabled=page <= 1,
+            on_click=_turn,
+            args=(-1,),
+            width="stretch",
+        )
     with right:
-        st.button("Older →", key="mine_next", disabled=not answer.get("next_page"),
-                  on_click=_turn, args=(1,), width="stretch")
+        st.button(
+            "Older →",
+            key="mine_next",
+            disabled=not answer.get("next_page"),
+            on_click=_turn,
+            args=(1,),
+            width="stretch",
+        )

@@ -24,8 +24,11 @@ def _query() -> str:
 
 def _first_page(query: str) -> dict[str, Any]:
     page = client().movies(query=query, page=1, page_size=PAGE_SIZE)
-    return {"items": list(page["items"]), "next_page": page.get("next_page"),
-            "total": page.get("total", len(page["items"]))}
+    return {
+        "items": list(page["items"]),
+        "next_page": page.get("next_page"),
+        "total": page.get("total", len(page["items"])),
+    }
 
 
 @safe_callback
@@ -56,11 +59,17 @@ def render(me: dict[str, Any]) -> None:
     if not grid["items"]:
         st.info("No movies found. Try another title or fewer words.")
         return
-    card_grid(grid["items"], lambda movie: movie_card(
-        movie, key="rate", on_rate=save_rating, rating=known_rating(movie),
-        on_details=open_details))
+    card_grid(
+        grid["items"],
+        lambda movie: movie_card(
+            movie,
+            key="rate",
+            on_rate=save_rating,
+            rating=known_rating(movie),
+            on_details=open_details,
+        ),
+    )
     shown = len(grid["items"])
     st.caption(f"Showing {shown} of {grid['total']} movies.")
     if grid.get("next_page"):
-        st.button("Show more movies", key="grid_more", on_click=_show_more,
-                  width="stretch")
+        st.button("Show more movies", key="grid_more", on_click=_show_more, width="stretch")

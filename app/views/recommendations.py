@@ -47,9 +47,15 @@ def _fetch(pages: int, query: str = "") -> dict[str, Any]:
         items.extend(answer["items"])
         if not answer.get("next_page"):
             break
-    return {"items": items, "next_page": answer.get("next_page"),
-            "total": answer.get("total", len(items)), "model": answer.get("model"),
-            "pages": pages, "query": query, "ranked_by": answer.get("ranked_by")}
+    return {
+        "items": items,
+        "next_page": answer.get("next_page"),
+        "total": answer.get("total", len(items)),
+        "model": answer.get("model"),
+        "pages": pages,
+        "query": query,
+        "ranked_by": answer.get("ranked_by"),
+    }
 
 
 @safe_callback
@@ -60,8 +66,9 @@ def _show_more() -> None:
     if not slot or not slot[1].get("next_page"):
         return
     key, recs = slot
-    answer = client().recommendations(page=recs["next_page"], page_size=PAGE_SIZE,
-                                      query=recs.get("query", ""))
+    answer = client().recommendations(
+        page=recs["next_page"], page_size=PAGE_SIZE, query=recs.get("query", "")
+    )
     seen = {item["movie"]["id"] for item in recs["items"]}
     recs["items"].extend(i for i in answer["items"] if i["movie"]["id"] not in seen)
     recs["next_page"] = answer.get("next_page")
@@ -83,30 +90,40 @@ def _draw(item: dict[str, Any]) -> None:
     match = item.get("match")
     badge = f"{int(round(match))}% match" if match is not None else None
     reasons = [str(r) for r in item.get("reasons") or [] if r]
-    movie_card(movie, key="recs", on_rate=save_rating, rating=known_rating(movie),
-               badge=badge, extra_html=extra, reasons=reasons, on_details=open_details)
+    movie_card(
+        movie,
+        key="recs",
+        on_rate=save_rating,
+        rating=known_rating(movie),
+        badge=badge,
+        extra_html=extra,
+        reasons=reasons,
+        on_details=open_details,
+    )
 
 
 def _locked(message: str) -> None:
     st.info(message)
-    st.button("Rate movies", key="recs_go_rate", type="primary", on_click=go_to,
-              args=(VIEW_RATE,))
+    st.button("Rate movies", key="recs_go_rate", type="primary", on_click=go_to, args=(VIEW_RATE,))
 
 
 def render(me: dict[str, Any]) -> None:
     """Draw the description box, then its matches, or the recommendations, or what is still
     needed to get them."""
     st.subheader("Recommended for you")
-    st.text_input(DESCRIBE_LABEL, key="recs_query", placeholder=DESCRIBE_HINT,
-                  max_chars=DESCRIBE_MAX)
+    st.text_input(
+        DESCRIBE_LABEL, key="recs_query", placeholder=DESCRIBE_HINT, max_chars=DESCRIBE_MAX
+    )
     query = _query()
     if query:
         _matches(query)
         return
     needed = int(me.get("ratings_needed", 0))
     if needed > 0:
-        _locked(f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
-                "recommendations — or describe what you feel like watching above.")
+        _locked(
+            f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
+            "recommendations — or describe what you feel like watching above."
+        )
         return
     pages = int(st.session_state.get("recs_pages", 1))
     try:
@@ -119,8 +136,10 @@ def render(me: dict[str, Any]) -> None:
     if not recs["items"]:
         st.info("You have rated everything we could recommend. Impressive!")
         return
-    st.caption("Rate a movie you have already seen and the list updates. "
-               "Match = how likely you are to give it 4★ or more.")
+    st.caption(
+        "Rate a movie you have already seen and the list updates. "
+        "Match = how likely you are to give it 4★ or more."
+    )
     _grid(recs, "recommendations")
 
 
@@ -136,10 +155,14 @@ def _matches(query: str) -> None:
     if recs is not None and not recs["items"]:
         st.info("No movies match that description. Try other words.")
     elif recs is not None:
-        order = ("ranked by how much you would like them" if recs.get("ranked_by") == "model"
-                 else "best match first")
-        st.caption(f"Movies matching “{query}”, {order}. Clear the box to go back to your "
-                   "recommendations.")
+        order = (
+            "ranked by how much you would like them"
+            if recs.get("ranked_by") == "model"
+            else "best match first"
+        )
+        st.caption(
+            f"Movies matching “{query}”, {order}. Clear the box to go back to your recommendations."
+        )
         _grid(recs, "matches")
     st.button("Clear the description", key="recs_clear", on_click=_clear_query)
 
