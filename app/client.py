@@ -73,8 +73,12 @@ def _round(answer: dict[str, Any]) -> dict[str, Any]:
     for item in answer.get("items") or []:
         scored = _scored(item)
         items.append({**scored["movie"], "similarity": scored["similarity"]})
-    return {**answer, "items": items, "top_genres": answer.get("top_genres") or [],
-            "liked": answer.get("liked") or []}
+    return {
+        **answer,
+        "items": items,
+        "top_genres": answer.get("top_genres") or [],
+        "liked": answer.get("liked") or [],
+    }
 
 
 class WorkerClient:
@@ -100,8 +104,9 @@ class WorkerClient:
     def from_config(
         cls, config: AppConfig, token: str | None = None, forwarded_for: str | None = None
     ) -> WorkerClient:
-        return cls(config.worker_url, config.timeout_seconds, token=token,
-                   forwarded_for=forwarded_for)
+        return cls(
+            config.worker_url, config.timeout_seconds, token=token, forwarded_for=forwarded_for
+        )
 
     # -- transport ------------------------------------------------------------------------------
 
@@ -114,14 +119,22 @@ class WorkerClient:
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Send one request to ``/api/v1{path}``; return the JSON body (None for 204)."""
-        headers = {"Accept": "application/json"}
+        response = self._send(
+            method,
+            f"{self.base_url}/api/v1{path}",
+            json=json,
+            params=params,
+            headers=self._headers("application/json"),
+        )
+        return self._decode(response)
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         if self.forwarded_for:
             headers["X-Forwarded-For"] = self.forwarded_for
-        response = self._send(method, f"{self.base_url}/api/v1{path}", json=json,
-                              params=params, headers=headers)
-        return self._decode(response)
+        return headers
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP exchange with the timeout; network failures become ``WorkerUnavailable``."""
@@ -145,8 +158,7 @@ class WorkerClient:
             error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
             message = error.get("message") if isinstance(error, dict) else None
             raise WorkerUnavailable(
-                message
-                or f"It answered with an error (HTTP {response.status_code})."
+                message or f"It answered with an error (HTTP {response.status_code})."
             )
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
@@ -258,6 +270,22 @@ class WorkerClient:
         answer = self.request("GET", f"/movies/{int(movie_id)}/similar", params={"k": int(k)})
         answer["items"] = [_scored(item) for item in answer.get("items") or []]
         return answer
+
+    # -- insights (the plots the training and evaluation scripts made) --------------------------
+
+    def plots(self) -> list[dict[str, Any]]:
+        """The Insights page's plots, in page order: ``[{"name", "title", "caption", "url"}]``
+        (empty until the models are built)."""
+        return self.request("GET", "/insights/plots")["items"]
+
+    def plot_image(self, name: str) -> bytes:
+        """The PNG bytes of the plot ``name`` (from :meth:`plots`)."""
+        url = f"{self.base_url}/api/v1/insights/plots/{quote(name, safe='')}"
+        response = self._send("GET", url, headers=self._headers("image/png"))
+        if response.status_code != 200:
+            self._decode(response)  # raises the matching error
+            raise WorkerUnavailable("It sent an answer the app cannot read.")
+        return response.content
 
     # -- discover (tick what you like, five movies at a time) ----------------------------------
 

@@ -6,21 +6,18 @@ Environment variables:
 - ``WORKER_TIMEOUT_SECONDS``: seconds to wait for one worker request (connect and read),
   default ``10``. Must be a positive number; a bad value falls back to the default.
 - ``APP_PORT``: the port ``scripts/serve.py`` serves the app on (Streamlit reads its own flag).
-- ``ARTIFACTS_DIR``: the folder the training and evaluation scripts write plots into (default
-  ``artifacts``, relative to the working directory, as for the scripts); the Insights page reads
-  the PNG files under it and nothing else.
+
+Everything else (data, models, plots) the app gets from the worker.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 DEFAULT_WORKER_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 DEFAULT_APP_PORT = 8501
-DEFAULT_ARTIFACTS_DIR = "artifacts"
 
 #: Movies and recommendations per page, as the product asks (a grid of 4 x 6 cards).
 PAGE_SIZE = 24
@@ -32,15 +29,14 @@ GENRES_NEEDED = 5
 
 @dataclass(frozen=True)
 class AppConfig:
-    """Where the worker lives, how long the app waits for it, and where the plots are."""
+    """Where the worker lives and how long the app waits for it."""
 
     worker_url: str = DEFAULT_WORKER_URL
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
-    artifacts_dir: Path = Path(DEFAULT_ARTIFACTS_DIR)
 
     @classmethod
     def from_env(cls) -> AppConfig:
-        """Read ``WORKER_URL``, ``WORKER_TIMEOUT_SECONDS`` and ``ARTIFACTS_DIR``."""
+        """Read ``WORKER_URL`` and ``WORKER_TIMEOUT_SECONDS``."""
         url = os.environ.get("WORKER_URL", "").strip() or DEFAULT_WORKER_URL
         try:
             timeout = float(os.environ.get("WORKER_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
@@ -48,6 +44,4 @@ class AppConfig:
             timeout = DEFAULT_TIMEOUT_SECONDS
         if not timeout > 0:
             timeout = DEFAULT_TIMEOUT_SECONDS
-        artifacts = os.environ.get("ARTIFACTS_DIR", "").strip() or DEFAULT_ARTIFACTS_DIR
-        return cls(worker_url=url.rstrip("/"), timeout_seconds=timeout,
-                   artifacts_dir=Path(artifacts).expanduser())
+        return cls(worker_url=url.rstrip("/"), timeout_seconds=timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import io
+import shutil
 import threading
 import uuid
 from pathlib import Path
@@ -21,7 +22,6 @@ import requests
 from streamlit.testing.v1 import AppTest
 
 from app.client import ApiError, WorkerClient
-from app.plots import find_plots
 from app.session import forwarded_chain
 
 HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
@@ -81,7 +81,6 @@ def new_user(base: str, ratings: dict[int, float] | None = None) -> tuple[str, d
 def app(live_worker, monkeypatch, tmp_path) -> AppTest:
     monkeypatch.setenv("WORKER_URL", live_worker)
     monkeypatch.setenv("WORKER_TIMEOUT_SECONDS", "120")
-    monkeypatch.setenv("ARTIFACTS_DIR", str(tmp_path / "artifacts"))
     at = AppTest.from_file(HOME, default_timeout=180)
     return ok(at.run())
 
@@ -223,51 +222,35 @@ def tiny_png() -> bytes:
     return buffer.getvalue()
 
 
-def test_insights_page_with_and_without_plots(app: AppTest, live_worker, tmp_path):
+def test_insights_page_with_and_without_plots(app: AppTest, live_worker, content_artifacts):
+    """The page shows what the worker lists: nothing built yet, then three plots written into
+    the worker's ARTIFACTS_DIR (the app itself reads no files)."""
     at = app
     name, _ = new_user(live_worker)
     log_in(at, name)
     go(at, "Insights")
     assert "Not built yet" in texts(at)
     assert len(at.get("image")) == 0
-    root = tmp_path / "artifacts"
-    (root / "plots").mkdir(parents=True)
-    (root / "plots" / "embeddings.png").write_bytes(tiny_png())
-    (root / "plots" / "reliability.png").write_bytes(tiny_png())
-    version = root / "models" / "embed" / "20261123T000000Z-abc"
-    version.mkdir(parents=True)
-    (version / "training_curves.png").write_bytes(tiny_png())
-    (root / "models" / "embed" / "latest").write_text(version.name)
-    ok(at.run())
-    assert "Not built yet" not in texts(at)
-    assert len(at.get("image")) == 3
-    page = texts(at)
-    for title in ("Map of the movies", "trust the match percentage", "Training curves: embed"):
-        assert title in page
-    assert "t-SNE" in page and "diagonal" in page
-
-
-def test_find_plots_prefers_the_plots_copy_of_training_curves(tmp_path):
-    png = tiny_png()
-    for path in (
-        "plots/training_embed.png",
-        "plots/reliability.png",
-        "plots/extra_thing.png",
-        "models/embed/v2/training_curves.png",
-        "models/neumf/v1/training_curves.png",
-        "models/neumf/v2/training_curves.png",
-    ):
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_bytes(png)
-    (tmp_path / "models" / "neumf" / "latest").write_text("v1\n")
-    plots = find_plots(tmp_path)
-    assert [p.path.relative_to(tmp_path).as_posix() for p in plots] == [
-        "plots/reliability.png",
-        "plots/training_embed.png",
-        "models/neumf/v1/training_curves.png",  # the version `latest` names, not the newest
-        "plots/extra_thing.png",
-    ]
-    assert find_plots(tmp_path / "missing") == []
+    root = content_artifacts
+    written = [root / "plots", root / "models"]
+    try:
+        (root / "plots").mkdir()
+        (root / "plots" / "embeddings.png").write_bytes(tiny_png())
+        (root / "plots" / "reliability.png").write_bytes(tiny_png())
+        version = root / "models" / "embed" / "20261123T000000Z-abc"
+        version.mkdir(parents=True)
+        (version / "training_curves.png").write_bytes(tiny_png())
+        (root / "models" / "embed" / "latest").write_text(version.name)
+        ok(at.run())
+        assert "Not built yet" not in texts(at)
+        assert len(at.get("image")) == 3
+        page = texts(at)
+        for title in ("Map of the movies", "trust the match percentage", "Training curves: embed"):
+            assert title in page
+        assert "t-SNE" in page and "diagonal" in page
+    finally:
+        for folder in written:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_forwarded_chain():

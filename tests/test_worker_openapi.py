@@ -68,6 +68,8 @@ OPERATIONS = [
     ("PUT", "/api/v1/me/ratings/{movie_id}"),
     ("DELETE", "/api/v1/me/ratings/{movie_id}"),
     ("GET", "/api/v1/me/recommendations"),
+    ("GET", "/api/v1/insights/plots"),
+    ("GET", "/api/v1/insights/plots/{name}"),
 ]
 
 

@@ -16,7 +16,16 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from worker import config, errors
 from worker.recommendations import ModelService
-from worker.routes import auth, discover, genres, health, movies, ratings, recommendations
+from worker.routes import (
+    auth,
+    discover,
+    genres,
+    health,
+    insights,
+    movies,
+    ratings,
+    recommendations,
+)
 from worker.store import Store
 
 
@@ -55,7 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     errors.register(app)
-    blueprints = (health, auth, genres, movies, ratings, recommendations, discover)
+    blueprints = (health, auth, genres, movies, ratings, recommendations, discover, insights)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     service.start(background=app.config["LOAD_IN_BACKGROUND"])

@@ -224,6 +224,21 @@ RESPONSES = {
             "source": {"type": "string", "enum": ["embed", "sbert"]},
         }
     ),
+    "plots": _obj(
+        {
+            "items": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "name": {"type": "string", "pattern": "^[A-Za-z0-9_.-]+$"},
+                        "title": {"type": "string"},
+                        "caption": {"type": "string"},
+                        "url": {"type": "string"},
+                    }
+                ),
+            }
+        }
+    ),
     "discover": _obj(
         {
             "items": {"type": "array", "maxItems": 5, "items": _ref("DiscoverMovie")},
@@ -388,6 +403,34 @@ def _paths() -> dict[str, Any]:
                     },
                 ],
                 tag="movies",
+            ),
+        },
+        "/api/v1/insights/plots": {
+            "get": _op(
+                "The plots of the Insights page: name, title, caption and image URL",
+                {200: _ok(RESPONSES["plots"])},
+                [],
+                auth="required",
+                tag="insights",
+            ),
+        },
+        "/api/v1/insights/plots/{name}": {
+            "get": _op(
+                "One plot's PNG image",
+                {
+                    200: {
+                        "description": "The image",
+                        "content": {
+                            "image/png": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    }
+                },
+                [404],
+                auth="required",
+                params=[
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                tag="insights",
             ),
         },
         "/api/v1/me/discover": {

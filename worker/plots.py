@@ -1,5 +1,6 @@
 """The plots the training and evaluation scripts leave under ``ARTIFACTS_DIR``, each with the
-title and one-paragraph caption the Insights page shows.
+title and one-paragraph caption the app's Insights page shows (served by
+``GET /api/v1/insights/plots``, so the app needs no access to the artifacts folder).
 
 Found (PNG files only; nothing else is read, nothing is imported from ``recommender/``):
 
@@ -18,8 +19,10 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Plot:
-    """One image to show: its ``path``, a short ``title`` and a one-paragraph ``caption``."""
+    """One image to show: its ``name`` (unique, URL-safe: ``embeddings``, ``training_embed``…),
+    ``path``, a short ``title`` and a one-paragraph ``caption``."""
 
+    name: str
     path: Path
     title: str
     caption: str
@@ -72,10 +75,10 @@ def find_plots(root: Path) -> list[Plot]:
     found: list[Plot] = []
     shown: set[Path] = set()
 
-    def add(path: Path, title: str, caption: str) -> None:
+    def add(path: Path, title: str, caption: str, name: str | None = None) -> None:
         if path.is_file() and path.resolve() not in shown:
             shown.add(path.resolve())
-            found.append(Plot(path, title, caption))
+            found.append(Plot(name or path.stem, path, title, caption))
 
     add(plots_dir / "embeddings.png", *EMBEDDINGS)
     add(plots_dir / "reliability.png", *RELIABILITY)
@@ -90,8 +93,14 @@ def find_plots(root: Path) -> list[Plot]:
             continue
         version = latest_version(model_dir)
         if version is not None:
-            add(version / "training_curves.png", TRAINING[0].format(model=model_dir.name),
-                TRAINING[1])
+            title = TRAINING[0].format(model=model_dir.name)
+            add(version / "training_curves.png", title, TRAINING[1], f"training_{model_dir.name}")
     for path in sorted(plots_dir.glob("*.png")):
         add(path, OTHER[0].format(name=path.stem.replace("_", " ").capitalize()), OTHER[1])
     return found
+
+
+def find_plot(root: Path, name: str) -> Plot | None:
+    """The plot called ``name`` among :func:`find_plots` (``None`` if there is none): only
+    files that list names can be served, whatever ``name`` holds."""
+    return next((plot for plot in find_plots(root) if plot.name == name), None)
