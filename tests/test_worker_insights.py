@@ -51,6 +51,21 @@ def test_plots_are_listed_in_page_order_and_served_as_png(client, artifacts, wor
     assert image.data == (version / "training_curves.png").read_bytes()
 
 
+def test_a_relative_artifacts_dir_means_the_working_directory(
+    make_worker_app, worker_login, tmp_path, monkeypatch
+):
+    """ARTIFACTS_DIR=artifacts (the default) is relative to where the worker was started, as
+    for the scripts that write the plots; Flask alone would look for it inside worker/."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "artifacts" / "plots").mkdir(parents=True)
+    (tmp_path / "artifacts" / "plots" / "embeddings.png").write_bytes(tiny_png((7, 8, 9)))
+    client = make_worker_app(ARTIFACTS_DIR="artifacts").test_client()
+    headers = worker_login(client, "relative_viewer")
+    image = client.get(f"{API}/insights/plots/embeddings", headers=headers)
+    assert image.status_code == 200
+    assert image.data == (tmp_path / "artifacts" / "plots" / "embeddings.png").read_bytes()
+
+
 @pytest.mark.parametrize("name", ["secret", "..%2Fsecret.png", "reliability.png", "nope"])
 def test_only_listed_plots_can_be_fetched(client, artifacts, worker_login, name):
     headers = worker_login(client, "insights_prober")

@@ -40,4 +40,5 @@ def plot(name: str):
     found = find_plot(models().artifacts_dir, name)
     if found is None:
         raise ApiError(404, "plot_not_found", "No plot has that name; see GET /insights/plots.")
-    return send_file(found.path, mimetype="image/png", max_age=300)
+    # absolute: Flask would resolve a relative path (ARTIFACTS_DIR=artifacts) against worker/
+    return send_file(found.path.resolve(), mimetype="image/png", max_age=300)
