@@ -18,6 +18,13 @@ NOT_BUILT = (
 )
 
 
+@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
+def plot_image(name: str, _client: Any) -> bytes:
+    """A plot's PNG, kept 5 minutes for every visitor (the plots are the same for everyone;
+    ``_client`` is not part of the cache key)."""
+    return _client.plot_image(name)
+
+
 def render(me: dict[str, Any] | None = None) -> None:
     """Draw every plot the worker lists, with its title and caption."""
     st.subheader("How the recommender works")
@@ -27,5 +34,5 @@ def render(me: dict[str, Any] | None = None) -> None:
         return
     for plot in plots:
         st.markdown(f"#### {plot['title']}")
-        st.image(client().plot_image(plot["name"]), width="stretch")
+        st.image(plot_image(plot["name"], client()), width="stretch")
         st.caption(plot["caption"])
