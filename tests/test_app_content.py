@@ -11,7 +11,6 @@ app's own form.
 from __future__ import annotations
 
 import html
-import io
 import shutil
 import threading
 import uuid
@@ -23,6 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.client import ApiError, WorkerClient
 from app.session import forwarded_chain
+from tests.test_app_pages import button, texts
+from tests.test_worker_insights import tiny_png
 
 HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
 PASSWORD = "correct horse battery"
@@ -31,18 +32,6 @@ TOY_STORY = 1
 #: Five well-known movies rated by the "rated" users: Star Wars IV, V, Matrix, Pulp Fiction,
 #: Forrest Gump.
 FIVE = {260: 5.0, 1196: 4.5, 2571: 5.0, 296: 4.0, 356: 3.5}
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    return matches[0]
-
-
-def texts(at: AppTest) -> str:
-    parts = [e.value for e in (*at.error, *at.warning, *at.info, *at.success)]
-    parts += [m.value for m in at.markdown] + [c.value for c in at.caption]
-    return "\n".join(str(p) for p in parts)
 
 
 def ids(at: AppTest, prefix: str) -> list[int]:
@@ -212,14 +201,6 @@ def test_reasons_under_every_recommendation(app: AppTest, live_worker):
     lines = "\n".join(m.value for m in at.markdown if 'class="mr-reason"' in m.value).lower()
     first = html.escape(expected[0]["reason"]).lower()
     assert first in lines  # the one-line reason on the card
-
-
-def tiny_png() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 3), (200, 30, 30)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_insights_page_with_and_without_plots(app: AppTest, live_worker, content_artifacts):

@@ -18,6 +18,7 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
+from tests.test_app_pages import button
 from worker.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,12 +77,6 @@ def worker(redis_server, data_dir):
     process = WorkerProcess(free_port(), redis_server.url, data_dir)
     yield process
     process.stop()
-
-
-def button(at: AppTest, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def errors(at: AppTest) -> str:
