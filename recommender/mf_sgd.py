@@ -41,7 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "factors": 50,
     "epochs": 40,
     "learning_rate": 0.01,
-    "l2": 0.05,  # λ per rating, on the factors and biases the rating touches
+    # λ per rating, on the factors and biases the rating touches; 0.1 beat 0.05 on RMSE (seed 0
+    # 90/10 split: 0.846 against 0.855)
+    "l2": 0.1,
     "biases": True,
     "batch_size": 256,
     "init_std": 0.1,
@@ -91,10 +93,9 @@ class MFSGDRecommender(Recommender):
             for start in range(0, len(order), int(p["batch_size"])):
                 batch = order[start : start + int(p["batch_size"])]
                 self._step(user[batch], movie[batch], stars[batch])
-            self.history["rmse"].append(self._rmse(user[fit_rows], movie[fit_rows], stars[fit_rows]))
-            if len(val_rows):
-                rows = val_rows
-                self.history["val_rmse"].append(self._rmse(user[rows], movie[rows], stars[rows]))
+            for key, rows in (("rmse", fit_rows), ("val_rmse", val_rows)):
+                if len(rows):
+                    self.history[key].append(self._rmse(user[rows], movie[rows], stars[rows]))
         self.calibration = Calibration()
         if p["calibration_users"]:
             self.calibration = calibrate_on_profiles(

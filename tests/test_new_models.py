@@ -135,7 +135,7 @@ def test_autorec_serves_people_who_signed_up_after_training():
     model = make_model("autorec", **SMALL["autorec"]).fit(ratings[~late], movies)
     for user, loves, hates in ((1, ACTION, ROMANCE), (21, ROMANCE, ACTION)):
         mine = ratings[ratings["userId"] == user].sort_values("timestamp").head(6)
-        profile = dict(zip(mine["movieId"].astype(int), mine["rating"].astype(float)))
+        profile = dict(zip(mine["movieId"].astype(int), mine["rating"].astype(float), strict=True))
         assert model.score(profile, user=user).context["folded_in"]
         good = [m for m in loves if m not in profile]
         bad = [m for m in hates if m not in profile]
