@@ -159,3 +159,51 @@ def test_models_accept_ratings_without_movies_table():
     model = make_model("item-knn", calibration_users=0).fit(ratings)
     assert model.recommend(ACTION_FAN, k=2).evidence[0]["because"].startswith("because")
     assert isinstance(pd.Series(model.movie_ids).iloc[0], np.integer | int)
+
+
+CLI_PARAMS = {
+    "item-knn": ["k=5", "calibration_users=20"],
+    "mf-sgd": ["factors=4", "epochs=30", "batch_size=32", "calibration_users=20"],
+    "autorec": ["epochs=10", "batch_size=8", "calibration_users=20", "learning_rate=0.02"],
+}
+
+
+@pytest.fixture(scope="module")
+def cli_files(tmp_path_factory):
+    """Taste-groups data as CSV files: people 1 and 21 are profiles, the rest is training."""
+    folder = tmp_path_factory.mktemp("cli")
+    ratings, movies = taste_groups()
+    late = ratings["userId"].isin([1, 21])
+    ratings[~late].to_csv(folder / "train.csv", index=False)
+    ratings[late].groupby("userId").head(8).to_csv(folder / "profiles.csv", index=False)
+    pd.DataFrame({"userId": [1, 1, 21, 5], "movieId": [9, 19, 9, 999_999]}).to_csv(
+        folder / "pairs.csv", index=False
+    )
+    movies.assign(genres=movies["genres"].str.join("|")).to_csv(folder / "movies.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("name", ["item-knn", "mf-sgd", "autorec"])
+def test_recommend_and_predict_commands(name, cli_files):
+    from scripts import predict, recommend
+
+    params = [arg for p in CLI_PARAMS[name] for arg in ("--param", p)]
+    common = ["--model", name, "--train", str(cli_files / "train.csv"),
+              "--movies", str(cli_files / "movies.csv"), *params]  # fmt: skip
+    recs_path, pred_path = cli_files / f"recs-{name}.csv", cli_files / f"pred-{name}.csv"
+    recommend.main([*common, "--profiles", str(cli_files / "profiles.csv"), "--k", "4",
+                    "--out", str(recs_path)])  # fmt: skip
+    predict.main([*common, "--profiles", str(cli_files / "profiles.csv"),
+                  "--test", str(cli_files / "pairs.csv"), "--out", str(pred_path)])  # fmt: skip
+    recs = pd.read_csv(recs_path)
+    profiles = pd.read_csv(cli_files / "profiles.csv")
+    assert list(recs.columns) == ["userId", "rank", "movieId", "score", "match"]
+    for user, mine in recs.groupby("userId"):
+        assert mine["rank"].tolist() == [1, 2, 3, 4]
+        assert not set(mine["movieId"]) & set(profiles.loc[profiles["userId"] == user, "movieId"])
+    pred = pd.read_csv(pred_path)
+    assert list(pred.columns) == ["userId", "movieId", "prediction", "match"]
+    assert pred["prediction"].between(0.5, 5).all() and pred["match"].between(0, 100).all()
+    # person 1 loves Action (movie 9), person 21 loves Romance (movie 19)
+    assert pred["prediction"].iloc[0] > pred["prediction"].iloc[1]
+    assert pred["match"].iloc[3] == 0  # unknown movie
