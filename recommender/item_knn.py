@@ -40,24 +40,24 @@ from recommender.profile_calibration import calibrate_on_profiles
 
 
 class _Because:
-    """Per-movie reason strings, formatted only for the movies that are shown.
+    """Per-movie reason strings, worked out only for the movies that are shown.
 
-    ``first``/``second``: profile positions of the two movies that drove each catalogue movie
-    (``-1``: none); ``names``/``stars``: the profile's titles and ratings.
+    ``sim``: ``(n_movies, p)`` similarities to the profile's movies (0 = not a neighbour);
+    ``names``/``stars``: the profile's titles and ratings. The reason names the two most
+    similar neighbours rated at or above the profile's mean (else the two most similar).
     """
 
-    def __init__(self, first: np.ndarray, second: np.ndarray, names: list[str], stars):
-        self.first, self.second, self.names, self.stars = first, second, names, stars
+    def __init__(self, sim: np.ndarray, names: list[str], stars: np.ndarray):
+        self.sim, self.names, self.stars = sim, names, stars
+        self.liked = stars >= stars.mean() if len(stars) else stars.astype(bool)
 
     def __len__(self) -> int:
-        return len(self.first)
+        return len(self.sim)
 
     def __getitem__(self, i: int) -> str:
-        parts = [
-            f"{self.names[j]} {float(self.stars[j]):g}★"
-            for j in (int(self.first[i]), int(self.second[i]))
-            if j >= 0
-        ]
+        row = self.sim[i]
+        drivers = [j for j in np.lexsort((-row, ~self.liked))[:2] if row[j] > 0]
+        parts = [f"{self.names[j]} {float(self.stars[j]):g}★" for j in drivers]
         return "because you rated " + " and ".join(parts) if parts else ""
 
 
@@ -95,6 +95,7 @@ class ItemKNNRecommender(Recommender):
         self.default_rating = stats.global_mean
         self.movie_count = stats.count
         self.damped_mean = stats.damped_mean(self.damping)
+        self._support = self.rank_support / np.sqrt(1.0 + self.movie_count)
         users, user_row = np.unique(ratings["userId"].to_numpy(), return_inverse=True)
         self._users = users
         cols = positions_in(self.movie_ids, ratings["movieId"].to_numpy())
@@ -109,8 +110,11 @@ class ItemKNNRecommender(Recommender):
         self._rated_t = sp.csr_matrix(
             (np.ones(len(cols), np.float32), (cols, user_row)), shape=shape[::-1]
         )
+        self._centred, self._rated = self._centred_t.T.tocsc(), self._rated_t.T.tocsc()
         norms = np.sqrt(np.bincount(cols, centred**2, minlength=shape[1]))
-        self._norm = np.where(norms > 0, norms, np.inf).astype(np.float32)
+        self._inverse_norm = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(
+            np.float32
+        )
         titles = movies.set_index("movieId")["title"] if movies is not None else pd.Series()
         self._title = titles.reindex(self.movie_ids).to_numpy(dtype=object)
         self._title = np.where(
@@ -127,12 +131,13 @@ class ItemKNNRecommender(Recommender):
 
     def similarities(self, rows: np.ndarray) -> np.ndarray:
         """Shrunk adjusted cosine of every catalogue movie to movies ``rows``, ``(n_movies, p)``."""
-        dense = self._centred_t[rows].T.toarray()  # users x p
-        dot = np.asarray(self._centred_t @ dense)
-        sim = dot / self._norm[:, None] / self._norm[rows][None, :]
+        sim = np.asarray(self._centred_t @ self._centred[:, rows].toarray())
+        sim *= self._inverse_norm[:, None]
+        sim *= self._inverse_norm[rows][None, :]
         if self.shrinkage:
-            both = np.asarray(self._rated_t @ self._rated_t[rows].T.toarray())
-            sim *= both / (both + self.shrinkage)
+            both = np.asarray(self._rated_t @ self._rated[:, rows].toarray())
+            both /= both + self.shrinkage
+            sim *= both
         return sim
 
     def score(self, profile: Profile, *, user: UserKey | None = None) -> Scores:
@@ -147,33 +152,28 @@ class ItemKNNRecommender(Recommender):
         n = len(self.movie_ids)
         offset = (stars - self.damped_mean[rows]).sum() / (len(rows) + 3.0)
         fallback = self.damped_mean + offset
+        sim = np.zeros((n, 0), dtype=np.float32)
+        predicted = fallback
         if len(rows):
-            sim = np.maximum(self.similarities(rows), 0.0).astype(np.float64)
+            sim = self.similarities(rows)
+            np.maximum(sim, 0.0, out=sim)
             if len(rows) > self.k:  # keep the k most similar rated movies per movie
                 cut = np.partition(sim, len(rows) - self.k, axis=1)[:, [len(rows) - self.k]]
-                sim = np.where(sim >= cut, sim, 0.0)
-            weight = sim.sum(axis=1)
-            predicted = (sim @ stars + self.prior_weight * fallback) / (weight + self.prior_weight)
-            drivers = np.where(stars >= stars.mean(), sim + 2.0, sim) * (sim > 0)
-            order = np.argsort(-drivers, axis=1, kind="stable")[:, :2]
-            top = np.take_along_axis(drivers, order, axis=1)
-            first = np.where(top[:, 0] > 0, order[:, 0], -1)
-            second = np.where(top[:, 1] > 0, order[:, 1], -1) if len(rows) > 1 else np.full(n, -1)
-            used = (sim > 0).sum(axis=1)
-        else:
-            predicted = fallback
-            first = second = np.full(n, -1)
-            used = np.zeros(n, dtype=np.int64)
+                sim[sim < cut] = 0.0
+            weight = sim.sum(axis=1, dtype=np.float64)
+            predicted = (sim @ stars.astype(np.float32) + self.prior_weight * fallback) / (
+                weight + self.prior_weight
+            )
         predicted = np.clip(predicted, MIN_RATING, MAX_RATING)
         names = [str(self._title[r]) for r in rows]
         return Scores(
             movie_ids=self.movie_ids,
             predicted=predicted,
-            rank=predicted - self.rank_support / np.sqrt(1.0 + self.movie_count),
+            rank=predicted - self._support,
             match=self.calibration.match(predicted),
             evidence={
-                "neighbours_rated": used.astype(np.int64),
-                "because": _Because(first, second, names, stars),
+                "neighbours_rated": np.count_nonzero(sim, axis=1),
+                "because": _Because(sim, names, stars),
             },
             context={"model": self.name, "k": self.k},
         )
