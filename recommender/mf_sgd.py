@@ -7,7 +7,8 @@ ratings by SGD: each epoch visits the ratings in a fresh random order, in mini-b
 (``p_u += lr (e q_m - λ p_u)``, ...), applied for the whole mini-batch at once (scattered with
 ``np.add.at``), so there is no Python loop per rating. Per-epoch training RMSE and the RMSE on a
 validation split (``validation_fraction`` of the ratings, held out while training when > 0)
-are kept in ``history`` (training curves).
+are kept in ``history`` as ``rmse``/``val_rmse`` (stars) and ``loss``/``val_loss`` (their
+squares, stars², without the penalty): the training curves.
 
 **New people** (not in training): their ``[p_u, b_u]`` is a ridge solve against the frozen
 movie side, ``argmin Σ_profile (r - μ - b_m - p·q_m - b)² + foldin_l2 (‖p‖² + b²)``, one small
@@ -87,15 +88,17 @@ class MFSGDRecommender(Recommender):
         self.movie_factors = rng.normal(0, p["init_std"], (len(self.movie_ids), k))
         self.user_bias = np.zeros(len(self._users))
         self.movie_bias = np.zeros(len(self.movie_ids))
-        self.history = {"rmse": [], "val_rmse": []} if len(val_rows) else {"rmse": []}
+        self.history = {key: [] for key in ("loss", "rmse", "val_loss", "val_rmse")}
         for _ in range(int(p["epochs"])):
             order = rng.permutation(fit_rows)
             for start in range(0, len(order), int(p["batch_size"])):
                 batch = order[start : start + int(p["batch_size"])]
                 self._step(user[batch], movie[batch], stars[batch])
-            for key, rows in (("rmse", fit_rows), ("val_rmse", val_rows)):
+            for prefix, rows in (("", fit_rows), ("val_", val_rows)):
                 if len(rows):
-                    self.history[key].append(self._rmse(user[rows], movie[rows], stars[rows]))
+                    error = self._rmse(user[rows], movie[rows], stars[rows])
+                    self.history[prefix + "rmse"].append(error)
+                    self.history[prefix + "loss"].append(error**2)
         self.calibration = Calibration()
         if p["calibration_users"]:
             self.calibration = calibrate_on_profiles(

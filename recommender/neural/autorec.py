@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "optimizer": "adam",
     "learning_rate": 1e-3,
     "l2": 1e-3,
+    "input_dropout": 0.0,  # share of a movie's input ratings hidden while training (denoising)
     "epochs": 60,
     "batch_size": 64,
     "patience": 5,
@@ -103,6 +104,8 @@ class AutoRecRecommender(Recommender):
             raise ValueError("give one activation, or one per hidden layer")
         penalty = keras.regularizers.L2(p["l2"]) if p["l2"] else None
         x = inputs = keras.Input((n_users,), name="movie_ratings")
+        if p["input_dropout"]:
+            x = keras.layers.Dropout(p["input_dropout"], seed=p["seed"], name="input_dropout")(x)
         for i, (units, activation) in enumerate(zip(hidden, activations, strict=True)):
             x = keras.layers.Dense(
                 units, activation=activation, kernel_regularizer=penalty, name=f"hidden_{i}"

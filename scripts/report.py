@@ -1,0 +1,331 @@
+"""Write ``docs/evaluation.md`` and its plots: every model, both protocols, one run.
+
+Usage (from the repo root)::
+
+    python -m scripts.report [--models all|NAME,...] [--seeds 5] [--newuser-seeds 3]
+        [--given 5,20] [--param MODEL.NAME=VALUE ...] [--ratings PATH] [--out docs/evaluation.md]
+
+- ``--models``: registry names (default ``all``: every registered model).
+- ``--seeds``: random 90/10 rating splits (seeds 0..N-1); ``--newuser-seeds``: new-user splits.
+- ``--param``: a model setting, e.g. ``autorec.epochs=20`` (repeatable; applies to every fit).
+
+Measures everything of :mod:`recommender.evaluation_report` (RMSE, MAE, MSE, half-star accuracy;
+NDCG@24, Recall@24, match ECE, coverage, personalisation, popular share; fit and scoring
+time), prints one progress line per fit and result, and writes ``--out`` (Markdown), a JSON
+file beside it and PNG plots in ``docs/evaluation/``: a bar chart with error bars per metric,
+accuracy against fit time, and AutoRec's training curves. The report names the command,
+dataset, seeds, machine and load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from recommender import settings
+from recommender.evaluation import Result
+from recommender.evaluation_report import new_user_protocol, rating_protocol
+from recommender.models import MODEL_NAMES, model_class
+from scripts.evaluate import load_ratings, model_params
+from scripts.predict import InputError, fail
+
+RATING_METRICS = {
+    "rmse": "RMSE (stars)",
+    "mae": "MAE (stars)",
+    "mse": "MSE (stars²)",
+    "accuracy": "half-star accuracy",
+}
+NEWUSER_METRICS = {
+    "ndcg": "NDCG@24",
+    "recall": "Recall@24",
+    "ece": "match ECE",
+    "coverage": "catalogue coverage",
+    "personalisation": "personalisation",
+    "popular_share": "share of top-100-most-rated",
+}
+REFERENCE = {  # reference E's published figures
+    "item-knn": "accuracy 24.7%, MSE 8.66",
+    "mf-sgd": "accuracy 42.1%",
+    "autorec": "accuracy 58% (validation) / 77% (test)",
+}
+
+
+def _cell(result: Result, metric: str, digits: int = 4) -> str:
+    return f"{result.mean(metric):.{digits}f} ± {result.std(metric):.{digits}f}"
+
+
+def rating_table(results: Sequence[Result]) -> list[str]:
+    head = ["model", *RATING_METRICS.values(), "fit s", "ms / user"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in sorted(results, key=lambda r: r.mean("rmse")):
+        cells = [r.model, *(_cell(r, m) for m in RATING_METRICS)]
+        cells += [f"{r.mean('fit_s'):.1f}", f"{r.mean('score_ms'):.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def newuser_table(results: Sequence[Result], given: int) -> list[str]:
+    head = ["model", *NEWUSER_METRICS.values(), "fit s", "ms / list"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = [r for r in results if r.given == given]
+    for r in sorted(rows, key=lambda r: -r.mean("ndcg")):
+        cells = [r.model, *(_cell(r, m, 3) for m in NEWUSER_METRICS)]
+        cells += [f"{r.mean('fit_s'):.1f}", f"{r.mean('score_ms'):.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_bars(results: Sequence[Result], metrics: dict[str, str], path: Path, title: str) -> None:
+    """One bar panel per metric, mean ± sd over seeds (one bar group per profile size)."""
+    plt = _plt()
+    models = list(dict.fromkeys(r.model for r in results))
+    sizes = sorted({r.given for r in results}, key=lambda g: g or 0)
+    cols = 2 if len(metrics) > 3 else len(metrics)
+    rows = math.ceil(len(metrics) / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(6.5 * cols, 0.3 * len(models) * rows + 2.5 * rows)
+    )
+    axes = np.atleast_1d(axes).ravel()
+    height = 0.8 / len(sizes)
+    for ax, (metric, label) in zip(axes, metrics.items(), strict=False):
+        for j, size in enumerate(sizes):
+            found = {r.model: r for r in results if r.given == size}
+            y = np.arange(len(models)) + j * height
+            means = [found[m].mean(metric) if m in found else np.nan for m in models]
+            errors = [found[m].std(metric) if m in found else 0 for m in models]
+            name = f"given {size}" if size else None
+            ax.barh(y, means, height, xerr=errors, capsize=2, label=name)
+        ax.set_yticks(np.arange(len(models)) + 0.4 - height / 2, models, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(label)
+        ax.grid(axis="x", alpha=0.3)
+        if sizes != [None]:
+            ax.legend(fontsize=7)
+    for ax in axes[len(metrics) :]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_accuracy_time(rating: Sequence[Result], newuser: Sequence[Result], path: Path) -> None:
+    """RMSE against fit time and NDCG@24 (largest profile) against fit time, per model."""
+    plt = _plt()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    for r in rating:
+        left.errorbar(r.mean("fit_s"), r.mean("rmse"), yerr=r.std("rmse"), fmt="o", capsize=3)
+        left.annotate(r.model, (r.mean("fit_s"), r.mean("rmse")), fontsize=8)
+    largest = max((r.given for r in newuser), default=None)
+    for r in (r for r in newuser if r.given == largest):
+        right.errorbar(r.mean("fit_s"), r.mean("ndcg"), yerr=r.std("ndcg"), fmt="o", capsize=3)
+        right.annotate(r.model, (r.mean("fit_s"), r.mean("ndcg")), fontsize=8)
+    left.set(xscale="log", xlabel="fit time (s, log)", ylabel="RMSE (stars, lower is better)")
+    right.set(xscale="log", xlabel="fit time (s, log)", ylabel=f"NDCG@24 given {largest}")
+    left.set_title("rating prediction: accuracy against time")
+    right.set_title("new users: ranking quality against time")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def reference_section(rating: Sequence[Result]) -> list[str]:
+    """Reference E's figures beside ours, and why they differ."""
+    by_name = {r.model: r for r in rating}
+    lines = [
+        "| model | reference E | ours: half-star accuracy | ours: MSE | ours: RMSE |",
+        "|---|---|---|---|---|",
+    ]
+    for name, theirs in REFERENCE.items():
+        if name in by_name:
+            r = by_name[name]
+            lines.append(
+                f"| {name} | {theirs} | {100 * r.mean('accuracy'):.1f}% ± "
+                f"{100 * r.std('accuracy'):.1f} | {r.mean('mse'):.3f} | {r.mean('rmse'):.3f} |"
+            )
+    best = min(rating, key=lambda r: r.mean("rmse"))
+    sigma = best.mean("rmse")
+    gaussian = math.erf(0.25 / (sigma * math.sqrt(2)))
+    lines += [
+        "",
+        "The big differences come from what was counted, not from the models. An MSE of 8.66 "
+        "is an RMSE of 2.9 stars — worse than predicting 3 stars for everything (RMSE ≈ 1.4 "
+        "on this data); it is what one gets when the unrated cells of the user × movie matrix "
+        "are scored as 0-star ratings, or when a movie without a rated neighbour is predicted "
+        "as 0. Half-star accuracy, in turn, is bounded by the error spread: a model whose "
+        f"errors were normal with our best RMSE ({sigma:.3f}, {best.model}) would round to "
+        f"the exact half star only {100 * gaussian:.0f}% of the time, and our models sit "
+        "at 20–28%. Accuracies of 42%, 58% and 77% therefore need easy cells in the "
+        "denominator: the zeros of the unrated entries (an autoencoder reconstructs "
+        "'unrated' almost perfectly, which also explains a *test* accuracy above the "
+        "validation accuracy) or ratings the model was trained on. Here every figure is "
+        "computed over held-out observed ratings only, on five random 90/10 splits, so the "
+        "reference's numbers and ours are not comparable as they stand; the reference "
+        "study's ranking of the three models (AutoRec > MF > KNN) does not hold here either "
+        "(see the rating table).",
+    ]
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="all", help="'all' or comma-separated names")
+    parser.add_argument("--seeds", type=int, default=5, help="rating splits (seeds 0..N-1)")
+    parser.add_argument("--newuser-seeds", type=int, default=3, help="new-user splits")
+    parser.add_argument("--given", default="5,20", help="profile sizes for new users")
+    parser.add_argument("--param", action="append", default=[], help="MODEL.NAME=VALUE")
+    parser.add_argument("--ratings", type=Path, default=None, help="dataset folder or CSV")
+    parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))
+    args = parser.parse_args(argv)
+    try:
+        names = list(MODEL_NAMES) if args.models == "all" else args.models.split(",")
+        for name in names:
+            if name not in MODEL_NAMES:
+                raise InputError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+            model_class(name)
+        given = [int(n) for n in args.given.split(",")]
+        params = model_params(args.param, names)
+        ratings_path = Path(args.ratings or settings.movielens_dir())
+        ratings, movies = load_ratings(ratings_path)
+    except InputError as exc:
+        fail(str(exc))
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+
+    def progress(message: str) -> None:
+        elapsed = time.perf_counter() - started
+        print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
+
+    plots = args.out.parent / args.out.stem
+    plots.mkdir(parents=True, exist_ok=True)
+    curves: dict = {}
+
+    def keep(name, seed, model) -> None:
+        if seed == 0 and getattr(model, "history", None):
+            curves[name] = model.history
+
+    rating = rating_protocol(
+        names, ratings, movies, seeds=range(args.seeds), params=params, progress=progress,
+        keep=keep,
+    )  # fmt: skip
+    newuser = new_user_protocol(
+        names, ratings, movies, seeds=range(args.newuser_seeds), given=given, params=params,
+        progress=progress,
+    )  # fmt: skip
+    minutes = (time.perf_counter() - started) / 60
+    load_after = os.getloadavg()
+
+    plot_bars(rating, RATING_METRICS, plots / "rating.png", "Rating prediction (mean ± sd)")
+    plot_bars(newuser, NEWUSER_METRICS, plots / "newuser.png", "New users (mean ± sd)")
+    plot_accuracy_time(rating, newuser, plots / "accuracy_vs_time.png")
+    from scripts.train import plot_history
+
+    for name in ("autorec", "mf-sgd"):
+        if name in curves:
+            plot_history(curves[name], plots / f"training_{name}.png", f"{name} training curves")
+
+    command = "python -m scripts.report " + shlex.join(sys.argv[1:] if argv is None else argv)
+    svd = {r.model: r for r in rating}.get("surprise-svd")
+    best = min(rating, key=lambda r: r.mean("rmse"))
+    popularity = {(r.model, r.given): r for r in newuser if r.model == "popularity"}
+    rel = plots.name
+    md = [
+        "# Evaluation of every model",
+        "",
+        f"Produced by `{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
+        "",
+        f"- Dataset: `{ratings_path.name}` — {len(ratings):,} ratings, "
+        f"{ratings['userId'].nunique()} people, {ratings['movieId'].nunique():,} rated movies.",
+        f"- Rating prediction: random 90/10 splits of the ratings, seeds "
+        f"{list(range(args.seeds))}; each model predicts every test rating from the person's "
+        "training ratings.",
+        f"- New users: 20% of the people held out, seeds {list(range(args.newuser_seeds))}; "
+        f"each gives their first {' / '.join(map(str, given))} ratings (time order); relevant "
+        "= their other ratings of 4★+; the list is the top 24 of the whole catalogue.",
+        f"- Settings other than the defaults: `{ {k: v for k, v in params.items() if v} }`.",
+        f"- Machine: {os.cpu_count()} CPU cores shared with other work, Python "
+        f"{platform.python_version()}; load average {load_before[0]:.1f} at the start, "
+        f"{load_after[0]:.1f} at the end; the run took {minutes:.0f} min. Times are wall-clock "
+        "on that busy machine: compare them with each other, not with other machines.",
+        "",
+        "Definitions: see `recommender/evaluation_report.py`. Figures are mean ± standard "
+        "deviation over seeds; `fit s` is seconds per fit, `ms / user` the time to predict "
+        "one person's test ratings, `ms / list` one top-24 list.",
+        "",
+        "## Rating prediction",
+        "",
+        *rating_table(rating),
+        "",
+    ]
+    if svd is not None:
+        md += [
+            f"Best RMSE: **{best.model}** {best.mean('rmse'):.4f}, "
+            f"{best.mean('rmse') / svd.mean('rmse'):.3f}× Surprise SVD "
+            f"({svd.mean('rmse'):.4f}) in the same run (target ≤ 0.94×).",
+            "",
+        ]
+    md += [f"![rating metrics]({rel}/rating.png)", "", "## New users", ""]
+    for n in given:
+        md += [f"### Given {n} ratings", "", *newuser_table(newuser, n), ""]
+        base = popularity.get(("popularity", n))
+        if base is not None:
+            ratios = ", ".join(
+                f"{r.model} {r.mean('ndcg') / base.mean('ndcg'):.2f}×"
+                for r in sorted(newuser, key=lambda r: -r.mean("ndcg"))
+                if r.given == n and r.model != "popularity"
+            )
+            md += [f"NDCG@24 against popularity: {ratios}.", ""]
+    md += [
+        f"![new-user metrics]({rel}/newuser.png)",
+        "",
+        "## Accuracy against time",
+        "",
+        f"![accuracy against fit time]({rel}/accuracy_vs_time.png)",
+        "",
+    ]
+    if curves:
+        md += ["## Training curves (rating split, seed 0)", ""]
+        md += [f"![{n} training curves]({rel}/training_{n}.png)" for n in curves if n in
+               ("autorec", "mf-sgd")]  # fmt: skip
+        md += [""]
+    if any(name in REFERENCE for name in names):
+        md += ["## Reference E's figures beside ours", "", *reference_section(rating), ""]
+    args.out.write_text("\n".join(md), encoding="utf8")
+    payload = {
+        "command": command,
+        "dataset": str(ratings_path),
+        "seeds": list(range(args.seeds)),
+        "newuser_seeds": list(range(args.newuser_seeds)),
+        "params": params,
+        "load_average": [load_before, load_after],
+        "minutes": minutes,
+        "results": [r.summary() for r in rating + newuser],
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf8")
+    progress(f"wrote {args.out}, {args.out.with_suffix('.json')} and {plots}/*.png")
+
+
+if __name__ == "__main__":
+    main()

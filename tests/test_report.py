@@ -1,0 +1,60 @@
+"""The evaluation report: its metrics and one real run of ``scripts.report`` on small data."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.evaluation_report import half_star_accuracy, personalisation
+from scripts import report
+from tests.recommender_contract import taste_groups
+
+
+def test_half_star_accuracy_rounds_to_the_nearest_half_star():
+    truth = np.array([4.0, 3.5, 2.0, 5.0])
+    assert half_star_accuracy(np.array([4.2, 3.3, 2.3, 4.8]), truth) == 0.75  # 2.3 -> 2.5
+    assert half_star_accuracy(truth, truth) == 1.0
+
+
+def test_personalisation_is_one_minus_mean_pairwise_overlap():
+    assert personalisation([[1, 2], [1, 2], [1, 2]], k=2) == 0.0
+    assert personalisation([[1, 2], [3, 4]], k=2) == 1.0
+    # pairs: (a,b) share 1 of 2, (a,c) 0, (b,c) 1 -> mean overlap 1/3
+    assert personalisation([[1, 2], [2, 3], [3, 4]], k=2) == pytest.approx(2 / 3)
+    assert np.isnan(personalisation([[1, 2]], k=2))
+
+
+def test_report_writes_tables_plots_and_json(tmp_path, capsys):
+    ratings, movies = taste_groups()
+    folder = tmp_path / "data"
+    folder.mkdir()
+    # more people so that 20% held out still gives several new users
+    more = ratings.assign(userId=ratings["userId"] + 40, timestamp=ratings["timestamp"] + 7)
+    pd.concat([ratings, more]).to_csv(folder / "ratings.csv", index=False)
+    movies.assign(genres=movies["genres"].str.join("|")).to_csv(folder / "movies.csv", index=False)
+    out = tmp_path / "docs" / "evaluation.md"
+    out.parent.mkdir()
+    report.main(
+        ["--models", "popularity,item-knn,mf-sgd", "--seeds", "2", "--newuser-seeds", "1",
+         "--given", "3", "--param", "mf-sgd.epochs=5", "--param", "item-knn.calibration_users=10",
+         "--ratings", str(folder / "ratings.csv"), "--out", str(out)]
+    )  # fmt: skip
+    text = out.read_text()
+    assert "python -m scripts.report --models popularity,item-knn,mf-sgd" in text
+    assert "seeds [0, 1]" in text and "load average" in text
+    for header in ("RMSE (stars)", "half-star accuracy", "NDCG@24", "personalisation"):
+        assert header in text
+    assert "| item-knn | 0." in text and "Reference E" in text and "24.7%" in text
+    for png in ("rating.png", "newuser.png", "accuracy_vs_time.png", "training_mf-sgd.png"):
+        assert (out.parent / "evaluation" / png).stat().st_size > 5_000
+        assert f"evaluation/{png}" in text
+    payload = json.loads(out.with_suffix(".json").read_text())
+    rows = {(r["protocol"], r["model"]): r for r in payload["results"]}
+    knn = rows[("rating", "item-knn")]
+    assert len(knn["values"]["rmse"]) == 2 and knn["mean"]["rmse"] < 1.0  # two groups, learnable
+    assert rows[("rating", "popularity")]["mean"]["rmse"] > knn["mean"]["rmse"]
+    assert 0 < rows[("newuser", "item-knn")]["mean"]["personalisation"] <= 1
+    assert "rating seed 1: item-knn RMSE" in capsys.readouterr().out
