@@ -264,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"- New users: 20% of the people held out, seeds {list(range(args.newuser_seeds))}; "
         f"each gives their first {' / '.join(map(str, given))} ratings (time order); relevant "
         "= their other ratings of 4★+; the list is the top 24 of the whole catalogue.",
+        f"- Models: {', '.join(names)}. Registered but not in this run: "
+        f"{', '.join(m for m in MODEL_NAMES if m not in names) or 'none'}.",
         f"- Settings other than the defaults: `{ {k: v for k, v in params.items() if v} }`.",
         f"- Machine: {os.cpu_count()} CPU cores shared with other work, Python "
         f"{platform.python_version()}; load average {load_before[0]:.1f} at the start, "

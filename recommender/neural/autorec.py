@@ -5,7 +5,8 @@ not rated). An autoencoder encodes it through ``hidden`` layers (units per layer
 ``activation`` per layer) and reconstructs it with a linear output layer of ``n_users`` units:
 ``r̂(·, m) = W h_m + b``, where ``h_m`` is the movie's code (the last hidden layer). The loss is
 the mean squared error over **observed ratings only** plus ``l2`` times the squared weights of
-every layer (Keras L2). Early stopping on a validation split (``validation_fraction`` of the
+every layer (Keras L2); ``input_dropout`` hides a share of each input vector while training
+(a denoising autoencoder — without it the network learns to copy its input). Early stopping on a validation split (``validation_fraction`` of the
 ratings, hidden from the input and scored as targets); per-epoch ``loss``/``val_loss`` and
 ``rmse``/``val_rmse`` (stars, averaged over batches) are in ``history`` (training curves).
 
@@ -47,7 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "optimizer": "adam",
     "learning_rate": 1e-3,
     "l2": 1e-3,
-    "input_dropout": 0.0,  # share of a movie's input ratings hidden while training (denoising)
+    # Share of a movie's input ratings hidden while training (denoising; not in the paper):
+    # 0.5 took RMSE from 0.91-0.95 (l2 1e-3 to 1e-2, no dropout) to 0.871 (seed 0 90/10 split)
+    "input_dropout": 0.5,
     "epochs": 60,
     "batch_size": 64,
     "patience": 5,
