@@ -62,9 +62,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"| {s['cpu_p50_ms']:.1f} | {s['cpu_p99_ms']:.1f} |",
                 flush=True,
             )
-        print(
-            f"| {size} | item-knn / pearson median | {medians['item-knn'] / medians['pearson']:.2f}× | | | |"
-        )
+        ratio = medians["item-knn"] / medians["pearson"]
+        print(f"| {size} | item-knn / pearson median | {ratio:.2f}× | | | |")
     print(f"load average after: {os.getloadavg()}; target item-knn p99 ≤ {TARGET_P99_MS} ms")
 
 

@@ -6,8 +6,9 @@ not rated). An autoencoder encodes it through ``hidden`` layers (units per layer
 ``r̂(·, m) = W h_m + b``, where ``h_m`` is the movie's code (the last hidden layer). The loss is
 the mean squared error over **observed ratings only** plus ``l2`` times the squared weights of
 every layer (Keras L2); ``input_dropout`` hides a share of each input vector while training
-(a denoising autoencoder — without it the network learns to copy its input). Early stopping on a validation split (``validation_fraction`` of the
-ratings, hidden from the input and scored as targets); per-epoch ``loss``/``val_loss`` and
+(a denoising autoencoder — without it the network learns to copy its input). Early stopping
+on a validation split (``validation_fraction`` of the ratings, hidden from the input and
+scored as targets); per-epoch ``loss``/``val_loss`` and
 ``rmse``/``val_rmse`` (stars, averaged over batches) are in ``history`` (training curves).
 
 **Training users** get the reconstruction ``W[u] · h_m + b_u`` of the full training matrix.
