@@ -207,3 +207,20 @@ def test_recommend_and_predict_commands(name, cli_files):
     # person 1 loves Action (movie 9), person 21 loves Romance (movie 19)
     assert pred["prediction"].iloc[0] > pred["prediction"].iloc[1]
     assert pred["match"].iloc[3] == 0  # unknown movie
+
+
+def test_item_knn_and_mf_sgd_never_import_tensorflow():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys; from recommender.models import make_model; "
+        "from tests.recommender_contract import taste_groups; "
+        "make_model('item-knn').fit(*taste_groups()); "
+        "make_model('mf-sgd', epochs=2).fit(*taste_groups()); "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
