@@ -8,6 +8,8 @@ Usage (from the repo root)::
 - ``--models``: registry names (default ``all``: every registered model).
 - ``--seeds``: random 90/10 rating splits (seeds 0..N-1); ``--newuser-seeds``: new-user splits.
 - ``--param``: a model setting, e.g. ``autorec.epochs=20`` (repeatable; applies to every fit).
+- ``--render FILE.json``: only re-write the Markdown and plots from a previous run's JSON
+  (its command, date and load stay those of the run that measured them).
 
 Measures everything of :mod:`recommender.evaluation_report` (RMSE, MAE, MSE, half-star accuracy;
 NDCG@24, Recall@24, match ECE, coverage, personalisation, popular share; fit and scoring
@@ -150,8 +152,9 @@ def plot_accuracy_time(rating: Sequence[Result], newuser: Sequence[Result], path
     plt.close(fig)
 
 
-def reference_section(rating: Sequence[Result]) -> list[str]:
-    """Reference E's figures beside ours, and why they differ."""
+def reference_section(rating: Sequence[Result], rating_sd: float) -> list[str]:
+    """Reference E's figures beside ours, and why they differ. ``rating_sd``: the standard
+    deviation of all ratings (the RMSE of predicting the global mean for everything)."""
     by_name = {r.model: r for r in rating}
     lines = [
         "| model | reference E | ours: half-star accuracy | ours: MSE | ours: RMSE |",
@@ -167,37 +170,32 @@ def reference_section(rating: Sequence[Result]) -> list[str]:
     best = min(rating, key=lambda r: r.mean("rmse"))
     sigma = best.mean("rmse")
     gaussian = math.erf(0.25 / (sigma * math.sqrt(2)))
+    accuracies = [100 * r.mean("accuracy") for r in rating]
     lines += [
         "",
         "The big differences come from what was counted, not from the models. An MSE of 8.66 "
-        "is an RMSE of 2.9 stars — worse than predicting 3 stars for everything (RMSE ≈ 1.4 "
-        "on this data); it is what one gets when the unrated cells of the user × movie matrix "
-        "are scored as 0-star ratings, or when a movie without a rated neighbour is predicted "
-        "as 0. Half-star accuracy, in turn, is bounded by the error spread: a model whose "
-        f"errors were normal with our best RMSE ({sigma:.3f}, {best.model}) would round to "
-        f"the exact half star only {100 * gaussian:.0f}% of the time, and our models sit "
-        "at 20–28%. Accuracies of 42%, 58% and 77% therefore need easy cells in the "
-        "denominator: the zeros of the unrated entries (an autoencoder reconstructs "
-        "'unrated' almost perfectly, which also explains a *test* accuracy above the "
+        f"is an RMSE of {math.sqrt(8.66):.1f} stars — far worse than predicting the global "
+        f"mean for everything (RMSE {rating_sd:.2f} here); it is what one gets when the "
+        "unrated cells of the user × movie matrix are scored as 0-star ratings, or when a "
+        "movie without a rated neighbour is predicted as 0. Half-star accuracy, in turn, is "
+        "bounded by the error spread: a model whose errors were normal with our best RMSE "
+        f"({sigma:.3f}, {best.model}) would round to the exact half star only "
+        f"{100 * gaussian:.0f}% of the time, and our models sit at {min(accuracies):.0f}–"
+        f"{max(accuracies):.0f}%. Accuracies of 42%, 58% and 77% therefore need easy cells "
+        "in the denominator: the zeros of the unrated entries (an autoencoder reconstructs "
+        "'unrated' almost perfectly, which would also explain a *test* accuracy above the "
         "validation accuracy) or ratings the model was trained on. Here every figure is "
-        "computed over held-out observed ratings only, on five random 90/10 splits, so the "
-        "reference's numbers and ours are not comparable as they stand; the reference "
-        "study's ranking of the three models (AutoRec > MF > KNN) does not hold here either "
-        "(see the rating table).",
+        "computed over held-out observed ratings only, on random 90/10 splits, so the "
+        "reference's numbers and ours are not comparable as they stand; nor does the "
+        "reference's order of the three models (AutoRec > MF > KNN) hold here (see the "
+        "rating table).",
     ]
     return lines
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="all", help="'all' or comma-separated names")
-    parser.add_argument("--seeds", type=int, default=5, help="rating splits (seeds 0..N-1)")
-    parser.add_argument("--newuser-seeds", type=int, default=3, help="new-user splits")
-    parser.add_argument("--given", default="5,20", help="profile sizes for new users")
-    parser.add_argument("--param", action="append", default=[], help="MODEL.NAME=VALUE")
-    parser.add_argument("--ratings", type=Path, default=None, help="dataset folder or CSV")
-    parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))
-    args = parser.parse_args(argv)
+def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
+    """Run both protocols (progress lines on stdout); the JSON-able payload :func:`render`
+    turns into the report."""
     try:
         names = list(MODEL_NAMES) if args.models == "all" else args.models.split(",")
         for name in names:
@@ -218,12 +216,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         elapsed = time.perf_counter() - started
         print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
 
-    plots = args.out.parent / args.out.stem
-    plots.mkdir(parents=True, exist_ok=True)
     curves: dict = {}
 
     def keep(name, seed, model) -> None:
-        if seed == 0 and getattr(model, "history", None):
+        if seed == 0 and name in CURVES and getattr(model, "history", None):
             curves[name] = model.history
 
     rating = rating_protocol(
@@ -234,19 +230,57 @@ def main(argv: Sequence[str] | None = None) -> None:
         names, ratings, movies, seeds=range(args.newuser_seeds), given=given, params=params,
         progress=progress,
     )  # fmt: skip
-    minutes = (time.perf_counter() - started) / 60
-    load_after = os.getloadavg()
+    return {
+        "command": "python -m scripts.report " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "dataset": str(ratings_path),
+        "counts": {
+            "ratings": len(ratings),
+            "people": int(ratings["userId"].nunique()),
+            "rated_movies": int(ratings["movieId"].nunique()),
+            "rating_sd": float(ratings["rating"].std(ddof=0)),
+        },
+        "models": names,
+        "given": given,
+        "seeds": list(range(args.seeds)),
+        "newuser_seeds": list(range(args.newuser_seeds)),
+        "params": params,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "load_average": [load_before, os.getloadavg()],
+        "minutes": (time.perf_counter() - started) / 60,
+        "curves": curves,
+        "results": [r.summary() for r in rating + newuser],
+    }
 
+
+CURVES = ("autorec", "mf-sgd")
+"""Models whose training curves (rating split, seed 0) are plotted."""
+
+
+def _result(summary: dict) -> Result:
+    return Result(
+        summary["protocol"], summary["model"], summary["given"], summary["values"],
+        summary["counts"],
+    )  # fmt: skip
+
+
+def render(payload: dict, out: Path) -> None:
+    """Write ``out`` (Markdown), the JSON beside it and the plots in ``out``'s stem folder."""
+    results = [_result(s) for s in payload["results"]]
+    rating = [r for r in results if r.protocol == "rating"]
+    newuser = [r for r in results if r.protocol == "newuser"]
+    plots = out.parent / out.stem
+    plots.mkdir(parents=True, exist_ok=True)
     plot_bars(rating, RATING_METRICS, plots / "rating.png", "Rating prediction (mean ± sd)")
     plot_bars(newuser, NEWUSER_METRICS, plots / "newuser.png", "New users (mean ± sd)")
     plot_accuracy_time(rating, newuser, plots / "accuracy_vs_time.png")
     from scripts.train import plot_history
 
-    for name in ("autorec", "mf-sgd"):
-        if name in curves:
-            plot_history(curves[name], plots / f"training_{name}.png", f"{name} training curves")
+    for name, history in payload.get("curves", {}).items():
+        plot_history(history, plots / f"training_{name}.png", f"{name} training curves")
 
-    command = "python -m scripts.report " + shlex.join(sys.argv[1:] if argv is None else argv)
+    names, given, counts = payload["models"], payload["given"], payload["counts"]
+    load_before, load_after = payload["load_average"]
     svd = {r.model: r for r in rating}.get("surprise-svd")
     best = min(rating, key=lambda r: r.mean("rmse"))
     popularity = {(r.model, r.given): r for r in newuser if r.model == "popularity"}
@@ -254,23 +288,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     md = [
         "# Evaluation of every model",
         "",
-        f"Produced by `{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
+        f"Produced by `{payload['command']}` ({payload['date']}).",
         "",
-        f"- Dataset: `{ratings_path.name}` — {len(ratings):,} ratings, "
-        f"{ratings['userId'].nunique()} people, {ratings['movieId'].nunique():,} rated movies.",
-        f"- Rating prediction: random 90/10 splits of the ratings, seeds "
-        f"{list(range(args.seeds))}; each model predicts every test rating from the person's "
-        "training ratings.",
-        f"- New users: 20% of the people held out, seeds {list(range(args.newuser_seeds))}; "
-        f"each gives their first {' / '.join(map(str, given))} ratings (time order); relevant "
-        "= their other ratings of 4★+; the list is the top 24 of the whole catalogue.",
+        f"- Dataset: `{Path(payload['dataset']).name}` — {counts['ratings']:,} ratings, "
+        f"{counts['people']} people, {counts['rated_movies']:,} rated movies.",
+        f"- Rating prediction: random 90/10 splits of the ratings, seeds {payload['seeds']}; "
+        "each model predicts every test rating from the person's training ratings.",
+        f"- New users: 20% of the people held out, seeds {payload['newuser_seeds']}; each "
+        f"gives their first {' / '.join(map(str, given))} ratings (time order); relevant = "
+        "their other ratings of 4★+; the list is the top 24 of the whole catalogue.",
         f"- Models: {', '.join(names)}. Registered but not in this run: "
         f"{', '.join(m for m in MODEL_NAMES if m not in names) or 'none'}.",
-        f"- Settings other than the defaults: `{ {k: v for k, v in params.items() if v} }`.",
-        f"- Machine: {os.cpu_count()} CPU cores shared with other work, Python "
-        f"{platform.python_version()}; load average {load_before[0]:.1f} at the start, "
-        f"{load_after[0]:.1f} at the end; the run took {minutes:.0f} min. Times are wall-clock "
-        "on that busy machine: compare them with each other, not with other machines.",
+        f"- Settings other than the defaults: "
+        f"`{ {k: v for k, v in payload['params'].items() if v} }`.",
+        f"- Machine: {payload['machine']['cpus']} CPU cores shared with other work, Python "
+        f"{payload['machine']['python']}; load average {load_before[0]:.1f} at the start, "
+        f"{load_after[0]:.1f} at the end; the run took {payload['minutes']:.0f} min. Times "
+        "are wall-clock on that busy machine: compare them with each other, not with other "
+        "machines.",
         "",
         "Definitions: see `recommender/evaluation_report.py`. Figures are mean ± standard "
         "deviation over seeds; `fit s` is seconds per fit, `ms / user` the time to predict "
@@ -307,26 +342,35 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"![accuracy against fit time]({rel}/accuracy_vs_time.png)",
         "",
     ]
-    if curves:
+    shown = [n for n in CURVES if (plots / f"training_{n}.png").exists() and n in names]
+    if shown:
         md += ["## Training curves (rating split, seed 0)", ""]
-        md += [f"![{n} training curves]({rel}/training_{n}.png)" for n in curves if n in
-               ("autorec", "mf-sgd")]  # fmt: skip
-        md += [""]
+        md += [f"![{n} training curves]({rel}/training_{n}.png)" for n in shown] + [""]
     if any(name in REFERENCE for name in names):
-        md += ["## Reference E's figures beside ours", "", *reference_section(rating), ""]
-    args.out.write_text("\n".join(md), encoding="utf8")
-    payload = {
-        "command": command,
-        "dataset": str(ratings_path),
-        "seeds": list(range(args.seeds)),
-        "newuser_seeds": list(range(args.newuser_seeds)),
-        "params": params,
-        "load_average": [load_before, load_after],
-        "minutes": minutes,
-        "results": [r.summary() for r in rating + newuser],
-    }
-    args.out.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf8")
-    progress(f"wrote {args.out}, {args.out.with_suffix('.json')} and {plots}/*.png")
+        md += ["## Reference E's figures beside ours", ""]
+        md += [*reference_section(rating, counts["rating_sd"]), ""]
+    out.write_text("\n".join(md), encoding="utf8")
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1), encoding="utf8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="all", help="'all' or comma-separated names")
+    parser.add_argument("--seeds", type=int, default=5, help="rating splits (seeds 0..N-1)")
+    parser.add_argument("--newuser-seeds", type=int, default=3, help="new-user splits")
+    parser.add_argument("--given", default="5,20", help="profile sizes for new users")
+    parser.add_argument("--param", action="append", default=[], help="MODEL.NAME=VALUE")
+    parser.add_argument("--ratings", type=Path, default=None, help="dataset folder or CSV")
+    parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))
+    parser.add_argument(
+        "--render", type=Path, default=None, help="re-write the report from this JSON only"
+    )
+    args = parser.parse_args(argv)
+    payload = json.loads(args.render.read_text()) if args.render else measure(args, argv)
+    render(payload, args.out)
+    print(
+        f"wrote {args.out}, {args.out.with_suffix('.json')} and {args.out.parent / args.out.stem}/"
+    )
 
 
 if __name__ == "__main__":

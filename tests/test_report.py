@@ -58,3 +58,9 @@ def test_report_writes_tables_plots_and_json(tmp_path, capsys):
     assert rows[("rating", "popularity")]["mean"]["rmse"] > knn["mean"]["rmse"]
     assert 0 < rows[("newuser", "item-knn")]["mean"]["personalisation"] <= 1
     assert "rating seed 1: item-knn RMSE" in capsys.readouterr().out
+    # the report can be re-rendered from its JSON alone, word for word
+    again = tmp_path / "again" / "evaluation.md"
+    again.parent.mkdir()
+    report.main(["--render", str(out.with_suffix(".json")), "--out", str(again)])
+    assert again.read_text() == text
+    assert (again.parent / "evaluation" / "training_mf-sgd.png").exists()
