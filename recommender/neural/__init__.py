@@ -3,7 +3,9 @@
 Models (registry names): ``nncf`` (reference A: embeddings + genres + averages, dense tower),
 its ablations ``nncf-genres`` and ``nncf-plain``, ``neumf`` (reference B, GMF + MLP),
 ``embed`` (reference C, dot product + biases, sigmoid to 0.5–5) and ``embed-implicit`` (ours:
-``embed`` plus SVD++-style implicit factors). Modules:
+``embed`` plus SVD++-style implicit factors); ``autorec`` (reference E: item-based AutoRec,
+:mod:`~recommender.neural.autorec`, its own fit and a ridge fold-in rather than this adapter).
+Modules:
 
 - :mod:`~recommender.neural.data` — id maps, genre multi-hot, averages, the tf.data pipeline;
 - :mod:`~recommender.neural.base` — the one adapter (fit, early stopping, scoring, match);
