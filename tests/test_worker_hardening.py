@@ -50,3 +50,52 @@ def test_deeply_nested_json_is_a_clear_400_and_changes_nothing(
         assert error["code"] == "json_too_deep"
         assert "nested" in error["message"]
     assert snapshot(db) == before
+
+
+# --------------------------------------------------------------------------- password pre-hash
+
+LONG_PASSWORD = "long and memorable passphrase " * 3  # 90 bytes: over bcrypt's 72
+
+
+def _login(client, username, password):
+    return client.post(f"{API}/auth/login", json={"username": username, "password": password})
+
+
+def test_the_sha256_of_a_long_password_is_not_a_second_password(worker_client):
+    """Hash shucking: the old pre-hash base64(sha256(password)) logged in as the password."""
+    import base64
+    import hashlib
+
+    body = {"username": "shucked", "password": LONG_PASSWORD}
+    assert worker_client.post(f"{API}/auth/signup", json=body).status_code == 201
+    shucked = base64.b64encode(hashlib.sha256(LONG_PASSWORD.encode()).digest()).decode()
+    assert _login(worker_client, "shucked", shucked).status_code == 401
+    assert _login(worker_client, "shucked", LONG_PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("password", ["short password", LONG_PASSWORD])
+def test_old_hashes_still_log_in_and_are_migrated(worker_client, redis_server, password):
+    """A hash made by the previous scheme (bcrypt of the raw password, or of base64(sha256)
+    when over 72 bytes) logs in, and that login replaces it with a v2 hash."""
+    import base64
+    import hashlib
+
+    import bcrypt
+    import redis
+
+    body = {"username": "oldtimer", "password": "placeholder pw"}
+    assert worker_client.post(f"{API}/auth/signup", json=body).status_code == 201
+    db = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    key = f"user:{db.get('username:oldtimer')}"
+    raw = password.encode()
+    old_input = base64.b64encode(hashlib.sha256(raw).digest()) if len(raw) > 72 else raw
+    db.hset(key, "password_hash", bcrypt.hashpw(old_input, bcrypt.gensalt(4)).decode())
+    if len(raw) > 72:  # the shucked form must not log in even against an old hash
+        assert _login(worker_client, "oldtimer", old_input.decode()).status_code == 401
+    assert _login(worker_client, "oldtimer", "wrong password").status_code == 401
+    assert db.hget(key, "password_hash").startswith("$2b$")  # a failed login migrates nothing
+    assert _login(worker_client, "oldtimer", password).status_code == 200
+    migrated = db.hget(key, "password_hash")
+    assert migrated.startswith("v2$$2b$04$")
+    assert _login(worker_client, "oldtimer", password).status_code == 200
+    assert db.hget(key, "password_hash") == migrated  # migrated once

@@ -1,9 +1,15 @@
 """Passwords, session tokens and login throttling.
 
 - Passwords are hashed with bcrypt (cost ``BCRYPT_ROUNDS``, >= 12 in production). bcrypt only
-  reads the first 72 bytes of its input, so a password longer than 72 UTF-8 bytes is first
-  replaced by ``base64(sha256(password))`` (44 bytes): two long passwords that share their
-  first 72 bytes stay different passwords, and nothing is silently truncated.
+  reads the first 72 bytes of its input, so every password is first pre-hashed with a
+  domain-separated ``base64(HMAC-SHA256(key=PREHASH_KEY, password))`` (44 bytes): two long
+  passwords that share their first 72 bytes stay different passwords, nothing is truncated,
+  and no other string (such as a leaked unsalted SHA-256 of the password: "hash shucking")
+  reaches the same bcrypt input. Such hashes are stored as ``v2$`` + the bcrypt string.
+  Hashes made before (plain ``$2b$``: raw UTF-8, or ``base64(sha256)`` over 72 bytes) still
+  verify and are replaced by a ``v2$`` hash on the next successful login; against them, a
+  password that has the exact shape of such a pre-hash (43 base64 characters and ``=``) is
+  refused, so a shucked hash cannot log in nor become the new password.
 - A login returns ``secrets.token_urlsafe(32)`` (256 random bits). Redis stores only the
   token's SHA-256 (``session:{hash}``) with an expiry; logout deletes it. Looking a token up by
   its hash means no byte-by-byte comparison of secrets happens in Python.
@@ -21,6 +27,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 
 import bcrypt
@@ -30,10 +37,21 @@ from worker.errors import ApiError
 from worker.store import Store, User, failures_key
 
 BCRYPT_MAX_BYTES = 72
+PREHASH_KEY = b"movie-recommender/password-prehash/v2"
+"""HMAC key of the pre-hash: a fixed domain separator (not a secret pepper)."""
+HASH_V2 = "v2$"
+_SHUCKED_SHAPE = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
 def bcrypt_input(password: str) -> bytes:
-    """The bytes given to bcrypt: the UTF-8 password, or its base64 SHA-256 if over 72 bytes."""
+    """The bytes given to bcrypt: ``base64(HMAC-SHA256(PREHASH_KEY, UTF-8 password))``."""
+    digest = hmac.new(PREHASH_KEY, password.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest)
+
+
+def legacy_bcrypt_input(password: str) -> bytes:
+    """What hashes without ``v2$`` were made from: the UTF-8 password, or its base64 SHA-256
+    if over 72 bytes."""
     raw = password.encode("utf-8")
     if len(raw) > BCRYPT_MAX_BYTES:
         return base64.b64encode(hashlib.sha256(raw).digest())
@@ -41,12 +59,22 @@ def bcrypt_input(password: str) -> bytes:
 
 
 def hash_password(password: str, rounds: int) -> str:
-    return bcrypt.hashpw(bcrypt_input(password), bcrypt.gensalt(rounds)).decode("ascii")
+    """A ``v2$`` hash of ``password`` at bcrypt cost ``rounds``."""
+    return HASH_V2 + bcrypt.hashpw(bcrypt_input(password), bcrypt.gensalt(rounds)).decode("ascii")
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True for a hash of the old scheme (replaced on the next successful login)."""
+    return not password_hash.startswith(HASH_V2)
 
 
 def check_password(password: str, password_hash: str) -> bool:
-    """bcrypt's own check (constant time in the hash comparison)."""
-    return bcrypt.checkpw(bcrypt_input(password), password_hash.encode("ascii"))
+    """bcrypt's own check (constant time in the hash comparison), for either scheme."""
+    if password_hash.startswith(HASH_V2):
+        stored = password_hash[len(HASH_V2) :].encode("ascii")
+        return bcrypt.checkpw(bcrypt_input(password), stored)
+    ok = bcrypt.checkpw(legacy_bcrypt_input(password), password_hash.encode("ascii"))
+    return ok and not _SHUCKED_SHAPE.fullmatch(password)
 
 
 @functools.lru_cache(maxsize=8)
@@ -106,6 +134,8 @@ def authenticate(username: str, password: str) -> User:
             st.count_failure(key, window)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     st.clear_failures(keys[0][0])
+    if needs_rehash(user.password_hash):
+        st.replace_password_hash(user.id, user.password_hash, hash_password(password, rounds))
     return user
 
 

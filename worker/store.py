@@ -231,6 +231,13 @@ end
 return out
 """
 
+# KEYS: user. ARGV: expected hash, new hash
+_REPLACE_HASH = """
+if redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'password_hash', ARGV[2])
+return 1
+"""
+
 # KEYS: failure counter. ARGV: window seconds
 _COUNT_FAILURE = """
 local n = redis.call('INCR', KEYS[1])
@@ -306,6 +313,11 @@ class Store:
 
     def all_user_ids(self) -> list[str]:
         return sorted(self.r.smembers("users"))
+
+    def replace_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        """Set a new password hash only while the stored one is still ``old_hash`` (so a
+        concurrent password change is never undone); True when replaced."""
+        return bool(self.r.eval(_REPLACE_HASH, 1, user_key(user_id), old_hash, new_hash))
 
     def set_genres(self, user_id: str, genres: list[str]) -> None:
         self.r.hset(user_key(user_id), "genres", json.dumps(genres))
