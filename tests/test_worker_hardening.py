@@ -99,3 +99,63 @@ def test_old_hashes_still_log_in_and_are_migrated(worker_client, redis_server, p
     assert migrated.startswith("v2$$2b$04$")
     assert _login(worker_client, "oldtimer", password).status_code == 200
     assert db.hget(key, "password_hash") == migrated  # migrated once
+
+
+# --------------------------------------------------------------------------- login throttling
+
+
+def _burst(app, bodies: list[dict]) -> list[int]:
+    """Send every login body at the same moment (one thread each); the status codes."""
+    import threading
+
+    barrier = threading.Barrier(len(bodies))
+    codes: list[int] = [0] * len(bodies)
+
+    def send(i: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        codes[i] = client.post(f"{API}/auth/login", json=bodies[i]).status_code
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+def test_a_burst_of_wrong_logins_gets_at_most_the_limit_of_password_checks(make_worker_app):
+    """16 simultaneous wrong logins for one username: only 5 (the limit) reach bcrypt (401),
+    the rest are refused before it (429). bcrypt cost 10 makes each check ~50 ms, so the old
+    check-then-count code let 8-10 through."""
+    app = make_worker_app(BCRYPT_ROUNDS=10)
+    body = {"username": "target", "password": "the right password"}
+    assert app.test_client().post(f"{API}/auth/signup", json=body).status_code == 201
+    codes = _burst(app, [{**body, "password": f"guess number {i}"} for i in range(16)])
+    assert codes.count(401) == 5, codes
+    assert codes.count(429) == 11, codes
+
+
+def test_the_right_password_in_a_burst_does_not_get_past_the_limit(make_worker_app):
+    """7 wrong and the right password at once: at most 5 checks run in all; the limit holds
+    for the right password too (the 8th attempt is refused, whichever it is)."""
+    app = make_worker_app(BCRYPT_ROUNDS=10)
+    right = {"username": "target", "password": "the right password"}
+    assert app.test_client().post(f"{API}/auth/signup", json=right).status_code == 201
+    bodies = [{**right, "password": f"guess number {i}"} for i in range(7)] + [right] * 3
+    codes = _burst(app, bodies)
+    assert codes.count(401) + codes.count(200) <= 5, codes
+    assert codes.count(429) >= 5, codes
+    # the attempts in flight were reserved: afterwards the window is full either way
+    if 200 not in codes:
+        assert app.test_client().post(f"{API}/auth/login", json=right).status_code == 429
+
+
+def test_a_successful_login_gives_its_reservation_back(make_worker_app):
+    """Right-password logins do not use up the address allowance (20 per window)."""
+    app = make_worker_app(LOGIN_MAX_FAILURES_PER_ADDRESS=3)
+    client = app.test_client()
+    body = {"username": "regular", "password": "the right password"}
+    assert client.post(f"{API}/auth/signup", json=body).status_code == 201
+    for _ in range(6):
+        assert client.post(f"{API}/auth/login", json=body).status_code == 200

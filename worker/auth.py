@@ -15,8 +15,11 @@
   its hash means no byte-by-byte comparison of secrets happens in Python.
 - Failed logins are counted per lowercase username and per client address, in Redis counters
   that expire at the end of the window (defaults: 5 per username and 20 per address per
-  15 minutes). Past the limit, login answers 429 with ``Retry-After`` until the window ends,
-  even for the right password. A successful login clears the username's counter.
+  15 minutes). Every attempt *reserves* its slot in both counters atomically before bcrypt
+  runs (:mod:`worker.limits`), so a burst of simultaneous attempts cannot get more password
+  checks than the limit. Past the limit, login answers 429 with ``Retry-After`` until the
+  window ends, even for the right password. A successful login clears the username's counter
+  and gives its address slot back.
 - Unknown usernames and wrong passwords get the same 401 answer, and an unknown username still
   costs one bcrypt check against a dummy hash, so response times do not reveal which it was.
 """
@@ -34,6 +37,7 @@ import bcrypt
 from flask import current_app, g, request
 
 from worker.errors import ApiError
+from worker.limits import Limits, too_many
 from worker.store import Store, User, failures_key
 
 BCRYPT_MAX_BYTES = 72
@@ -89,6 +93,13 @@ def store() -> Store:
     return current_app.extensions["store"]
 
 
+def limits() -> Limits:
+    """The app's :class:`~worker.limits.Limits` (made on first use, on the store's client)."""
+    if "limits" not in current_app.extensions:
+        current_app.extensions["limits"] = Limits(store().r)
+    return current_app.extensions["limits"]
+
+
 def client_address() -> str:
     return request.remote_addr or "unknown"
 
@@ -120,6 +131,11 @@ def authenticate(username: str, password: str) -> User:
     """The user with that username and password, or 401 ``invalid_credentials``."""
     st = store()
     rounds = current_app.config["BCRYPT_ROUNDS"]
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    keys = _throttle_keys(username)
+    wait = limits().reserve(keys, window)  # counted as a failure until the password is right
+    if wait:
+        raise too_many("too_many_attempts", "Too many failed logins.", wait)
     user_id = st.user_id_for(username)
     user = st.get_user(user_id) if user_id else None
     if user is None:
@@ -127,13 +143,10 @@ def authenticate(username: str, password: str) -> User:
         ok = False
     else:
         ok = check_password(password, user.password_hash)
-    window = current_app.config["LOGIN_WINDOW_SECONDS"]
-    keys = _throttle_keys(username)
     if not ok:
-        for key, _ in keys:
-            st.count_failure(key, window)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     st.clear_failures(keys[0][0])
+    limits().release([keys[1][0]])
     if needs_rehash(user.password_hash):
         st.replace_password_hash(user.id, user.password_hash, hash_password(password, rounds))
     return user
