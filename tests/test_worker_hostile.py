@@ -1,0 +1,167 @@
+"""A hostile client against a real gunicorn worker (the production config, one process, its
+own redis-server): request framing (chunked, oversized, malformed), errors gunicorn itself
+answers (long request lines, header floods, bad request lines and paths), slow clients, and
+floods of sign-ups. Every answer is checked for: no 5xx, the worker's JSON error shape, and
+nothing changed in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+
+from tests.test_worker_validation import snapshot
+from worker.embedded_redis import start_embedded_redis
+
+API = "/api/v1"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory, data_dir, empty_artifacts):
+    """``(base url, redis client)`` of a gunicorn worker on its own Redis, with a user
+    ``victim`` who rated movie 1 (token in ``hostile.token``)."""
+    from worker.launch import start_worker
+
+    folder = tmp_path_factory.mktemp("hostile")
+    server = start_embedded_redis(folder / "redis")
+    config = {
+        "BCRYPT_ROUNDS": 4,
+        "RECOMMENDER_MODEL": "popularity",
+        "ARTIFACTS_DIR": str(empty_artifacts),
+    }
+    worker = start_worker(
+        server.url, processes=1, threads=4, app_config=config, log_path=folder / "worker.log"
+    )
+    db = redis.Redis.from_url(server.url, decode_responses=True)
+    try:
+        yield worker.url, db
+    finally:
+        worker.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def token(hostile) -> str:
+    url, _ = hostile
+    body = json.dumps({"username": "victim", "password": "correct horse battery"}).encode()
+    assert request(url, "POST", f"{API}/auth/signup", body)[0] == 201
+    status, _, answer = request(url, "POST", f"{API}/auth/login", body)
+    assert status == 200
+    token = json.loads(answer)["token"]
+    rate = json.dumps({"rating": 4.5}).encode()
+    assert request(url, "PUT", f"{API}/me/ratings/1", rate, token=token)[0] == 200
+    return token
+
+
+def raw(
+    url: str, data: bytes, timeout: float = 10.0, *, half_close: bool = False
+) -> tuple[int, dict[str, str], bytes]:
+    """Send ``data`` as is on a new connection (then, with ``half_close``, end the sending
+    side as a client that has nothing more to say); the answer's status, headers, body."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        return read_answer(sock)
+
+
+def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read one HTTP/1.1 answer (the worker closes or gives a Content-Length)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        more = sock.recv(65536)
+        if not more:
+            raise ConnectionError(f"closed before an answer: {buf[:200]!r}")
+        buf += more
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    length = int(headers.get("content-length", -1))
+    while length < 0 or len(body) < length:
+        try:
+            more = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not more:
+            break
+        body += more
+    return status, headers, body
+
+
+def request(url, method, path, body=b"", *, token=None, headers=None):
+    """One well-framed request with a Content-Length (and a JSON type when there is a body)."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close"]
+    if body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    if token:
+        lines.append(f"Authorization: Bearer {token}")
+    lines += list(headers or [])
+    return raw(url, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+
+def chunked(body: bytes, size: int = 4096) -> bytes:
+    """``body`` in chunked transfer coding."""
+    out = b""
+    for start in range(0, len(body), size):
+        piece = body[start : start + size]
+        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def head(method: str, path: str, token: str, extra: str = "") -> bytes:
+    return (
+        f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n{extra}"
+    ).encode()
+
+
+def assert_json_error(status: int, headers: dict, body: bytes, expected: int) -> dict:
+    assert status == expected, (status, body[:300])
+    assert headers.get("content-type", "").startswith("application/json"), (headers, body[:200])
+    error = json.loads(body)["error"]
+    assert error["status"] == expected and error["code"] and error["message"]
+    return error
+
+
+# --------------------------------------------------------------------------- chunked bodies
+
+
+def test_chunked_body_over_the_limit_is_413_and_changes_nothing(hostile, token):
+    url, db = hostile
+    before = snapshot(db)
+    big = json.dumps({"rating": 3.0, "pad": "x" * (200 * 1024)}).encode()
+    data = head("PUT", f"{API}/me/ratings/1", token, "Transfer-Encoding: chunked\r\n\r\n")
+    assert_json_error(*raw(url, data + chunked(big)), 413)
+    assert snapshot(db) == before
+
+
+def test_chunked_body_within_the_limit_is_accepted(hostile, token):
+    url, db = hostile
+    data = head("PUT", f"{API}/me/ratings/2", token, "Transfer-Encoding: chunked\r\n\r\n")
+    status, _, body = raw(url, data + chunked(json.dumps({"rating": 3.5}).encode(), size=3))
+    assert status == 200, body
+    assert db.hget(f"ratings:{db.get('username:victim')}", "2") == "3.5"
+    request(url, "DELETE", f"{API}/me/ratings/2", token=token)
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # chunk size not hex
+        b"5\r\n{}\r\n0\r\n\r\n",  # chunk shorter than announced
+        b"2\r\n{}XX0\r\n\r\n",  # missing CRLF after the chunk
+        b"ffffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",  # absurd chunk size
+    ],
+)
+def test_malformed_chunked_body_is_a_json_400(hostile, token, framing):
+    url, db = hostile
+    before = snapshot(db)
+    data = head("PUT", f"{API}/me/ratings/1", token, "Transfer-Encoding: chunked\r\n\r\n")
+    assert_json_error(*raw(url, data + framing, half_close=True), 400)
+    assert snapshot(db) == before
