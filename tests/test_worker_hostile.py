@@ -165,3 +165,69 @@ def test_malformed_chunked_body_is_a_json_400(hostile, token, framing):
     data = head("PUT", f"{API}/me/ratings/1", token, "Transfer-Encoding: chunked\r\n\r\n")
     assert_json_error(*raw(url, data + framing, half_close=True), 400)
     assert snapshot(db) == before
+
+
+# --------------------------------------------------------------------------- gunicorn's own errors
+
+GUNICORN_ERRORS = {
+    "request line too long": (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "too many headers": (
+        b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n",
+        431,
+    ),
+    "header line too large": (
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+        431,
+    ),
+    "garbage request line": (b"HELLO\r\n\r\n", 400),
+    "bad method": (b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "bad version": (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+    "header without colon": (b"GET / HTTP/1.1\r\nHost: x\r\nBroken\r\n\r\n", 400),
+    "NUL in the path": (b"GET /api/v1/\x00movies HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "space in the path": (b"GET /api /v1 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    "unknown transfer coding": (
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        400,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", GUNICORN_ERRORS)
+def test_errors_gunicorn_answers_itself_are_json(hostile, name):
+    url, db = hostile
+    data, expected = GUNICORN_ERRORS[name]
+    before = snapshot(db)
+    error = assert_json_error(*raw(url, data, half_close=True), expected)
+    assert "<html" not in error["message"].lower()
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        b"/api/v1/movies/%ff%fe",  # percent-encoded invalid UTF-8
+        b"/api/v1/\xff\xfe",  # raw invalid UTF-8
+        b"/api/v1/movies?q=%00",  # NUL in the query
+        b"/%2e%2e/%2e%2e/etc/passwd",
+    ],
+)
+def test_odd_paths_get_a_json_4xx(hostile, path):
+    url, _ = hostile
+    status, headers, body = raw(
+        url, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n", half_close=True
+    )
+    assert 400 <= status < 500, (status, body[:200])
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(body)["error"]["status"] == status
+
+
+def test_every_way_of_serving_uses_the_gunicorn_settings():
+    """The image, the Kubernetes Deployment, ``python -m worker`` and the fixtures all run with
+    worker/gunicorn_conf.py (its worker class writes gunicorn's errors as JSON)."""
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    assert '"-c", "python:worker.gunicorn_conf"' in (root / "Dockerfile.worker").read_text()
+    assert "- python:worker.gunicorn_conf" in (root / "k8s/base/worker.yaml").read_text()
+    assert "gunicorn_conf" in (root / "worker/__main__.py").read_text()
+    assert "python:worker.gunicorn_conf" in (root / "worker/launch.py").read_text()

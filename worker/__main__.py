@@ -23,12 +23,13 @@ def _gunicorn(host: str, port: int, processes: int) -> None:
 
     class _Server(BaseApplication):
         def load_config(self):
+            from worker import gunicorn_conf  # the settings every way of serving shares
+
+            for name in vars(gunicorn_conf):
+                if name in self.cfg.settings:
+                    self.cfg.set(name, getattr(gunicorn_conf, name))
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", processes)
-            # threads: a bcrypt check (which releases the GIL) does not block other requests
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
-            self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", os.environ.get("WORKER_ACCESS_LOG") or None)
 
         def load(self):

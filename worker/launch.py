@@ -45,8 +45,9 @@ def start_worker(
     log_path: Path | None = None,
     timeout: float = 180.0,
 ) -> LiveWorker:
-    """Run ``gunicorn worker.app:create_app(app_config)`` on 127.0.0.1 (``processes`` x
-    ``threads``, gthread workers) and wait for /readyz.
+    """Run ``gunicorn worker.app:create_app(app_config)`` with the production settings of
+    :mod:`worker.gunicorn_conf` on 127.0.0.1 (``processes`` x ``threads``) and wait for
+    /readyz.
 
     ``app_config`` is passed to ``create_app`` as ``test_config`` (a Python literal), e.g.
     ``{"BCRYPT_ROUNDS": 4}``; ``None`` runs with production settings from the environment.
@@ -57,11 +58,10 @@ def start_worker(
     env.setdefault("OMP_NUM_THREADS", "1")
     cmd = [
         sys.executable, "-m", "gunicorn", factory,
+        "-c", "python:worker.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(processes),
-        "--worker-class", "gthread",
         "--threads", str(threads),
-        "--timeout", "120",
     ]  # fmt: skip
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
