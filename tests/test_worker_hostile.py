@@ -8,7 +8,10 @@ nothing changed in Redis.
 from __future__ import annotations
 
 import json
+import select
 import socket
+import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,6 +21,8 @@ from tests.test_worker_validation import snapshot
 from worker.embedded_redis import start_embedded_redis
 
 API = "/api/v1"
+READ_TIMEOUT = 3
+"""Seconds the hostile worker gives a client to send a whole request (production: 15)."""
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,12 @@ def hostile(tmp_path_factory, data_dir, empty_artifacts):
         "ARTIFACTS_DIR": str(empty_artifacts),
     }
     worker = start_worker(
-        server.url, processes=1, threads=4, app_config=config, log_path=folder / "worker.log"
+        server.url,
+        processes=1,
+        threads=4,
+        app_config=config,
+        log_path=folder / "worker.log",
+        env={"WORKER_READ_TIMEOUT": str(READ_TIMEOUT)},
     )
     db = redis.Redis.from_url(server.url, decode_responses=True)
     try:
@@ -231,3 +241,56 @@ def test_every_way_of_serving_uses_the_gunicorn_settings():
     assert "- python:worker.gunicorn_conf" in (root / "k8s/base/worker.yaml").read_text()
     assert "gunicorn_conf" in (root / "worker/__main__.py").read_text()
     assert "python:worker.gunicorn_conf" in (root / "worker/launch.py").read_text()
+
+
+# --------------------------------------------------------------------------- slow clients
+
+
+def _trickle(url: str, lines: list[bytes], pause: float, stop: threading.Event, out: list):
+    """Open a connection and send one line every ``pause`` seconds until told to stop or the
+    server answers; appends the server's status (or None when it just closed) to ``out``."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        try:
+            for line in lines:
+                if select.select([sock], [], [], 0)[0]:
+                    break  # the server answered (or closed) before the request was complete
+                sock.sendall(line)
+                if stop.wait(pause):
+                    break
+            out.append(read_answer(sock)[0])
+        except (OSError, ConnectionError):
+            out.append(None)
+
+
+@pytest.mark.parametrize("kind", ["headers", "body"])
+def test_slow_clients_do_not_make_the_worker_unreachable(hostile, token, kind):
+    """32 connections trickle a request (one header line, or one body byte, every 0.5 s) at a
+    worker with 4 threads: other requests are still answered at once, and each slow
+    connection gets a JSON 408 when its READ_TIMEOUT is over."""
+    url, _ = hostile
+    if kind == "headers":
+        lines = [b"GET /healthz HTTP/1.1\r\n"] + [b"X-Slow-%d: 1\r\n" % i for i in range(50)]
+    else:
+        start = head("PUT", f"{API}/me/ratings/1", token, "Content-Length: 40\r\n\r\n")
+        lines = [start] + [b" "] * 50
+    stop, out = threading.Event(), []
+    slow = [
+        threading.Thread(target=_trickle, args=(url, lines, 0.5, stop, out), daemon=True)
+        for _ in range(32)
+    ]
+    for thread in slow:
+        thread.start()
+    time.sleep(1.0)  # every slow connection is open and has sent something
+    try:
+        for _ in range(5):
+            started = time.monotonic()
+            status, _, _ = request(url, "GET", "/healthz")
+            assert status == 200
+            assert time.monotonic() - started < 1.0, "a normal request waited behind slow ones"
+            time.sleep(0.1)
+        for thread in slow:
+            thread.join(timeout=READ_TIMEOUT + 5)
+        assert out.count(408) == 32, out
+    finally:
+        stop.set()

@@ -44,6 +44,7 @@ def start_worker(
     app_config: dict[str, Any] | None = None,
     log_path: Path | None = None,
     timeout: float = 180.0,
+    env: dict[str, str] | None = None,
 ) -> LiveWorker:
     """Run ``gunicorn worker.app:create_app(app_config)`` with the production settings of
     :mod:`worker.gunicorn_conf` on 127.0.0.1 (``processes`` x ``threads``) and wait for
@@ -51,10 +52,16 @@ def start_worker(
 
     ``app_config`` is passed to ``create_app`` as ``test_config`` (a Python literal), e.g.
     ``{"BCRYPT_ROUNDS": 4}``; ``None`` runs with production settings from the environment.
+    ``env`` adds environment variables (e.g. ``WORKER_READ_TIMEOUT``).
     """
     port = port or free_port()
     factory = f"worker.app:create_app({app_config!r})" if app_config else "worker.app:create_app()"
-    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    }
     env.setdefault("OMP_NUM_THREADS", "1")
     cmd = [
         sys.executable, "-m", "gunicorn", factory,
