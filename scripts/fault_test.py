@@ -42,7 +42,7 @@ from worker.embedded_redis import EmbeddedRedis, start_embedded_redis
 from worker.launch import LiveWorker, start_worker
 
 API = "/api/v1"
-APP_CONFIG = {"BCRYPT_ROUNDS": 4, "RECOMMENDER_MODEL": "popularity"}
+APP_CONFIG = {"BCRYPT_ROUNDS": 4, "RECOMMENDER_MODEL": "popularity", "SIGNUP_MAX_PER_ADDRESS": 1000}
 
 
 @dataclass

@@ -38,7 +38,7 @@ from flask import current_app, g, request
 
 from worker.errors import ApiError
 from worker.limits import Limits, too_many
-from worker.store import Store, User, failures_key
+from worker.store import Store, User, failures_key, signups_key
 
 BCRYPT_MAX_BYTES = 72
 PREHASH_KEY = b"movie-recommender/password-prehash/v2"
@@ -150,6 +150,22 @@ def authenticate(username: str, password: str) -> User:
     if needs_rehash(user.password_hash):
         st.replace_password_hash(user.id, user.password_hash, hash_password(password, rounds))
     return user
+
+
+def reserve_signup() -> str:
+    """Count a sign-up from the client's address (429 ``too_many_signups`` with Retry-After
+    past ``SIGNUP_MAX_PER_ADDRESS`` per ``SIGNUP_WINDOW_SECONDS``); returns the counter key,
+    for :func:`release_signup` when the sign-up does not happen."""
+    cfg = current_app.config
+    key = signups_key(client_address())
+    wait = limits().reserve([(key, cfg["SIGNUP_MAX_PER_ADDRESS"])], cfg["SIGNUP_WINDOW_SECONDS"])
+    if wait:
+        raise too_many("too_many_signups", "Too many sign-ups from your address.", wait)
+    return key
+
+
+def release_signup(key: str) -> None:
+    limits().release([key])
 
 
 def bearer_token() -> str | None:

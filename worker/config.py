@@ -59,6 +59,14 @@ DEFAULTS: dict[str, Any] = {
     "DISCOVER_MAX_LIKED": 200,
     # Discover only proposes movies with at least this many ratings (no obscure films).
     "DISCOVER_MIN_RATINGS": 10,
+    # Shilling resistance (worker/trust.py): app users count as taste neighbours only this long
+    # after sign-up and with this many ratings, and at most this many per list.
+    "NEIGHBOUR_MIN_AGE_SECONDS": 3 * 86400,
+    "NEIGHBOUR_MIN_RATINGS": 20,
+    "NEIGHBOUR_MAX_APP": 3,
+    # Sign-ups per client address per window (worker/limits.py): 429 beyond.
+    "SIGNUP_MAX_PER_ADDRESS": 10,
+    "SIGNUP_WINDOW_SECONDS": 3600,
     # Load models in a background thread (True) or before create_app returns (False).
     "LOAD_IN_BACKGROUND": True,
 }
