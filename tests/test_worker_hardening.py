@@ -159,3 +159,29 @@ def test_a_successful_login_gives_its_reservation_back(make_worker_app):
     assert client.post(f"{API}/auth/signup", json=body).status_code == 201
     for _ in range(6):
         assert client.post(f"{API}/auth/login", json=body).status_code == 200
+
+
+# --------------------------------------------------------------------------- response headers
+
+
+def test_every_answer_says_nosniff_and_token_answers_are_not_stored(worker_client, worker_login):
+    headers = worker_login(worker_client, "headers")
+    body = {"username": "headers", "password": "correct horse battery"}
+    login = worker_client.post(f"{API}/auth/login", json=body)
+    assert login.status_code == 200 and "token" in login.get_json()
+    assert login.headers["Cache-Control"] == "no-store"
+    for answer in (
+        login,
+        worker_client.get(f"{API}/me", headers=headers),
+        worker_client.get(f"{API}/no-such-route"),
+        worker_client.get("/healthz"),
+    ):
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_readyz_does_not_show_process_ids(worker_client):
+    import os
+
+    body = worker_client.get("/readyz").get_json()
+    assert "process" not in body and str(os.getpid()) not in str(body)
+    assert len(body["instance"]) == 8

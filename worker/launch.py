@@ -81,18 +81,18 @@ def start_worker(
 
 def wait_ready(worker: LiveWorker, timeout: float, processes: int = 1) -> bool:
     """Poll ``/readyz`` until ``processes`` different gunicorn processes (told apart by the
-    ``process`` id in the answer) have each answered 200."""
+    ``instance`` name in the answer) have each answered 200."""
     import json
 
     deadline = time.monotonic() + timeout
-    ready: set[int] = set()
+    ready: set[str] = set()
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:
             return False
         try:
             with urllib.request.urlopen(worker.url + "/readyz", timeout=2) as response:
                 if response.status == 200:
-                    ready.add(int(json.loads(response.read()).get("process", 0)))
+                    ready.add(json.loads(response.read()).get("instance", ""))
         except OSError:
             pass
         if len(ready) >= processes:
