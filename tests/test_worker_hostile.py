@@ -294,3 +294,103 @@ def test_slow_clients_do_not_make_the_worker_unreachable(hostile, token, kind):
         assert out.count(408) == 32, out
     finally:
         stop.set()
+
+
+# --------------------------------------------------------------------------- bodies over the wire
+
+BAD_BODIES = {
+    "deeply nested": (b"[" * 5000 + b"]" * 5000, 400),
+    "deep inside a field": (b'{"rating": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400),
+    "malformed": (b'{"rating": 4', 400),
+    "invalid UTF-8": (b'{"rating": "\xff\xfe"}', 400),
+    "NUL inside": (b'{"rating": 4\x00}', 400),
+    "NaN": (b'{"rating": NaN}', 400),
+    "huge number": (b'{"rating": 1' + b"0" * 5000 + b"}", 400),
+    "oversized": (b'{"rating": 4, "pad": "' + b"x" * (200 * 1024) + b'"}', 413),
+    "a list": (b"[4]", 422),
+}
+
+
+@pytest.mark.parametrize("name", BAD_BODIES)
+@pytest.mark.parametrize(
+    "method,path",
+    [("PUT", f"{API}/me/ratings/1"), ("POST", f"{API}/auth/login"), ("PUT", f"{API}/me/genres")],
+)
+def test_bad_bodies_get_a_json_4xx_and_change_nothing(hostile, token, name, method, path):
+    url, db = hostile
+    body, expected = BAD_BODIES[name]
+    before = snapshot(db)
+    status, headers, answer = request(url, method, path, body, token=token)
+    assert_json_error(status, headers, answer, expected)
+    assert snapshot(db) == before
+
+
+def test_a_client_that_hangs_up_mid_body_changes_nothing(hostile, token):
+    """A body shorter than its Content-Length, then the client stops sending: the request is
+    dropped (no one to answer a request that never arrived), nothing is written, and the
+    worker goes on serving."""
+    url, db = hostile
+    before = snapshot(db)
+    data = head("PUT", f"{API}/me/ratings/1", token, "Content-Length: 100\r\n\r\n") + b'{"ra'
+    with pytest.raises(ConnectionError, match="closed before an answer"):
+        raw(url, data, half_close=True)
+    assert snapshot(db) == before
+    assert request(url, "GET", "/healthz")[0] == 200
+
+
+# --------------------------------------------------------------------------- floods (run last)
+
+
+def _at_once(count: int, send) -> list[int]:
+    barrier = threading.Barrier(count)
+    codes = [0] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        codes[i] = send(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return codes
+
+
+def test_a_login_burst_gets_no_more_than_the_limit_of_checks(hostile, token):
+    url, _ = hostile
+    body = {"username": "victim", "password": "a wrong guess"}
+
+    def send(i: int) -> int:
+        payload = json.dumps({**body, "password": f"wrong guess {i}"}).encode()
+        status, headers, answer = request(url, "POST", f"{API}/auth/login", payload)
+        if status != 401:
+            assert_json_error(status, headers, answer, 429)
+            assert int(headers["retry-after"]) > 0
+        return status
+
+    codes = _at_once(16, send)
+    assert codes.count(401) == 5 and codes.count(429) == 11, codes
+    right = json.dumps({"username": "victim", "password": "correct horse battery"}).encode()
+    assert request(url, "POST", f"{API}/auth/login", right)[0] == 429  # the limit holds
+
+
+def test_a_sign_up_flood_from_one_address_is_cut_at_the_limit(hostile):
+    """30 sign-ups at once from one address: at most 10 per hour get through (429 JSON with
+    Retry-After for the rest), and Redis holds exactly the accounts that were answered 201."""
+    url, db = hostile
+    users_before = db.scard("users")
+    used = int(db.get("signups:addr:127.0.0.1") or 0)
+
+    def send(i: int) -> int:
+        payload = json.dumps({"username": f"flood{i:02d}", "password": "flood password"})
+        status, headers, answer = request(url, "POST", f"{API}/auth/signup", payload.encode())
+        if status != 201:
+            assert_json_error(status, headers, answer, 429)
+            assert int(headers["retry-after"]) > 0
+        return status
+
+    codes = _at_once(30, send)
+    assert codes.count(201) == 10 - used, codes
+    assert codes.count(429) == 30 - codes.count(201)
+    assert db.scard("users") == users_before + codes.count(201)
