@@ -394,3 +394,26 @@ def test_a_sign_up_flood_from_one_address_is_cut_at_the_limit(hostile):
     assert codes.count(201) == 10 - used, codes
     assert codes.count(429) == 30 - codes.count(201)
     assert db.scard("users") == users_before + codes.count(201)
+
+
+def test_each_gunicorn_instance_has_its_own_owner_only_control_socket(hostile):
+    """The control socket is named after the master's pid: stopping another instance on the
+    same host never removes this one's."""
+    import os
+    import stat
+
+    from worker import gunicorn_conf
+
+    url, _ = hostile
+    port = int(urlsplit(url).port)
+    masters = [
+        p
+        for p in os.listdir("/proc")
+        if p.isdigit() and f"127.0.0.1:{port}".encode() in open(f"/proc/{p}/cmdline", "rb").read()
+    ]
+    assert masters
+    folder = os.path.dirname(gunicorn_conf.control_socket)
+    sockets = [os.path.join(folder, f"gunicorn-{pid}.ctl") for pid in masters]
+    found = [s for s in sockets if os.path.exists(s)]
+    assert found, sockets
+    assert stat.S_IMODE(os.stat(found[0]).st_mode) == 0o600
