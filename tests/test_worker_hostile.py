@@ -401,16 +401,21 @@ def test_each_gunicorn_instance_has_its_own_owner_only_control_socket(hostile):
     same host never removes this one's."""
     import os
     import stat
+    from pathlib import Path
 
     from worker import gunicorn_conf
 
     url, _ = hostile
     port = int(urlsplit(url).port)
-    masters = [
-        p
-        for p in os.listdir("/proc")
-        if p.isdigit() and f"127.0.0.1:{port}".encode() in open(f"/proc/{p}/cmdline", "rb").read()
-    ]
+
+    def cmdline(pid: str) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            return b""
+
+    masters = [p for p in os.listdir("/proc") if p.isdigit() and b"gunicorn" in cmdline(p)]
+    masters = [p for p in masters if f"127.0.0.1:{port}".encode() in cmdline(p)]
     assert masters
     folder = os.path.dirname(gunicorn_conf.control_socket)
     sockets = [os.path.join(folder, f"gunicorn-{pid}.ctl") for pid in masters]
