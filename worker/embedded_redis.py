@@ -26,7 +26,7 @@ import socket
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -67,6 +67,7 @@ class EmbeddedRedis:
     restarts: int = 0
     _stopping: bool = False
     _supervisor: threading.Thread | None = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)  # restart vs stop
 
     @property
     def url(self) -> str:
@@ -114,7 +115,7 @@ class EmbeddedRedis:
                     return self
             except redis.exceptions.RedisError:
                 time.sleep(0.05)
-        self.stop()
+        self._end(kill=False)
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
 
     def supervise(self) -> EmbeddedRedis:
@@ -130,16 +131,23 @@ class EmbeddedRedis:
         pause = 0.2
         while not self._stopping:
             process = self.process
-            code = process.wait() if process is not None else None
+            # poll, not wait(): a thread blocked in waitpid() held up gunicorn's shutdown
+            # (its master reaps children too) by its whole graceful timeout
+            while process is not None and process.poll() is None and not self._stopping:
+                time.sleep(0.2)
+            code = process.returncode if process is not None else None
             if self._stopping:
                 return
             log.error("redis-server exited (code %s); restarting it in %.1fs", code, pause)
             time.sleep(pause)
             if self._stopping:
                 return
-            self.restarts += 1  # attempts, counted before the server can answer again
             try:
-                self.start()
+                with self._lock:  # a stop() meanwhile wins: no server started after it
+                    if self._stopping:
+                        return
+                    self.restarts += 1  # attempts, counted before the server answers again
+                    self.start()
                 pause = 0.2
                 log.warning(
                     "redis-server restarted on port %d (pid %d)", self.port, self.process.pid
@@ -151,7 +159,11 @@ class EmbeddedRedis:
     def stop(self, kill: bool = False) -> None:
         """Stop the server: SIGTERM (a clean shutdown) or, with ``kill``, SIGKILL (a crash).
         A supervised server is restarted after ``kill`` (a crash), not after a plain stop."""
-        self._stopping = not kill
+        with self._lock:
+            self._stopping = not kill
+            self._end(kill)
+
+    def _end(self, kill: bool) -> None:
         if self.process is None or self.process.poll() is not None:
             return
         if kill:
