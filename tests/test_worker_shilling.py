@@ -118,3 +118,13 @@ def test_sign_ups_are_limited_per_address(make_worker_app):
         client.post(f"{API}/auth/login", json={**body, "username": "one_too_many"}).status_code
         == 401
     )
+
+
+def test_the_rules_can_be_set_from_the_environment(monkeypatch):
+    from worker import config
+
+    monkeypatch.setenv("NEIGHBOUR_MAX_APP", "2")
+    monkeypatch.setenv("SIGNUP_MAX_PER_ADDRESS", "25")
+    settings = config.from_environment()
+    assert settings["NEIGHBOUR_MAX_APP"] == 2 and settings["SIGNUP_MAX_PER_ADDRESS"] == 25
+    assert settings["NEIGHBOUR_MIN_AGE_SECONDS"] == 3 * 86400
