@@ -31,6 +31,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _parse_int(digits: str) -> int:
+    if len(digits) > 100:
+        raise ValueError(f"a number of {len(digits)} digits is longer than any field allows")
+    return int(digits)
+
+
 def json_depth(text: str) -> int:
     """How deeply arrays/objects nest in a JSON text (brackets inside strings do not count).
 
@@ -63,7 +69,7 @@ def json_body(request: Request, allowed: set[str]) -> dict[str, Any]:
             f"The body is nested more than {MAX_JSON_DEPTH} levels deep; send a flat object.",
         )
     try:
-        body = json.loads(text, parse_constant=_reject_constant)
+        body = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except (RecursionError, ValueError) as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
