@@ -137,6 +137,8 @@ class JsonThreadWorker(ThreadWorker):
     # --- reading requests in the event loop ------------------------------------------------
 
     def accept(self, listener) -> None:
+        if self.cfg.is_ssl:  # TLS in gunicorn (not used: it ends at the Ingress): stock path
+            return super().accept(listener)
         try:
             client_sock, client_addr = listener.accept()
         except OSError as e:
@@ -150,6 +152,8 @@ class JsonThreadWorker(ThreadWorker):
 
     def on_client_socket_readable(self, conn, client) -> None:
         """A kept-alive connection sends its next request: buffer that one too."""
+        if self.cfg.is_ssl:
+            return super().on_client_socket_readable(conn, client)
         self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
         self._read(conn)
