@@ -204,7 +204,7 @@ RESPONSES = {
             "reloaded_at": {"type": "string", "format": "date-time"},
             "reload_error": {"type": "string"},
             "redis": {"type": "string", "enum": ["ok", "unreachable"]},
-            "process": {"type": "integer"},
+            "instance": {"type": "string"},
             "error": {"type": "string"},
         },
         required=["status", "models", "model", "model_version", "redis"],

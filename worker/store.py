@@ -38,6 +38,8 @@ key                             type        content
 ``login_failures:user:{name}``  string      failed logins for a lowercase username, expires
                                             at the end of the window
 ``login_failures:addr:{ip}``    string      failed logins from one client address
+``signups:addr:{ip}``           string      sign-ups from one client address, expires at
+                                            the end of SIGNUP_WINDOW_SECONDS
 ==============================  ==========  ==================================================
 
 Atomicity: sign-up, every rating change (ratings hash, time-ordered index, version bump,
@@ -96,6 +98,10 @@ def neighbours_key(user_id: str, version: int) -> str:
 
 def failures_key(kind: str, who: str) -> str:
     return f"login_failures:{kind}:{who}"
+
+
+def signups_key(address: str) -> str:
+    return f"signups:addr:{address}"
 
 
 def query_recs_key(user_id: str, digest: str) -> str:
@@ -231,6 +237,13 @@ end
 return out
 """
 
+# KEYS: user. ARGV: expected hash, new hash
+_REPLACE_HASH = """
+if redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'password_hash', ARGV[2])
+return 1
+"""
+
 # KEYS: failure counter. ARGV: window seconds
 _COUNT_FAILURE = """
 local n = redis.call('INCR', KEYS[1])
@@ -304,8 +317,21 @@ class Store:
         data = self.r.hgetall(user_key(user_id))
         return _user(user_id, data) if data else None
 
+    def created_at_of(self, user_ids: list[str]) -> dict[str, str]:
+        """``{user id: created_at (ISO)}`` of those users that exist, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hget(user_key(user_id), "created_at")
+        values = pipe.execute() if user_ids else []
+        return {u: v for u, v in zip(user_ids, values, strict=True) if v}
+
     def all_user_ids(self) -> list[str]:
         return sorted(self.r.smembers("users"))
+
+    def replace_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        """Set a new password hash only while the stored one is still ``old_hash`` (so a
+        concurrent password change is never undone); True when replaced."""
+        return bool(self.r.eval(_REPLACE_HASH, 1, user_key(user_id), old_hash, new_hash))
 
     def set_genres(self, user_id: str, genres: list[str]) -> None:
         self.r.hset(user_key(user_id), "genres", json.dumps(genres))

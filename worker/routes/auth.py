@@ -29,10 +29,12 @@ def signup():
         fields.update(exc.fields or {})
     if fields:
         raise validation.validation_error(fields)
+    reservation = auth.reserve_signup()  # 429 past the per-address limit
     password_hash = auth.hash_password(password, current_app.config["BCRYPT_ROUNDS"])
     created = datetime.now(UTC).isoformat(timespec="seconds")
     user = store().create_user(username, password_hash, created)
     if user is None:
+        auth.release_signup(reservation)
         raise ApiError(
             409,
             "username_taken",
