@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from worker import config, errors
 from worker.recommendations import ModelService
 from worker.routes import (
+    account,
     auth,
     discover,
     genres,
@@ -67,5 +68,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     blueprints = (health, auth, genres, movies, ratings, recommendations, discover, insights)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
+    app.register_blueprint(account.bp)
     service.start(background=app.config["LOAD_IN_BACKGROUND"])
     return app
