@@ -1,0 +1,183 @@
+"""Accounts in a real browser (Chromium via Playwright), on the stack ``python -m
+scripts.serve`` starts: a guest rates five movies, gets recommendations and signs up keeping
+everything; reloads and new tabs stay signed in through the session cookie (guest and
+account); log-out then reload shows the sign-in page; a deleted account cannot log in.
+
+The session cookie's attributes as the browser holds them are printed (``-s`` shows them) and
+written to ``artifacts/screenshots/session-cookie.json`` for the record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from tests import test_app_e2e as e2e
+from tests.test_app_e2e import GENRES, PASSWORD, SHOTS, WAIT_MS, rate_with_keyboard, save_shot
+
+# The browser and the served stack, as the journey test starts them (one stack per module).
+served_app = e2e.served_app
+browser = e2e.browser
+
+pytestmark = pytest.mark.e2e
+
+COOKIE = "movie_matcher_session"
+
+
+def session_cookie(context) -> dict | None:
+    found = [c for c in context.cookies() if c["name"] == COOKIE]
+    return found[0] if found else None
+
+
+def pick_genres(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Which genres do you enjoy?")).to_be_visible(timeout=WAIT_MS)
+    for genre in GENRES:
+        page.get_by_role("button", name=genre, exact=True).click()
+        page.wait_for_timeout(300)
+    save_button = page.get_by_role("button", name="Save genres")
+    from playwright.sync_api import expect as _expect
+
+    _expect(save_button).to_be_enabled(timeout=WAIT_MS)
+    save_button.click()
+
+
+def signed_in_as(page, name: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text(f"Hi {name}")).to_be_visible(timeout=WAIT_MS)
+
+
+def recommended_titles(page) -> list[str]:
+    from playwright.sync_api import expect
+
+    page.get_by_role("radio", name="Recommendations").click()
+    expect(page.locator(".mr-badge")).to_have_count(24, timeout=WAIT_MS)
+    return page.locator(".mr-title").all_inner_texts()
+
+
+def rated_titles(page) -> list[str]:
+    from playwright.sync_api import expect
+
+    page.get_by_role("radio", name="My ratings").click()
+    expect(page.get_by_role("button", name="Remove")).to_have_count(5, timeout=WAIT_MS)
+    return sorted(page.locator(".mr-title").all_inner_texts())
+
+
+def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(served_app, browser):
+    from playwright.sync_api import expect
+
+    username = f"guest{uuid.uuid4().hex[:8]}"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(served_app)
+    assert "token" not in page.url
+
+    # A guest, straight from the first page.
+    page.get_by_role("button", name="Try it without an account").click()
+    pick_genres(page)
+    expect(page.get_by_role("slider")).to_have_count(24, timeout=WAIT_MS)
+    for done in range(1, 6):
+        counter = f"Rated {done} of 5" if done < 5 else "You have rated 5 movies"
+        rate_with_keyboard(page, done - 1, counter)
+    titles = recommended_titles(page)
+    ratings = rated_titles(page)
+    cookie = session_cookie(context)
+    assert cookie is not None and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert 29 * 86400 < cookie["expires"] - time.time() <= 30 * 86400 + 60  # the guest's session
+
+    # Reload and a new tab: still the same guest.
+    page.reload()
+    signed_in_as(page, "guest")
+    assert recommended_titles(page) == titles
+    second_tab = context.new_page()
+    second_tab.goto(served_app)
+    signed_in_as(second_tab, "guest")
+    second_tab.close()
+    assert "token" not in page.url
+
+    # Sign up from the guest session: the same ratings and the same list.
+    page.get_by_role("button", name="Create an account to keep your ratings").click()
+    page.get_by_label("Choose a username").fill(username)
+    page.get_by_label("Choose a password (at least 8 characters)").fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create my account").click()
+    signed_in_as(page, username)
+    expect(page.get_by_text("keeps everything you did as a guest")).to_be_visible()
+    assert rated_titles(page) == ratings
+    assert recommended_titles(page) == titles
+    save_shot(page, "guest-signed-up")
+
+    # Reload: still signed in to the account.
+    page.reload()
+    signed_in_as(page, username)
+    assert rated_titles(page) == ratings
+
+    # Log out, then reload: the sign-in page, and no cookie left.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    page.wait_for_timeout(500)
+    assert session_cookie(context) is None
+    page.reload()
+    expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    context.close()
+
+
+def test_account_session_cookie_reload_and_deletion(served_app, browser):
+    from playwright.sync_api import expect
+
+    username = f"acct{uuid.uuid4().hex[:8]}"
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(served_app)
+    page.get_by_label("Choose a username").fill(username)
+    page.get_by_label("Choose a password (at least 8 characters)").fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    signed_in_as(page, username)
+    page.wait_for_timeout(500)
+    cookie = session_cookie(context)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "session-cookie.json").write_text(json.dumps(cookie, indent=2, default=str))
+    print("session cookie as the browser holds it:", {**cookie, "value": "<token>"})
+    assert cookie["path"] == "/" and cookie["sameSite"] == "Strict"
+    assert cookie["secure"] is False  # served over plain http here; https adds Secure
+    assert 7 * 86400 - 120 < cookie["expires"] - time.time() <= 7 * 86400 + 60
+    assert cookie["value"] not in page.url
+
+    # Reload: still signed in.
+    page.reload()
+    signed_in_as(page, username)
+
+    # The Account view: wrong password refused, then the account is deleted.
+    page.get_by_role("radio", name="Account").click()
+    expect(page.get_by_role("button", name="Download my ratings (CSV)")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    page.get_by_label("Your password, to confirm").fill("not my password")
+    page.get_by_role("button", name="Delete my account for good").click()
+    expect(page.get_by_text("That is not your current password.")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account for good").click()
+    expect(page.get_by_text("Your account and all its data are deleted.")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    page.wait_for_timeout(500)
+    assert session_cookie(context) is None
+
+    # Reload: not signed in; logging in afterwards fails.
+    page.reload()
+    expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("tab", name="Log in").click()
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    context.close()
