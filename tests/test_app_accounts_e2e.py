@@ -181,3 +181,30 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     context.close()
+
+
+@pytest.mark.parametrize(("scheme", "secure"), [("https", True), ("http", False)])
+def test_the_cookie_is_secure_exactly_when_the_page_is_https(browser, scheme, secure):
+    """The script ``app/cookies.py`` sends, run by Chromium in a page served over ``scheme``.
+
+    No HTTPS server runs here: Playwright answers the page's URL itself (a local stand-in for a
+    TLS-terminating Ingress), so the browser applies its real cookie rules for that origin."""
+    from app import cookies
+
+    context = browser.new_context()
+    page = context.new_page()
+    html = f"<html><body>{cookies._script('abc-DEF_123', 3600)}</body></html>"
+    url = f"{scheme}://movies.example/"
+    page.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+    page.goto(url)
+    cookie = session_cookie(context)
+    assert cookie is not None and cookie["value"] == "abc-DEF_123"
+    assert cookie["secure"] is secure
+    assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert 3500 < cookie["expires"] - time.time() <= 3601
+    # the deleting script (log-out), without its <script> tags
+    page.add_script_tag(
+        content=cookies._script("", 0).removeprefix("<script>")[: -len("</script>")]
+    )
+    assert session_cookie(context) is None
+    context.close()
