@@ -77,6 +77,10 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     page = context.new_page()
     page.goto(served_app)
     assert "token" not in page.url
+    expect(page.get_by_role("button", name="Try it without an account")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    save_shot(page, "first-page")
 
     # A guest, straight from the first page.
     page.get_by_role("button", name="Try it without an account").click()
@@ -103,6 +107,8 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
 
     # Sign up from the guest session: the same ratings and the same list.
     page.get_by_role("button", name="Create an account to keep your ratings").click()
+    expect(page.get_by_role("button", name="Create my account")).to_be_visible(timeout=WAIT_MS)
+    save_shot(page, "account-guest")
     page.get_by_label("Choose a username").fill(username)
     page.get_by_label("Choose a password (at least 8 characters)").fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
@@ -160,6 +166,7 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     expect(page.get_by_role("button", name="Download my ratings (CSV)")).to_be_visible(
         timeout=WAIT_MS
     )
+    save_shot(page, "account")
     page.get_by_label("Your password, to confirm").fill("not my password")
     page.get_by_role("button", name="Delete my account for good").click()
     expect(page.get_by_text("That is not your current password.")).to_be_visible(timeout=WAIT_MS)

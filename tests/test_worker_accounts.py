@@ -190,6 +190,7 @@ def test_signup_with_a_guest_token_keeps_everything(make_worker_app, content_art
 
     me = client.get(f"{API}/me", headers=guest).get_json()  # the guest token keeps working
     assert me["user"] == {"id": guest_id, "username": "Kept_All", "guest": False}
+    assert 0 < me["session_expires_in"] <= app.config["SESSION_TTL_SECONDS"]  # an account's
     assert me["genres"] == ["Drama", "Comedy"] and me["rating_count"] == 5
     again = client.get(f"{API}/me/recommendations", headers=guest).get_json()
     assert again["cached"] is True and again["items"] == recs["items"]

@@ -114,8 +114,9 @@ redis.call('EXPIRE', KEYS[3], ARGV[3])
 return 1
 """
 
-# KEYS: user, username. ARGV: id, username, password hash, signed_up_at.
-# 1 converted, 0 username taken, -1 no longer a guest (another tab converted it first).
+# KEYS: user, username, session. ARGV: id, username, password hash, signed_up_at, account
+# session ttl. 1 converted, 0 username taken, -1 no longer a guest (another tab converted it
+# first). The session lives on, no longer than an account's session.
 _CONVERT_GUEST = """
 if redis.call('HGET', KEYS[1], 'guest') ~= '1' then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
@@ -124,6 +125,7 @@ redis.call('HSET', KEYS[1], 'username', ARGV[2], 'password_hash', ARGV[3], 'gues
            'signed_up_at', ARGV[4])
 redis.call('HDEL', KEYS[1], 'last_seen')
 redis.call('ZREM', 'guests', ARGV[1])
+if redis.call('TTL', KEYS[3]) > tonumber(ARGV[5]) then redis.call('EXPIRE', KEYS[3], ARGV[5]) end
 return 1
 """
 
@@ -250,12 +252,16 @@ class Accounts:
         keys = [user_key(user_id), session_key(token), sessions_key(user_id)]
         self._touch_guest(keys=keys, args=[user_id, now_ms(), ttl_seconds])
 
-    def convert_guest(self, user_id: str, username: str, password_hash: str, at: str) -> int:
-        """Give a guest a username and password (same id, data and sessions).
+    def convert_guest(
+        self, user_id: str, token: str, username: str, password_hash: str, at: str, ttl: int
+    ) -> int:
+        """Give a guest a username and password (same id, data and session, whose remaining
+        life is capped at ``ttl``, an account session's).
 
         1 done, 0 username taken, -1 the user is no longer a guest."""
-        keys = [user_key(user_id), username_key(username)]
-        return int(self._convert(keys=keys, args=[user_id, username, password_hash, at]))
+        keys = [user_key(user_id), username_key(username), session_key(token)]
+        args = [user_id, username, password_hash, at, ttl]
+        return int(self._convert(keys=keys, args=args))
 
     def merge_guest(self, guest_id: str, account_id: str) -> int:
         """Move a guest's ratings into an account (newer rating of a movie wins; the account

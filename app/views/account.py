@@ -121,6 +121,8 @@ def _convert(username: str, password: str, confirm: str) -> None:
         st.error(_account_error(err))
         return
     st.session_state["user"] = answer["user"]
+    # same token, now an account's session: the cookie follows its (shorter) life
+    st.session_state["cookie_write"] = client().me().get("session_expires_in")
     flash("success", f"Welcome, {username}! Your account keeps everything you did as a guest.")
     st.rerun()
 

@@ -115,7 +115,8 @@ def signup_from_guest(username: str, password_hash: str) -> User | None:
             "not_a_guest",
             "You are already signed in to an account; log out to create another one.",
         )
-    done = _accounts().convert_guest(user.id, username, password_hash, _now_iso())
+    ttl = int(current_app.config["SESSION_TTL_SECONDS"])
+    done = _accounts().convert_guest(user.id, g.token, username, password_hash, _now_iso(), ttl)
     if done == 0:
         raise ApiError(
             409,
