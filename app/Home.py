@@ -110,12 +110,12 @@ def main() -> None:
     components.inject_css()
     if not session.logged_in():
         session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in
-    session.draw_cookie()
     if session.logged_in():
         session.guarded(logged_in_page)
     else:
         session.show_flashes()
         session.guarded(auth.render)
+    session.draw_cookie()  # last, so its coming and going never moves the page's elements
 
 
 main()

@@ -132,6 +132,8 @@ def restore_from_cookie() -> bool:
     )
     try:
         me = visitor.me()
+    except WorkerUnavailable:
+        return False  # the sign-in page says the service is down; Retry tries the cookie again
     except ApiError as err:
         if err.status != 401:
             raise

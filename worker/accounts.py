@@ -49,9 +49,9 @@ def guest_creations_key(address: str) -> str:
     return f"guest_creations:addr:{address}"
 
 
-# A Lua function shared by the scripts that remove a user. ARGV-independent: takes the id and
-# the stream's max length. Deletes every key of the user, records the change for every
-# process's neighbour pool and invalidates other users' lists that used them as a neighbour.
+# Lua functions shared by the scripts that remove users. remove_user deletes every key of one
+# user and records the change for every process's neighbour pool; forget_neighbours then
+# invalidates other users' cached lists that used any removed user as a neighbour.
 _REMOVE_USER = """
 local function remove_user(id, maxlen)
   local user = 'user:' .. id
@@ -74,17 +74,32 @@ local function remove_user(id, maxlen)
   redis.call('ZREM', 'guests', id)
   redis.call('HDEL', 'export_user_ids', id)
   redis.call('XADD', 'rating_changes', 'MAXLEN', '~', maxlen, '*', 'user', id, 'version', 0)
-  local needle = '"app:' .. id .. '"'
+end
+
+-- gone: list of user ids. One pass over every user's cached neighbours (each read once):
+-- a plain substring search for one id, a scan of the document's app users for several.
+local function forget_neighbours(gone)
+  local set, needle = {}, nil
+  for _, id in ipairs(gone) do set[id] = true end
+  if #gone == 1 then needle = '"app:' .. gone[1] .. '"' end
   for _, other in ipairs(redis.call('SMEMBERS', 'users')) do
     local ov = redis.call('GET', 'ratings_version:' .. other) or '0'
     local nk = 'neighbours:' .. other .. ':' .. ov
     if redis.call('TYPE', nk).ok == 'hash' then
+      local hit = false
       for _, doc in ipairs(redis.call('HVALS', nk)) do
-        if string.find(doc, needle, 1, true) then
-          redis.call('INCR', 'ratings_version:' .. other)
-          redis.call('DEL', nk, 'recs:' .. other .. ':' .. ov)
-          break
+        if needle then
+          hit = string.find(doc, needle, 1, true) ~= nil
+        else
+          for id in string.gmatch(doc, '"app:(%x+)"') do
+            if set[id] then hit = true break end
+          end
         end
+        if hit then break end
+      end
+      if hit then
+        redis.call('INCR', 'ratings_version:' .. other)
+        redis.call('DEL', nk, 'recs:' .. other .. ':' .. ov)
       end
     end
   end
@@ -161,6 +176,7 @@ if mine == '[]' and guest_genres ~= '[]' then
   redis.call('HSET', 'user:' .. a, 'genres', guest_genres)
 end
 remove_user(g, maxlen)
+forget_neighbours({g})
 return taken
 """
 )
@@ -173,6 +189,7 @@ _DELETE_USER = (
 if redis.call('EXISTS', 'user:' .. ARGV[1]) == 0 then return 0 end
 if (redis.call('HGET', 'user:' .. ARGV[1], 'password_hash') or '') ~= ARGV[2] then return -1 end
 remove_user(ARGV[1], ARGV[3])
+forget_neighbours({ARGV[1]})
 return 1
 """
 )
@@ -181,7 +198,7 @@ return 1
 _EXPIRE_GUESTS = (
     _REMOVE_USER
     + """
-local removed = 0
+local removed, gone = 0, {}
 for i = 3, #ARGV do
   local id = ARGV[i]
   local seen = redis.call('ZSCORE', 'guests', id)
@@ -189,12 +206,14 @@ for i = 3, #ARGV do
     if redis.call('HGET', 'user:' .. id, 'guest') == '1' or
        redis.call('EXISTS', 'user:' .. id) == 0 then
       remove_user(id, ARGV[2])
+      gone[#gone + 1] = id
       removed = removed + 1
     else
       redis.call('ZREM', 'guests', id)
     end
   end
 end
+if removed > 0 then forget_neighbours(gone) end
 return removed
 """
 )
@@ -277,13 +296,17 @@ class Accounts:
         1 removed, 0 no such user, -1 the password changed meanwhile."""
         return int(self._delete(keys=[], args=[user_id, password_hash, CHANGES_MAXLEN]))
 
-    def expire_guests(self, unused_seconds: int, limit: int = 200) -> int:
-        """Remove up to ``limit`` guests unused for ``unused_seconds``; returns how many."""
+    def expire_guests(self, unused_seconds: int, batch: int = 100, batches: int = 10) -> int:
+        """Remove guests unused for ``unused_seconds``, ``batch`` per script (so Redis is
+        never blocked long), at most ``batches`` scripts per call; returns how many."""
         cutoff = now_ms() - unused_seconds * 1000
-        ids = self.r.zrangebyscore(GUESTS, "-inf", f"({cutoff}", start=0, num=limit)
-        if not ids:
-            return 0
-        return int(self._expire(keys=[], args=[cutoff, CHANGES_MAXLEN, *ids]))
+        removed = 0
+        for _ in range(batches):
+            ids = self.r.zrangebyscore(GUESTS, "-inf", f"({cutoff}", start=0, num=batch)
+            if not ids:
+                break
+            removed += int(self._expire(keys=[], args=[cutoff, CHANGES_MAXLEN, *ids]))
+        return removed
 
     def change_password(self, user_id: str, old_hash: str, new_hash: str, keep_token: str) -> int:
         """Set a new password hash and revoke every session but ``keep_token``'s.
