@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -124,11 +125,27 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     signed_in_as(page, username)
     assert rated_titles(page) == ratings
 
-    # Log out, then reload: the sign-in page, and no cookie left.
+    # Download my ratings: a MovieLens CSV of the same five movies.
+    page.get_by_role("radio", name="Account").click()
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="Download my ratings (CSV)").click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "movieId,title,rating,timestamp" and len(lines) == 6
+    assert all(line.split(",")[-2] == "5" for line in lines[1:])  # all rated 5 stars
+
+    # Log out, then reload: the sign-in page, and no cookie left; another open tab is signed
+    # out at its next action.
+    other_tab = context.new_page()
+    other_tab.goto(served_app)
+    signed_in_as(other_tab, username)
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
     page.wait_for_timeout(500)
     assert session_cookie(context) is None
+    other_tab.get_by_role("radio", name="Genres").click()
+    expect(other_tab.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    expect(other_tab.get_by_text("Your session has ended")).to_be_visible()
+    other_tab.close()
     page.reload()
     expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
@@ -167,10 +184,25 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
         timeout=WAIT_MS
     )
     save_shot(page, "account")
+
+    # Change the password: the old one is required.
+    new_password = PASSWORD + " 2"
+    page.get_by_label("Current password").fill("not my password")
+    page.get_by_label("New password (at least 8 characters)").fill(new_password)
+    page.get_by_label("Repeat the new password").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("That is not your current password.")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password (at least 8 characters)").fill(new_password)
+    page.get_by_label("Repeat the new password").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Your password is changed.")).to_be_visible(timeout=WAIT_MS)
+    signed_in_as(page, username)  # this session stays
+
     page.get_by_label("Your password, to confirm").fill("not my password")
     page.get_by_role("button", name="Delete my account for good").click()
     expect(page.get_by_text("That is not your current password.")).to_be_visible(timeout=WAIT_MS)
-    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.get_by_label("Your password, to confirm").fill(new_password)
     page.get_by_role("button", name="Delete my account for good").click()
     expect(page.get_by_text("Your account and all its data are deleted.")).to_be_visible(
         timeout=WAIT_MS
@@ -183,7 +215,7 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("tab", name="Log in").click()
     page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(new_password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Wrong username or password.")).to_be_visible(timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
