@@ -1,7 +1,9 @@
 """Accounts in a real browser (Chromium via Playwright), on the stack ``python -m
 scripts.serve`` starts: a guest rates five movies, gets recommendations and signs up keeping
 everything; reloads and new tabs stay signed in through the session cookie (guest and
-account); log-out then reload shows the sign-in page; a deleted account cannot log in.
+account); log-out then reload shows the sign-in page (and another tab is signed out at its
+next action); a guest logging in to an account brings its rating along; the Account view
+downloads the CSV, changes the password and deletes the account, which then cannot log in.
 
 The session cookie's attributes as the browser holds them are printed (``-s`` shows them) and
 written to ``artifacts/screenshots/session-cookie.json`` for the record.
@@ -177,6 +179,25 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     # Reload: still signed in.
     page.reload()
     signed_in_as(page, username)
+
+    # Elsewhere, a guest rates a movie and then logs in to this account: the rating joins it.
+    elsewhere = browser.new_context(viewport={"width": 1280, "height": 900})
+    guest_page = elsewhere.new_page()
+    guest_page.goto(served_app)
+    guest_page.get_by_role("button", name="Try it without an account").click()
+    signed_in_as(guest_page, "guest")
+    guest_page.get_by_role("radio", name="Rate movies").click()
+    expect(guest_page.get_by_role("slider")).to_have_count(24, timeout=WAIT_MS)
+    rate_with_keyboard(guest_page, 0, "Rated 1 of 5")
+    guest_page.get_by_role("radio", name="Account").click()
+    guest_page.get_by_label("Username", exact=True).fill(username)
+    guest_page.get_by_label("Password", exact=True).fill(PASSWORD)
+    guest_page.get_by_role("button", name="Log in to my account").click()
+    signed_in_as(guest_page, username)
+    expect(guest_page.get_by_text("Your guest ratings are in your account now.")).to_be_visible()
+    elsewhere.close()
+    page.get_by_role("radio", name="My ratings").click()
+    expect(page.get_by_role("button", name="Remove")).to_have_count(1, timeout=WAIT_MS)
 
     # The Account view: wrong password refused, then the account is deleted.
     page.get_by_role("radio", name="Account").click()
