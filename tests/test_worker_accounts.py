@@ -468,3 +468,25 @@ def test_a_guest_deletes_itself_without_a_password(worker_client):
     _rate(worker_client, guest, {1: 4.0})
     assert worker_client.delete(f"{API}/me", json={}, headers=guest).status_code == 204
     assert _keys_of(worker_client.application, guest_id) == []
+
+
+def test_sessions_from_before_the_per_user_index_are_revoked_too(make_worker_app, worker_login):
+    """A session stored the old way (``session:{hash}`` only) is indexed on the first request
+    after the upgrade, so a password change still signs it out."""
+    import hashlib
+
+    app = make_worker_app()
+    client = app.test_client()
+    headers = worker_login(client, "upgraded")
+    user_id = app.extensions["store"].user_id_for("upgraded")
+    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+    db.delete("sessions_indexed")
+    app.extensions.pop("sessions_indexed", None)
+    app.extensions["guest_sweep_due"] = 0.0
+    old_token = "an-old-style-session-token-0123456789abcdef"
+    db.set("session:" + hashlib.sha256(old_token.encode()).hexdigest(), user_id, ex=600)
+    assert client.get(f"{API}/me", headers=_bearer(old_token)).status_code == 200
+    body = {"old_password": PASSWORD, "new_password": "a new password"}
+    assert client.put(f"{API}/me/password", json=body, headers=headers).status_code == 204
+    assert client.get(f"{API}/me", headers=_bearer(old_token)).status_code == 401
+    assert client.get(f"{API}/me", headers=headers).status_code == 200

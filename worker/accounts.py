@@ -43,6 +43,7 @@ DEFAULTS = {
 }
 
 GUESTS = "guests"
+SESSIONS_INDEXED = "sessions_indexed"
 
 
 def guest_creations_key(address: str) -> str:
@@ -315,6 +316,24 @@ class Accounts:
         keys = [user_key(user_id), sessions_key(user_id)]
         args = [old_hash, new_hash, session_key(keep_token)]
         return int(self._change_password(keys=keys, args=args))
+
+    def index_existing_sessions(self) -> int:
+        """Once per database (marker ``sessions_indexed``): add sessions created before the
+        ``sessions:{id}`` index existed to it, so password change and deletion revoke them
+        too. Returns how many were indexed (0 when already done)."""
+        if not self.r.set(SESSIONS_INDEXED, now_ms(), nx=True):
+            return 0
+        indexed = 0
+        for key in self.r.scan_iter("session:*", count=1000):
+            user_id, ttl = self.r.get(key), self.r.ttl(key)
+            if not user_id or ttl <= 0:
+                continue
+            index = sessions_key(user_id)
+            self.r.sadd(index, key)
+            if self.r.ttl(index) < ttl:  # the index lives as long as its longest session
+                self.r.expire(index, ttl)
+            indexed += 1
+        return indexed
 
     def session_ttl(self, token: str) -> int:
         """Seconds the session still lives (0 when gone)."""

@@ -17,6 +17,7 @@ key                             type        content
                                             (a guest's: GUEST_TTL_SECONDS, renewed on use).
                                             Only a hash of the token is stored.
 ``sessions:{id}``               set         the user's ``session:`` keys (to revoke them all)
+``sessions_indexed``            string      set once older sessions were added to the index
 ``ratings:{id}``                hash        movieId -> stars ("4.5")
 ``rated:{id}``                  sorted set  movieId scored by rated_at (Unix ms): newest first
 ``ratings_version:{id}``        string      integer, +1 on every change of the user's ratings

@@ -82,7 +82,8 @@ _sweep_lock = threading.Lock()
 @bp.before_app_request
 def _remove_unused_guests() -> None:
     """At most every ``GUEST_SWEEP_SECONDS`` per process: remove guests unused for
-    ``GUEST_TTL_SECONDS`` (all their keys, and from every neighbour pool)."""
+    ``GUEST_TTL_SECONDS`` (all their keys, and from every neighbour pool). The first time,
+    also index sessions created before ``sessions:{id}`` existed (once per database)."""
     due = current_app.extensions.get("guest_sweep_due", 0.0)
     if time.monotonic() < due or not _sweep_lock.acquire(blocking=False):
         return
@@ -90,6 +91,11 @@ def _remove_unused_guests() -> None:
         current_app.extensions["guest_sweep_due"] = time.monotonic() + _setting(
             "GUEST_SWEEP_SECONDS"
         )
+        if "sessions_indexed" not in current_app.extensions:
+            indexed = _accounts().index_existing_sessions()  # once per database
+            current_app.extensions["sessions_indexed"] = True
+            if indexed:
+                log.info("indexed %d sessions created before the per-user index", indexed)
         removed = _accounts().expire_guests(_setting("GUEST_TTL_SECONDS"))
         if removed:
             log.info("removed %d unused guests", removed)
