@@ -23,6 +23,7 @@ import streamlit as st  # noqa: E402
 from app import components, session  # noqa: E402
 from app.config import RATINGS_NEEDED  # noqa: E402
 from app.session import (  # noqa: E402
+    VIEW_ACCOUNT,
     VIEW_DISCOVER,
     VIEW_GENRES,
     VIEW_INSIGHTS,
@@ -34,6 +35,7 @@ from app.session import (  # noqa: E402
     go_to,
 )
 from app.views import (  # noqa: E402
+    account,
     auth,
     details,
     discover,
@@ -52,6 +54,7 @@ PAGES = {
     VIEW_DISCOVER: discover.render,
     VIEW_MINE: my_ratings.render,
     VIEW_INSIGHTS: insights.render,
+    VIEW_ACCOUNT: account.render,
 }
 
 
@@ -79,12 +82,13 @@ def progress(me: dict) -> None:
 
 def header() -> None:
     """Greeting and the one-click log-out button."""
-    name = (st.session_state.get("user") or {}).get("username", "")
+    name = (st.session_state.get("user") or {}).get("username") or "guest"
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
         st.markdown(f"### Movie matcher  \nHi **{name}**")
     with right:
         st.button("Log out", key="logout", on_click=session.log_out, width="stretch")
+    account.guest_banner()
 
 
 def logged_in_page() -> None:
@@ -104,11 +108,14 @@ def logged_in_page() -> None:
 def main() -> None:
     st.set_page_config(page_title="Movie matcher", page_icon="🎬", layout="centered")
     components.inject_css()
+    if not session.logged_in():
+        session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in
     if session.logged_in():
         session.guarded(logged_in_page)
     else:
         session.show_flashes()
         session.guarded(auth.render)
+    session.draw_cookie()  # last, so its coming and going never moves the page's elements
 
 
 main()

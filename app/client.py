@@ -303,3 +303,30 @@ class WorkerClient:
     def discover_reset(self) -> None:
         """Forget the ticks and start discovering from the beginning."""
         self.request("DELETE", "/me/discover")
+
+    # -- guests and the account's own data ------------------------------------------------------
+
+    def guest(self) -> dict[str, Any]:
+        """Start as a guest: ``{"token", "expires_in", "user": {"id", "username": None,
+        "guest": True}}``. Sign-up with this client's (guest) token keeps everything; log-in
+        with it merges the guest's ratings into the account."""
+        return self.request("POST", "/auth/guest")
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """Change the password; every other session of the account is revoked."""
+        body = {"old_password": old_password, "new_password": new_password}
+        self.request("PUT", "/me/password", json=body)
+
+    def export_ratings(self) -> bytes:
+        """My ratings as CSV bytes: ``movieId,title,rating,timestamp``, oldest first."""
+        url = f"{self.base_url}/api/v1/me/ratings/export"
+        response = self._send("GET", url, headers=self._headers("text/csv"))
+        if response.status_code != 200:
+            self._decode(response)  # raises the matching error
+            raise WorkerUnavailable("It sent an answer the app cannot read.")
+        return response.content
+
+    def delete_account(self, password: str | None) -> None:
+        """Delete the account and all its data (a guest sends no password)."""
+        body = {} if password is None else {"password": password}
+        self.request("DELETE", "/me", json=body)

@@ -18,6 +18,7 @@ from worker import config, errors, framing
 from worker.recommendations import ModelService
 from worker.routes import (
     API,
+    account,
     auth,
     discover,
     genres,
@@ -72,5 +73,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     blueprints = (health, auth, genres, movies, ratings, recommendations, discover, insights)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
+    app.register_blueprint(account.bp)
     service.start(background=app.config["LOAD_IN_BACKGROUND"])
     return app

@@ -189,6 +189,10 @@ def current_user(required: bool = True) -> User | None:
         user = store().session_user(token)
         if user is None:
             raise ApiError(401, "invalid_token", "Your session has expired. Log in again.")
+        if user.guest:
+            from worker.routes.account import note_guest_use
+
+            note_guest_use(user, token)
     if user is None and required:
         raise ApiError(401, "unauthorized", "Log in first: send 'Authorization: Bearer <token>'.")
     g.user, g.token = user, token

@@ -45,7 +45,9 @@ def _api_message(err: ApiError) -> str:
 def _log_in(username: str, password: str) -> None:
     """Log in and pick the first useful view (genres, then rating, then recommendations)."""
     answer = client().login(username, password)
-    start_session(answer["token"], answer.get("user") or {"username": username})
+    start_session(
+        answer["token"], answer.get("user") or {"username": username}, answer.get("expires_in")
+    )
     me = client().me()
     if len(me.get("genres") or []) == 0:
         st.session_state["nav"] = VIEW_GENRES
@@ -60,6 +62,9 @@ def render() -> None:
     st.title("Movie matcher")
     st.write("Rate a few movies you know and get recommendations picked by people with your taste.")
     client().health()  # a dead worker is reported before anyone types a password
+    from app.views import account  # account uses this module's checks
+
+    account.try_as_guest()
     signup_tab, login_tab = st.tabs(["Create an account", "Log in"])
     with signup_tab:
         with st.form("signup", clear_on_submit=False):
