@@ -33,7 +33,11 @@ def signup():
     reservation = auth.reserve_signup()  # 429 past the per-address limit
     password_hash = auth.hash_password(password, current_app.config["BCRYPT_ROUNDS"])
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    user = account.signup_from_guest(username, password_hash)
+    try:
+        user = account.signup_from_guest(username, password_hash)
+    except ApiError:
+        auth.release_signup(reservation)  # a refused sign-up does not count
+        raise
     if user is not None:
         return jsonify({"user": user.public()}), 201
     user = store().create_user(username, password_hash, created)
