@@ -13,9 +13,12 @@ Usage::
   Redis lacks afterwards (**lost**, must be 0), answers by status while Redis was down, and
   the seconds from Redis accepting connections again to the worker's next acknowledged write
   (**time to serve again**, target <= 5 s).
-- ``worker``: the same load while one gunicorn worker process is SIGKILLed; printed: failed
+- ``worker``: the same load while one gunicorn worker process is SIGKILLed, run twice: with
+  raw HTTP clients, then with every client rating through the app's own ``WorkerClient``
+  (which sends an idempotent request again when its connection broke); printed: failed
   requests by kind (connection errors of requests in flight on the killed process, HTTP 5xx
-  other than 503) and the seconds until the master has replaced the process.
+  other than 503) and the seconds until the master has replaced the process. Through the
+  app's client the target is 0 failures.
 
 Bounded in time and to 127.0.0.1. :func:`redis_crash_run` and :func:`worker_kill_run` are
 also used by the fast versions in ``tests/test_worker_faults.py``.
@@ -38,6 +41,7 @@ from pathlib import Path
 import pandas as pd
 import requests
 
+from app.client import ApiError, WorkerClient, WorkerUnavailable
 from worker.embedded_redis import EmbeddedRedis, start_embedded_redis
 from worker.launch import LiveWorker, start_worker
 
@@ -58,6 +62,9 @@ class Load:
     ack_times: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     threads: list[threading.Thread] = field(default_factory=list)
+    through_app_client: bool = False
+    """Rate through the app's own ``WorkerClient`` (pooled connections, one resend of an
+    idempotent request whose connection broke) instead of raw HTTP: what a person sees."""
 
     def start(self) -> Load:
         for i in range(self.clients):
@@ -79,24 +86,36 @@ class Load:
         with self.lock:
             self.acknowledged[user_id] = mine
         queue = [m for j, m in enumerate(self.movie_ids) if j % self.clients == i]
+        app_client = WorkerClient(self.url, 10, token=login.json()["token"])
         for movie_id in queue:
             if self.stop.is_set():
                 return
-            try:
-                answer = session.put(
-                    f"{self.url}{API}/me/ratings/{movie_id}", json={"rating": 4.0}, timeout=10
-                )
-                kind = str(answer.status_code)
-            except requests.RequestException as exc:
-                kind = type(exc).__name__
-                answer = None
+            kind = self._rate(session, app_client, movie_id)
             with self.lock:
                 self.answers[kind] += 1
-                if answer is not None and answer.status_code == 200:
+                if kind == "200":
                     mine.add(movie_id)
                     self.ack_times.append(time.monotonic())
-            if answer is None or answer.status_code != 200:
+            if kind != "200":
                 time.sleep(0.05)
+
+    def _rate(self, session: requests.Session, app_client: WorkerClient, movie_id: int) -> str:
+        """Rate one movie 4★; the HTTP status as text, or the name of the failure."""
+        if self.through_app_client:
+            try:
+                app_client.rate(movie_id, 4.0)
+                return "200"
+            except ApiError as exc:
+                return str(exc.status)
+            except WorkerUnavailable as exc:  # an answer's 5xx status, or no answer at all
+                return str(exc.status) if exc.status else type(exc).__name__
+        try:
+            answer = session.put(
+                f"{self.url}{API}/me/ratings/{movie_id}", json={"rating": 4.0}, timeout=10
+            )
+            return str(answer.status_code)
+        except requests.RequestException as exc:
+            return type(exc).__name__
 
     def finish(self) -> None:
         self.stop.set()
@@ -172,13 +191,18 @@ def worker_children(master: int) -> set[int]:
     return {int(p) for p in path.read_text().split()} if path.exists() else set()
 
 
-def worker_kill_run(folder: Path, duration: float, clients: int, kill_every: float) -> dict:
-    """The ``worker`` run (see the module doc); returns its figures."""
+def worker_kill_run(
+    folder: Path, duration: float, clients: int, kill_every: float, through_app_client: bool
+) -> dict:
+    """The ``worker`` run (see the module doc); returns its figures. ``through_app_client``:
+    the clients rate through the app's ``WorkerClient`` (what a person sees) instead of raw
+    HTTP (what any other API client sees)."""
     server = start_embedded_redis(folder / "redis")
     worker: LiveWorker = start_worker(
         server.url, processes=2, app_config=APP_CONFIG, log_path=folder / "w.log"
     )
-    load = Load(worker.url, catalogue_ids(), clients).start()
+    load = Load(worker.url, catalogue_ids(), clients, through_app_client=through_app_client)
+    load.start()
     replaced = []
     try:
         end = time.monotonic() + duration
@@ -226,8 +250,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             print("redis SIGKILL under write load:", figures, flush=True)
         if args.run in ("worker", "both"):
-            figures = worker_kill_run(Path(tmp) / "w", args.duration, args.clients, args.kill_every)
-            print("worker process SIGKILL under write load:", figures, flush=True)
+            for through_app in (False, True):
+                figures = worker_kill_run(
+                    Path(tmp) / f"w{int(through_app)}",
+                    args.duration,
+                    args.clients,
+                    args.kill_every,
+                    through_app_client=through_app,
+                )
+                who = "through the app's client" if through_app else "raw HTTP clients"
+                print(f"worker process SIGKILL under write load, {who}:", figures, flush=True)
     return 0
 
 

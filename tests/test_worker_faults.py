@@ -171,9 +171,26 @@ def test_a_killed_worker_process_is_replaced_and_nothing_acknowledged_is_lost(tm
     with a 5xx, and nothing acknowledged is lost."""
     from scripts.fault_test import worker_kill_run
 
-    figures = worker_kill_run(tmp_path, duration=5, clients=3, kill_every=2)
+    figures = worker_kill_run(
+        tmp_path, duration=5, clients=3, kill_every=2, through_app_client=False
+    )
     assert figures["kills"] >= 1 and figures["lost"] == 0, figures
     assert all(s <= 5 for s in figures["seconds_to_replace"]), figures
     failures = figures["failures_other_than_503"]
     assert not [k for k in failures if k.isdigit()], figures  # no HTTP 5xx
     assert sum(failures.values()) <= 3 * figures["kills"], figures  # at most those in flight
+
+
+def test_people_using_the_app_see_no_failure_when_a_worker_process_is_killed(tmp_path, data_dir):
+    """The same kills with every client rating through the app's ``WorkerClient``: a PUT whose
+    connection the killed process broke is sent again on a fresh connection, so no request
+    fails for want of a connection (a replacement process still loading answers a clear 503)
+    and nothing acknowledged is lost."""
+    from scripts.fault_test import worker_kill_run
+
+    figures = worker_kill_run(
+        tmp_path, duration=6, clients=4, kill_every=1.5, through_app_client=True
+    )
+    assert figures["kills"] >= 2 and figures["lost"] == 0, figures
+    assert figures["failures_other_than_503"] == {}, figures
+    assert figures["answers"].get("200", 0) > 20, figures
