@@ -113,6 +113,8 @@ KUBE_ADAPTATIONS = (
     "(podman 4.3 passes them on literally)",
     "probes -> run by this script through `podman exec`, as the kubelet would (podman 4.3 "
     "ignores startup/readiness probes)",
+    "emptyDir volumes -> named per pod (podman 4.3 makes an emptyDir a named volume that every "
+    "pod using the same volume name would share) and removed afterwards",
 )
 STATIC_ONLY = (
     "Service",
@@ -599,6 +601,8 @@ def kube_objects(
             meta = {"name": name}
             played.append({"apiVersion": "v1", "kind": kind, "metadata": meta, "data": obj["data"]})
             continue
+        if kind == "PersistentVolumeClaim":
+            continue  # played as hostPath folders (KUBE_ADAPTATIONS)
         if kind not in ("Deployment", "StatefulSet"):
             left_out.append(f"{kind}/{name}")
             continue
@@ -630,6 +634,14 @@ def kube_objects(
                     if not any(v["name"] == mount["name"] for v in volumes):
                         host = {"path": str(source), "type": "Directory"}
                         volumes.append({"name": mount["name"], "hostPath": host})
+        renamed = {}
+        for volume in volumes:
+            if "emptyDir" in volume:  # podman 4.3: a named volume, shared by every pod using
+                renamed[volume["name"]] = f"{PREFIX}-{name}-{volume['name']}"  # that name
+                volume["name"] = renamed[volume["name"]]
+        for container in spec["containers"]:
+            for mount in container.get("volumeMounts", []):
+                mount["name"] = renamed.get(mount["name"], mount["name"])
         spec["volumes"] = [v for v in volumes if "persistentVolumeClaim" not in v]
         metadata = {"name": name, "labels": template["metadata"].get("labels", {})}
         played.append({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
@@ -699,6 +711,14 @@ class Kube:
             podman("pod", "rm", "--force", pod, check=False)
         podman("network", "rm", "--force", self.network, check=False)
         podman("secret", "rm", "redis-auth", check=False)
+        for obj in self.objects:
+            if obj["kind"] in ("Deployment", "StatefulSet"):
+                name = obj["metadata"]["name"]
+                for volume in obj["spec"]["template"]["spec"].get("volumes", []):
+                    if "emptyDir" in volume or "configMap" in volume:
+                        cm = volume.get("configMap", {}).get("name")
+                        vol = cm or f"{PREFIX}-{name}-{volume['name']}"
+                        podman("volume", "rm", "--force", vol, check=False)
         if self.manifest.exists():
             self.manifest.unlink()
 
@@ -742,6 +762,10 @@ def main(argv: list[str] | None = None) -> int:
             kube = Kube(data_dir, artifacts, state / "kube").up()
             for pod, seconds in kube.ready_seconds.items():
                 print(f"kube  pod {pod:6s} ready {seconds:6.1f} s after podman kube play")
+            readyz = "import urllib.request; print(urllib.request.urlopen('{}').read().decode())"
+            url = "http://worker:8000/readyz"  # from the app pod, through the pod's DNS name
+            body = podman("exec", kube.container("app"), "python", "-c", readyz.format(url))
+            print(f"kube  {url} from the app pod: {body.stdout.strip()}")
             for line in KUBE_ADAPTATIONS:
                 print(f"kube  adapted: {line}")
             print("kube  left to the static checks: " + ", ".join(kube.left_out))

@@ -64,7 +64,8 @@ def exec_in(container: str, *command: str) -> subprocess.CompletedProcess:
 @pytest.mark.timeout(BUILD_TIMEOUT)
 def test_images_build_run_as_uid_10001_with_healthchecks(images):
     for image in cc.IMAGES.values():
-        config = cc.podman("image", "inspect", "--format", "{{json .Config}}", image.tag).stdout
+        fields = "{{json .Config}} {{json .HealthCheck}}"
+        config = cc.podman("image", "inspect", "--format", fields, image.tag).stdout
         if image.name in ("worker", "app"):
             assert '"User":"10001:10001"' in config, image.name
             assert "urllib.request" in config, f"{image.name}: HEALTHCHECK kept (docker format)"
