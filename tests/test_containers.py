@@ -82,6 +82,22 @@ def test_images_build_run_as_uid_10001_with_healthchecks(images):
 
 
 @pytest.mark.timeout(BUILD_TIMEOUT)
+def test_a_container_that_dies_is_named_with_its_log(images):
+    name = f"{cc.PREFIX}-broken"
+    cc.podman("rm", "--force", name, check=False)
+    crash = "echo fatal: cannot open config >&2; sleep 1; exit 3"
+    cc.podman("run", "--detach", "--name", name, cc.IMAGES["redis"].tag, "sh", "-c", crash)
+    spec = {"startupProbe": {"exec": {"command": ["redis-cli", "ping"]}, "periodSeconds": 1}}
+    try:
+        with pytest.raises(cc.CheckError) as failure:
+            cc.wait_ready(name, spec, f"container {name}")
+    finally:
+        cc.podman("rm", "--force", name, check=False)
+    assert f"container {name} exited before its startupProbe passed" in str(failure.value)
+    assert "fatal: cannot open config" in str(failure.value)
+
+
+@pytest.mark.timeout(BUILD_TIMEOUT)
 def test_stack_runs_with_the_manifests_settings(stack):
     status, body = cc.get_json(stack.url("worker") + "/readyz")
     assert status == 200 and body["status"] == "ready" and body["redis"] == "ok", body
