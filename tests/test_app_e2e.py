@@ -158,13 +158,14 @@ def log_in(page, url: str, username: str) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
 
 
-def test_journey_in_a_real_browser(served_app, browser):
+def journey_to_recommendations(page, url: str, username: str) -> None:
+    """A new visitor's way to recommendations: sign up at ``url``, pick five genres, rate three
+    movies on the first grid page and two on the second, open the recommendations and see 24
+    cards, each with a match percentage and a reason. Also run against the app container
+    (tests/test_containers.py)."""
     from playwright.sync_api import expect
 
-    username = f"e2e{uuid.uuid4().hex[:10]}"
-    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = desktop.new_page()
-    page.goto(served_app)
+    page.goto(url)
 
     # Sign up: lands on the genre chooser.
     page.get_by_label("Choose a username").fill(username)
@@ -195,13 +196,23 @@ def test_journey_in_a_real_browser(served_app, browser):
     page.keyboard.press("End")
     expect(page.get_by_text("recommendations are ready").first).to_be_visible(timeout=WAIT_MS)
 
-    # Recommendations: 24 cards with match percentages, then the next 24.
+    # Recommendations: 24 cards with match percentages and reasons.
     page.get_by_role("button", name="See my recommendations →").click()
     badges = page.locator(".mr-badge")
     expect(badges).to_have_count(24, timeout=WAIT_MS)
     assert all(re.fullmatch(r"\d{1,3}% match", text) for text in badges.all_inner_texts())
     reasons = page.locator(".mr-reason").all_inner_texts()
     assert len(reasons) == 24 and all(reason.strip() for reason in reasons)
+
+
+def test_journey_in_a_real_browser(served_app, browser):
+    from playwright.sync_api import expect
+
+    username = f"e2e{uuid.uuid4().hex[:10]}"
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desktop.new_page()
+    journey_to_recommendations(page, served_app, username)
+    badges = page.locator(".mr-badge")
     page.wait_for_timeout(1500)  # let the failed poster requests settle
     assert broken_images(page) == 0
     page.get_by_text("Recommended for you").scroll_into_view_if_needed()
