@@ -52,6 +52,9 @@ _CSS = """
 .mr-why-value {flex: 0 0 2.5rem; text-align: right; opacity: .75;}
 .mr-dialog-title {font-size: 1.3rem; height: auto; -webkit-line-clamp: unset; margin-top: 0;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+/* The details dialog: the poster beside the text, never a whole screen of placeholder. */
+[role="dialog"] .mr-poster {max-width: 240px;}
+@media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
 /* Toasts at the bottom, where they cover no title, menu or Log out button. */
 [data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
 /* A chosen genre must be told apart from the others at a glance. */
@@ -67,20 +70,15 @@ button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
   .mr-card-body .mr-title {margin-top: 0; height: auto;}
   .mr-card-body .mr-reason {height: auto;}
 }
+/* The details dialog: the poster beside the text, never a whole screen of placeholder. */
+[role="dialog"] .mr-poster {max-width: 240px;}
+@media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
 /* Toasts at the bottom, where they cover no title, menu or Log out button. */
 [data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
 /* A chosen genre must be told apart from the others at a glance. */
 button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
   border-color: #0e7a46 !important; color: #fff !important;}
 button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
-/* Phones: Streamlit stacks the columns; a full-width 2:3 poster would fill the screen, so
-   the card turns into a row (poster thumbnail left, text right). */
-@media (max-width: 640px) {
-  .mr-card {display: flex; gap: .75rem; align-items: flex-start;}
-  .mr-card .mr-poster {width: 34%; flex: none;}
-  .mr-card-body {flex: 1; min-width: 0;}
-  .mr-card-body .mr-title {margin-top: 0;}
-}
 /* The star control: st.radio "Not seen", 0.5★ .. 5★ (aria-label "Your rating of ...").
    Each half-star choice shows half of a star glyph; choices up to the chosen one are gold,
    hovering previews. The radio circles are hidden; the choice's text stays for screen readers. */

@@ -347,8 +347,22 @@ def test_journey_in_a_real_browser(served_app, browser):
     assert second["y"] > first["y"] + first["height"]  # stacked, not side by side
     assert abs(second["x"] - first["x"]) < 2
     assert first["width"] <= 390
+    # A compact list: the poster is a thumbnail beside the text, not a full-width picture.
+    assert first["width"] < 130, first
+    height = mobile.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    print(f"\nphone page with 24 recommendations: {height} px tall (was 11,655 px)")
+    assert height < 11_655
     mobile.get_by_text("Recommended for you").scroll_into_view_if_needed()
     save_shot(mobile, "recommendations-phone")
+    # The details dialog on a phone: the poster is a thumbnail, the title and stars show.
+    mobile.get_by_role("button", name="More like this").first.click()
+    sheet = mobile.get_by_role("dialog")
+    expect(sheet.locator(".mr-badge")).to_have_count(12, timeout=WAIT_MS)
+    assert sheet.locator(".mr-poster").first.bounding_box()["width"] <= 111
+    expect(sheet.locator(STARS).first).to_be_in_viewport()
+    save_shot(mobile, "details-phone")
+    sheet.locator("button", has_text="Close").click()
+    expect(mobile.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
     # A refresh starts over at the log-in page: never half logged in.
     mobile.reload()
     expect(mobile.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
@@ -377,9 +391,10 @@ def test_journey_in_a_real_browser(served_app, browser):
     expect(error).to_be_visible(timeout=WAIT_MS)
     expect(error).to_be_in_viewport()
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
-    for _ in range(2):
+    for _ in range(2):  # one click at a time: each waits for the answer to the previous one
+        page.wait_for_timeout(300)
+        settle(page)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_timeout(500)
     warning = page.get_by_text("2 more wrong tries")
     expect(warning).to_be_visible(timeout=WAIT_MS)
     expect(warning).to_be_in_viewport()
