@@ -82,6 +82,7 @@ def test_removing_ratings_below_five_keeps_the_last_list(app: AppTest, live_work
     go(at, "Recommendations")
     shown = ids(at, "recs")
     assert len(shown) == 24
+    assert "In order of how likely you are to pick it and love it" in texts(at)  # says the order
     go(at, "My ratings")
     assert len(ids(at, "mine")) == 5
     ok(button(at, "Remove").click().run())

@@ -145,8 +145,8 @@ def render(me: dict[str, Any]) -> None:
         st.info("You have rated everything we could recommend. Impressive!")
         return
     st.caption(
-        "Rate a movie you have already seen and the list updates. "
-        "Match = how likely you are to give it 4★ or more."
+        "In order of how likely you are to pick it and love it. Match = how likely you are to "
+        "give it 4★ or more once you watch it. Rate a movie you have seen and the list updates."
     )
     _grid(recs, "recommendations")
 
