@@ -59,25 +59,31 @@ PAGES = {
 
 
 def progress(me: dict) -> None:
-    """The counter toward the five ratings recommendations need."""
+    """Where the person stands on the way in: genres first (with a way back to them), then
+    the counter toward the five ratings recommendations need. Once ready, only the rating
+    page offers the way to the recommendations (the one-time "ready" message is a flash)."""
+    view = st.session_state.get("nav")
+    if genres.needs_genres(me):
+        if view != VIEW_GENRES:
+            genres.guide_back(me)
+        return
     count = int(me.get("rating_count", 0))
     needed = int(me.get("ratings_needed", max(0, RATINGS_NEEDED - count)))
     if needed > 0:
-        st.progress(
-            min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
-            text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
-            "your recommendations",
-        )
-    else:
-        st.success(f"You have rated {count} movies — your recommendations are ready.")
-        if st.session_state.get("nav") == VIEW_RATE:
-            st.button(
-                "See my recommendations →",
-                key="go_recs",
-                type="primary",
-                on_click=go_to,
-                args=(VIEW_RECS,),
+        if view in (VIEW_RATE, VIEW_RECS):
+            st.progress(
+                min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
+                text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
+                "your recommendations",
             )
+    elif view == VIEW_RATE:
+        st.button(
+            "See my recommendations →",
+            key="go_recs",
+            type="primary",
+            on_click=go_to,
+            args=(VIEW_RECS,),
+        )
 
 
 def header() -> None:
@@ -106,7 +112,7 @@ def logged_in_page() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Movie matcher", page_icon="🎬", layout="centered")
+    st.set_page_config(page_title="Movie matcher", page_icon="🎬", layout="wide")
     components.inject_css()
     if not session.logged_in():
         session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in

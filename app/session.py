@@ -117,6 +117,8 @@ def end_session(message: str | None = None, kind: str = "info") -> None:
         del st.session_state[key]
     st.session_state["cookie_clear"] = True
     st.session_state["cookie_dead"] = cookies.read_token()
+    # They have an account: show the log-in form first (app.views.auth.MODE_LOGIN).
+    st.session_state["auth_mode"] = "I have an account"
     if message:
         flash(kind, message)
 
@@ -180,14 +182,21 @@ def go_to(view: str) -> None:
     st.session_state["nav"] = view
 
 
-def open_details(movie_id: int) -> None:
-    """Button callback: open the details dialog of ``movie_id`` (replaces an open one)."""
+def open_details(movie_id: int, why: dict[str, Any] | None = None) -> None:
+    """Button callback: open the details dialog of ``movie_id`` (replaces an open one).
+    ``why``: the recommendation item (match, predicted stars, reasons, evidence) when the
+    card was a recommendation; the dialog then shows why the movie is there."""
     st.session_state["details"] = int(movie_id)
+    if why is None:
+        st.session_state.pop("details_why", None)
+    else:
+        st.session_state["details_why"] = why
 
 
 def close_details() -> None:
     """Button / dismiss callback: close the details dialog."""
     st.session_state.pop("details", None)
+    st.session_state.pop("details_why", None)
 
 
 def known_rating(movie: dict[str, Any]) -> float | None:
@@ -201,6 +210,12 @@ def known_rating(movie: dict[str, Any]) -> float | None:
 
 def ratings_version() -> int:
     return int(st.session_state.get("ratings_version", 0))
+
+
+def list_version() -> int:
+    """Bumped when a rating is added or removed, not when one is edited: lists ordered by
+    rating time refetch on this, so an edited card does not jump under the cursor."""
+    return int(st.session_state.get("list_version", 0))
 
 
 def save_rating(movie_id: int, widget_key: str, title: str, previous: float | None) -> None:
@@ -237,6 +252,8 @@ def save_rating(movie_id: int, widget_key: str, title: str, previous: float | No
         return
     st.session_state.setdefault("ratings", {})[movie_id] = value or None
     st.session_state["ratings_version"] = ratings_version() + 1
+    if not previous or not value:  # a movie joined or left the list; an edit keeps its place
+        st.session_state["list_version"] = list_version() + 1
     if count is not None and before is not None and before < RATINGS_NEEDED <= count:
         flash("success", "That's 5 ratings — your recommendations are ready!")
 

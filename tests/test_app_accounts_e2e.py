@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests import test_app_e2e as e2e
-from tests.test_app_e2e import GENRES, PASSWORD, SHOTS, WAIT_MS, rate_with_keyboard, save_shot
+from tests.test_app_e2e import GENRES, PASSWORD, SHOTS, STARS, WAIT_MS, click_star, save_shot
 
 # The browser and the served stack, as the journey test starts them (one stack per module).
 served_app = e2e.served_app
@@ -88,10 +88,10 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     # A guest, straight from the first page.
     page.get_by_role("button", name="Try it without an account").click()
     pick_genres(page)
-    expect(page.get_by_role("slider")).to_have_count(24, timeout=WAIT_MS)
+    expect(page.locator(STARS)).to_have_count(24, timeout=WAIT_MS)
     for done in range(1, 6):
-        counter = f"Rated {done} of 5" if done < 5 else "You have rated 5 movies"
-        rate_with_keyboard(page, done - 1, counter)
+        counter = f"Rated {done} of 5" if done < 5 else "recommendations are ready"
+        click_star(page, done - 1, "5★", counter, [])
     titles = recommended_titles(page)
     ratings = rated_titles(page)
     cookie = session_cookie(context)
@@ -186,9 +186,9 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     guest_page.goto(served_app)
     guest_page.get_by_role("button", name="Try it without an account").click()
     signed_in_as(guest_page, "guest")
-    guest_page.get_by_role("radio", name="Rate movies").click()
-    expect(guest_page.get_by_role("slider")).to_have_count(24, timeout=WAIT_MS)
-    rate_with_keyboard(guest_page, 0, "Rated 1 of 5")
+    pick_genres(guest_page)
+    expect(guest_page.locator(STARS)).to_have_count(24, timeout=WAIT_MS)
+    click_star(guest_page, 0, "5★", "Rated 1 of 5", [])
     guest_page.get_by_role("radio", name="Account").click()
     guest_page.get_by_label("Username", exact=True).fill(username)
     guest_page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -234,7 +234,7 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     # Reload: not signed in; logging in afterwards fails.
     page.reload()
     expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
-    page.get_by_role("tab", name="Log in").click()
+    page.get_by_role("radio", name="I have an account").click()
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(new_password)
     page.get_by_role("button", name="Log in").click()

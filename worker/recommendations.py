@@ -849,7 +849,7 @@ def explain(item: dict[str, Any], neighbour_count: int | None) -> dict[str, Any]
 
 
 def _close_to_description(cosine: float) -> str:
-    return f"Close to your description (similarity {cosine:.2f})"
+    return f"Its story matches your description ({round(100 * max(cosine, 0.0))}% close)"
 
 
 def describe(evidence: dict[str, Any], predicted: float, neighbour_count: int | None) -> str:
@@ -857,7 +857,7 @@ def describe(evidence: dict[str, Any], predicted: float, neighbour_count: int | 
     rated, liked = evidence.get("neighbours_rated"), evidence.get("neighbours_liked")
     if rated is not None and neighbour_count:
         liked_part = f", {liked} gave it 4★+" if liked is not None else ""
-        return f"{rated} of your {neighbour_count} taste neighbours rated it{liked_part}"
+        return f"{rated} of {neighbour_count} people with your taste rated it{liked_part}"
     return f"We predict you would rate it {predicted:.1f}★"
 
 
