@@ -141,11 +141,11 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     other_tab.goto(served_app)
     signed_in_as(other_tab, username)
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=WAIT_MS)
     page.wait_for_timeout(500)
     assert session_cookie(context) is None
     other_tab.get_by_role("radio", name="Genres").click()
-    expect(other_tab.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
+    expect(other_tab.get_by_role("button", name="Log in")).to_be_visible(timeout=WAIT_MS)
     expect(other_tab.get_by_text("Your session has ended")).to_be_visible()
     other_tab.close()
     page.reload()
