@@ -2,9 +2,14 @@
 # App image: the Streamlit web app. It only talks HTTP to the worker (WORKER_URL), so it needs
 # only streamlit and requests (requirements-app.txt), none of the model stack.
 # Build:  docker build -f Dockerfile.app -t app:dev .
+# PYTHON_IMAGE: the official Python image, pinned by digest. Where Docker Hub cannot be reached,
+# a Debian bookworm image with Python 3.11 stands in (scripts/make_base_image.sh makes one from
+# Debian's packages; scripts/check_containers.py builds with --build-arg PYTHON_IMAGE=...).
+# checkov:skip=CKV_DOCKER_7:FROM uses ARG PYTHON_IMAGE, whose default is the official image pinned by digest (tests/test_deployment.py asserts it)
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 # ---- build stage: a complete virtual environment in /opt/venv -------------------------------
-FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS build
+FROM ${PYTHON_IMAGE} AS build
 
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
@@ -13,11 +18,15 @@ ENV VIRTUAL_ENV=/opt/venv \
 
 RUN python -m venv /opt/venv
 
+# WHEELS: optional folder of wheels mounted at build time (scripts/check_containers.py mounts
+# one, filled by the host's pip); when set, pip installs from it alone, without any index.
+ARG WHEELS=""
 COPY requirements-app.txt /tmp/requirements-app.txt
-RUN pip install --no-cache-dir -r /tmp/requirements-app.txt
+RUN if [ -n "$WHEELS" ]; then export PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS"; fi \
+    && pip install --no-cache-dir -r /tmp/requirements-app.txt
 
 # ---- runtime stage ---------------------------------------------------------------------------
-FROM python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d AS runtime
+FROM ${PYTHON_IMAGE} AS runtime
 
 LABEL org.opencontainers.image.title="movie-recommender-app" \
       org.opencontainers.image.description="Streamlit web app of the movie recommender"

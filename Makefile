@@ -1,6 +1,7 @@
 # Two commands a newcomer needs (see README.md):
 #   make run    creates .venv, installs, gets the data, builds the models, starts everything
 #   make test   creates .venv, installs, runs the whole test suite and the deployment checks
+#               (with podman, which it installs when it can, the images are built and run too)
 # DATA_DIR=/path/to/local/copy uses local datasets instead of downloading them.
 
 PYTHON_SYSTEM ?= python3
@@ -42,11 +43,17 @@ run: models
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Static checks, then the images built and run with podman (tests/test_containers.py: the stack
+# from the images, the browser journey against the app container, podman kube play).
 deploy-check: install
+	scripts/ensure_chromium.sh
+	scripts/ensure_podman.sh
 	$(PY) -m scripts.check_deploy
+	$(VENV)/bin/pytest -s -v tests/test_containers.py
 
 test: install
 	scripts/ensure_chromium.sh
+	scripts/ensure_podman.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 	$(PY) -m scripts.check_deploy

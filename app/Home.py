@@ -23,6 +23,7 @@ import streamlit as st  # noqa: E402
 from app import components, session  # noqa: E402
 from app.config import RATINGS_NEEDED  # noqa: E402
 from app.session import (  # noqa: E402
+    VIEW_ACCOUNT,
     VIEW_DISCOVER,
     VIEW_GENRES,
     VIEW_INSIGHTS,
@@ -34,6 +35,7 @@ from app.session import (  # noqa: E402
     go_to,
 )
 from app.views import (  # noqa: E402
+    account,
     auth,
     details,
     discover,
@@ -52,39 +54,47 @@ PAGES = {
     VIEW_DISCOVER: discover.render,
     VIEW_MINE: my_ratings.render,
     VIEW_INSIGHTS: insights.render,
+    VIEW_ACCOUNT: account.render,
 }
 
 
 def progress(me: dict) -> None:
-    """The counter toward the five ratings recommendations need."""
+    """Where the person stands on the way in: genres first (with a way back to them), then
+    the counter toward the five ratings recommendations need. Once ready, only the rating
+    page offers the way to the recommendations (the one-time "ready" message is a flash)."""
+    view = st.session_state.get("nav")
+    if genres.needs_genres(me):
+        if view != VIEW_GENRES:
+            genres.guide_back(me)
+        return
     count = int(me.get("rating_count", 0))
     needed = int(me.get("ratings_needed", max(0, RATINGS_NEEDED - count)))
     if needed > 0:
-        st.progress(
-            min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
-            text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
-            "your recommendations",
-        )
-    else:
-        st.success(f"You have rated {count} movies — your recommendations are ready.")
-        if st.session_state.get("nav") == VIEW_RATE:
-            st.button(
-                "See my recommendations →",
-                key="go_recs",
-                type="primary",
-                on_click=go_to,
-                args=(VIEW_RECS,),
+        if view in (VIEW_RATE, VIEW_RECS):
+            st.progress(
+                min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
+                text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
+                "your recommendations",
             )
+    elif view == VIEW_RATE:
+        st.button(
+            "See my recommendations →",
+            key="go_recs",
+            type="primary",
+            on_click=go_to,
+            args=(VIEW_RECS,),
+        )
 
 
 def header() -> None:
     """Greeting and the one-click log-out button."""
-    name = (st.session_state.get("user") or {}).get("username", "")
+    name = (st.session_state.get("user") or {}).get("username") or "guest"
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
         st.markdown(f"### Movie matcher  \nHi **{name}**")
     with right:
         st.button("Log out", key="logout", on_click=session.log_out, width="stretch")
+    account.guest_banner()
 
 
 def logged_in_page() -> None:
@@ -102,13 +112,16 @@ def logged_in_page() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Movie matcher", page_icon="🎬", layout="centered")
+    st.set_page_config(page_title="Movie matcher", page_icon="🎬", layout="wide")
     components.inject_css()
+    if not session.logged_in():
+        session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in
     if session.logged_in():
         session.guarded(logged_in_page)
     else:
         session.show_flashes()
         session.guarded(auth.render)
+    session.draw_cookie()  # last, so its coming and going never moves the page's elements
 
 
 main()

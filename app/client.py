@@ -16,22 +16,50 @@ limit counts people, not the app (the worker reads it only when ``TRUSTED_PROXIE
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote
 
 import requests
+import requests.adapters
 
 from app.config import PAGE_SIZE, AppConfig
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+"""Methods the client may send again when a connection breaks (HTTP's idempotent methods)."""
+IDEMPOTENT_ATTEMPTS = 3
+RESEND_PAUSE_SECONDS = 0.1
+"""An idempotent request is tried up to 3 times, 0.1 s then 0.2 s apart (a killed worker
+process is replaced within about a second; the other process answers at once)."""
+
+
+def _pooled_session() -> requests.Session:
+    """One ``requests.Session`` per app process: keep-alive connections to the worker are
+    reused by every visitor's client (urllib3's pool is thread-safe), instead of a new TCP
+    connection per call."""
+    session = requests.Session()
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # never share cookies
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+_HTTP = _pooled_session()
+
 
 class WorkerUnavailable(Exception):
-    """The worker is down, too slow, or broken (no usable answer within the timeout)."""
+    """The worker is down, too slow, or broken (no usable answer within the timeout).
+    ``status`` is the HTTP status when it did answer (a 5xx, e.g. 503 while loading), else
+    ``None`` (no connection, or no answer in time)."""
 
-    def __init__(self, message: str, *, slow: bool = False) -> None:
+    def __init__(self, message: str, *, slow: bool = False, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.slow = slow
+        self.status = status
 
 
 @dataclass
@@ -137,15 +165,29 @@ class WorkerClient:
         return headers
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One HTTP exchange with the timeout; network failures become ``WorkerUnavailable``."""
-        try:
-            return requests.request(method, url, timeout=self.timeout_seconds, **kwargs)
-        except requests.Timeout as exc:
-            raise WorkerUnavailable(
-                f"No answer came within {self.timeout_seconds:g} seconds.", slow=True
-            ) from exc
-        except requests.RequestException as exc:
-            raise WorkerUnavailable("No connection to it could be made.") from exc
+        """One HTTP exchange with the timeout over the process's pooled connections;
+        network failures become ``WorkerUnavailable``.
+
+        An idempotent request (GET, PUT, DELETE) whose connection broke — refused, reset, or
+        closed by a worker process that was killed or restarted — is sent again, so a
+        person never sees one process's crash; a POST is never repeated. A timeout is not
+        retried (the worker is slow, not gone)."""
+        attempts = IDEMPOTENT_ATTEMPTS if method.upper() in IDEMPOTENT_METHODS else 1
+        for attempt in range(1, attempts + 1):
+            # A resend opens a fresh connection: idle pooled ones may lead to the same dead
+            # process.
+            send = _HTTP.request if attempt == 1 else requests.request
+            try:
+                return send(method, url, timeout=self.timeout_seconds, **kwargs)
+            except requests.Timeout as exc:
+                raise WorkerUnavailable(
+                    f"No answer came within {self.timeout_seconds:g} seconds.", slow=True
+                ) from exc
+            except requests.RequestException as exc:
+                if attempt == attempts:
+                    raise WorkerUnavailable("No connection to it could be made.") from exc
+                time.sleep(RESEND_PAUSE_SECONDS * attempt)
+        raise AssertionError("unreachable")
 
     def _decode(self, response: requests.Response) -> dict[str, Any] | None:
         if response.status_code == 204:
@@ -158,7 +200,8 @@ class WorkerClient:
             error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
             message = error.get("message") if isinstance(error, dict) else None
             raise WorkerUnavailable(
-                message or f"It answered with an error (HTTP {response.status_code})."
+                message or f"It answered with an error (HTTP {response.status_code}).",
+                status=response.status_code,
             )
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
@@ -303,3 +346,30 @@ class WorkerClient:
     def discover_reset(self) -> None:
         """Forget the ticks and start discovering from the beginning."""
         self.request("DELETE", "/me/discover")
+
+    # -- guests and the account's own data ------------------------------------------------------
+
+    def guest(self) -> dict[str, Any]:
+        """Start as a guest: ``{"token", "expires_in", "user": {"id", "username": None,
+        "guest": True}}``. Sign-up with this client's (guest) token keeps everything; log-in
+        with it merges the guest's ratings into the account."""
+        return self.request("POST", "/auth/guest")
+
+    def change_password(self, old_password: str, new_password: str) -> None:
+        """Change the password; every other session of the account is revoked."""
+        body = {"old_password": old_password, "new_password": new_password}
+        self.request("PUT", "/me/password", json=body)
+
+    def export_ratings(self) -> bytes:
+        """My ratings as CSV bytes: ``movieId,title,rating,timestamp``, oldest first."""
+        url = f"{self.base_url}/api/v1/me/ratings/export"
+        response = self._send("GET", url, headers=self._headers("text/csv"))
+        if response.status_code != 200:
+            self._decode(response)  # raises the matching error
+            raise WorkerUnavailable("It sent an answer the app cannot read.")
+        return response.content
+
+    def delete_account(self, password: str | None) -> None:
+        """Delete the account and all its data (a guest sends no password)."""
+        body = {} if password is None else {"password": password}
+        self.request("DELETE", "/me", json=body)

@@ -1,10 +1,11 @@
-"""Reusable pieces of the page: the movie card, its poster placeholder and the rating control.
+"""Reusable pieces of the page: the movie card, its poster placeholder and the star control.
 
-The poster is drawn in pure HTML/CSS as two stacked layers: a placeholder (a film icon and the
-title on a calm gradient) underneath, and the poster as a CSS background image on top. When the
-poster URL fails to load (no network, a 404, a missing path) the top layer simply stays empty and
-the placeholder shows; a browser never draws a broken-image icon for a CSS background. Without a
-``poster_url`` only the placeholder is drawn. No JavaScript is involved.
+The poster is drawn in pure HTML/CSS as two stacked layers: a placeholder (a film icon on a calm
+gradient; the title is printed once, under the poster) underneath, and the poster as a CSS
+background image on top. When the poster URL fails to load (no network, a 404, a missing path)
+the top layer simply stays empty and the placeholder shows; a browser never draws a
+broken-image icon for a CSS background. Without a ``poster_url`` only the placeholder is
+drawn. No JavaScript is involved.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-#: Rating choices of the control: 0 means "not rated", then 0.5 .. 5 in half steps.
+#: Rating choices of the star control: 0 means "not seen / not rated", then 0.5 .. 5 in half
+#: steps.
 RATING_CHOICES: list[float] = [0.0] + [x / 2 for x in range(1, 11)]
 
 _CSS = """
@@ -25,29 +27,90 @@ _CSS = """
 .mr-poster {position: relative; width: 100%; aspect-ratio: 2 / 3; border-radius: 10px;
   overflow: hidden; background: linear-gradient(160deg, #2b3a55 0%, #1b2333 100%);
   box-shadow: 0 1px 4px rgba(0,0,0,.25);}
-.mr-placeholder {position: absolute; inset: 0; display: flex; flex-direction: column;
-  align-items: center; justify-content: center; gap: .5rem; padding: .75rem; color: #d8dee9;
-  text-align: center; font-size: .85rem; line-height: 1.2;}
-.mr-placeholder svg {width: 38%; max-width: 64px; opacity: .75;}
+.mr-placeholder {position: absolute; inset: 0; display: flex; align-items: center;
+  justify-content: center; color: #d8dee9;}
+.mr-placeholder svg {width: 34%; max-width: 64px; opacity: .55;}
 .mr-poster-img {position: absolute; inset: 0; background-size: cover;
   background-position: center; background-repeat: no-repeat;}
 .mr-badge {position: absolute; top: 6px; left: 6px; background: rgba(14, 122, 70, .92);
   color: #fff; font-weight: 700; font-size: .8rem; padding: 2px 7px; border-radius: 999px;}
+/* Every card of a row is as tall as the others: the title takes two lines, the genres one,
+   the reason two, whatever their length (longer text ends in an ellipsis). */
 .mr-title {font-weight: 600; margin-top: .4rem; line-height: 1.2; font-size: .95rem;
-  overflow-wrap: anywhere;}
+  overflow-wrap: anywhere; display: -webkit-box; -webkit-line-clamp: 2;
+  -webkit-box-orient: vertical; overflow: hidden; height: 2.4em;}
 .mr-year {font-weight: 400; opacity: .7;}
-.mr-genres {font-size: .78rem; opacity: .75; line-height: 1.2; margin-top: .15rem;}
-.mr-reason {font-size: .8rem; margin-top: .25rem; line-height: 1.25;}
-.mr-stars {font-size: .85rem; margin-top: .2rem;}
+.mr-genres {font-size: .78rem; opacity: .75; line-height: 1.3; margin-top: .15rem;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
+.mr-reason {font-size: .8rem; margin-top: .25rem; line-height: 1.25; height: 2.5em;
+  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden;}
+.mr-why {margin: .25rem 0 .75rem; max-width: 36rem;}
+.mr-why-row {display: flex; align-items: center; gap: .5rem; font-size: .85rem; margin: .2rem 0;}
+.mr-why-label {flex: 0 0 16rem; max-width: 55%;}
+.mr-why-track {flex: 1; background: rgba(128,128,128,.15); border-radius: 4px; height: .7rem;}
+.mr-why-bar {background: #0e7a46; height: 100%; border-radius: 4px;}
+.mr-why-value {flex: 0 0 2.5rem; text-align: right; opacity: .75;}
+.mr-dialog-title {font-size: 1.3rem; height: auto; -webkit-line-clamp: unset; margin-top: 0;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+/* The details dialog: the poster beside the text, never a whole screen of placeholder. */
+[role="dialog"] .mr-poster {max-width: 240px;}
+@media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
+/* Toasts at the bottom, where they cover no title, menu or Log out button. */
+[data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
+/* A chosen genre must be told apart from the others at a glance. */
+button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
+  border-color: #0e7a46 !important; color: #fff !important;}
+button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
 /* Phones: Streamlit stacks the columns; a full-width 2:3 poster would fill the screen, so
-   the card turns into a row (poster thumbnail left, text right). */
+   the card turns into a compact row (a poster thumbnail left, the text right). */
 @media (max-width: 640px) {
   .mr-card {display: flex; gap: .75rem; align-items: flex-start;}
-  .mr-card .mr-poster {width: 34%; flex: none;}
+  .mr-card .mr-poster {width: 25%; flex: none;}
   .mr-card-body {flex: 1; min-width: 0;}
-  .mr-card-body .mr-title {margin-top: 0;}
+  .mr-card-body .mr-title {margin-top: 0; height: auto;}
+  .mr-card-body .mr-reason {height: auto;}
 }
+/* The details dialog: the poster beside the text, never a whole screen of placeholder. */
+[role="dialog"] .mr-poster {max-width: 240px;}
+@media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
+/* Toasts at the bottom, where they cover no title, menu or Log out button. */
+[data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
+/* A chosen genre must be told apart from the others at a glance. */
+button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
+  border-color: #0e7a46 !important; color: #fff !important;}
+button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
+/* The star control: st.radio "Not seen", 0.5★ .. 5★ (aria-label "Your rating of ...").
+   Each half-star choice shows half of a star glyph; choices up to the chosen one are gold,
+   hovering previews. The radio circles are hidden; the choice's text stays for screen readers. */
+[role="radiogroup"][aria-label^="Your rating"] {gap: 0 !important; flex-wrap: wrap !important;
+  align-items: center; row-gap: .2rem !important;}
+[role="radiogroup"][aria-label^="Your rating"] > div:first-child {order: 1;}
+[role="radiogroup"][aria-label^="Your rating"] > div {margin: 0 !important; padding: 0 !important;}
+[role="radiogroup"][aria-label^="Your rating"] label {padding: 0 !important; margin: 0 !important;
+  min-height: 0 !important; cursor: pointer; gap: 0 !important;}
+[role="radiogroup"][aria-label^="Your rating"] label > div > div:first-child {display: none;}
+[role="radiogroup"][aria-label^="Your rating"] label p {margin: 0; padding: 0;}
+[role="radiogroup"][aria-label^="Your rating"] > div:not(:first-child) p {font-size: 0;
+  width: .62rem; overflow: hidden; line-height: 1.4rem; white-space: nowrap;}
+[role="radiogroup"][aria-label^="Your rating"] > div:not(:first-child) p::before {
+  content: "★" / ""; display: inline-block; width: 1.24rem; text-align: center;
+  font-size: 1.24rem; color: #c9ced8;}
+[role="radiogroup"][aria-label^="Your rating"] > div:nth-child(odd):not(:first-child) p::before {
+  margin-left: -.62rem;}
+[role="radiogroup"][aria-label^="Your rating"]:has(> div[data-selected="true"]:not(:first-child))
+  > div p::before {color: #f0a500;}
+[role="radiogroup"][aria-label^="Your rating"]:has(> div[data-selected="true"]:not(:first-child))
+  > div[data-selected="true"] ~ div p::before {color: #c9ced8;}
+[role="radiogroup"][aria-label^="Your rating"]:hover > div p::before {color: #ffc53d !important;}
+[role="radiogroup"][aria-label^="Your rating"] > div:hover ~ div p::before {
+  color: #c9ced8 !important;}
+[role="radiogroup"][aria-label^="Your rating"] > div:first-child p {font-size: .68rem;
+  line-height: 1.2; padding: .05rem .35rem; margin-left: .3rem; border: 1px solid #c9ced8;
+  border-radius: 999px; opacity: .75; white-space: nowrap;}
+[role="radiogroup"][aria-label^="Your rating"] > div:first-child[data-selected="true"] p {
+  opacity: 1; border-color: #555;}
+[role="radiogroup"][aria-label^="Your rating"] label:has(input:focus-visible) p {
+  outline: 2px solid #1c6fd1; outline-offset: 1px; border-radius: 3px;}
 </style>
 """
 
@@ -85,7 +148,7 @@ def poster_html(movie: dict[str, Any], badge: str | None = None) -> str:
     """HTML of the poster box: placeholder layer, then the poster layer when a URL is known."""
     title = html.escape(str(movie.get("title") or "Untitled"))
     url = safe_image_url(movie.get("poster_url"))
-    layers = [f'<div class="mr-placeholder">{_FILM_ICON}<span>{title}</span></div>']
+    layers = [f'<div class="mr-placeholder">{_FILM_ICON}</div>']
     if url:
         layers.append(
             f'<div class="mr-poster-img" role="img" aria-label="Poster of {title}" '
@@ -124,31 +187,19 @@ def movie_card(
     rating: float | None,
     badge: str | None = None,
     extra_html: str = "",
-    reasons: list[str] | None = None,
     on_details: Callable[[int], None] | None = None,
-    show_overview: bool = True,
 ) -> None:
-    """Draw one movie card: head, a "Why?" list, the overview on demand, a half-star rating
-    control and a "More like this" button.
+    """Draw one movie card: poster (with ``badge``), title and year, one line of genres,
+    ``extra_html`` (recommendations: one short reason), the star control and a
+    "More like this" button that opens the details dialog (overview, "Why?", similar movies).
 
     Inputs: the contract's movie object, a unique widget ``key`` prefix, the current ``rating``
     (0.5..5 or None) and ``on_rate(movie_id, widget_key, title, rating)`` called as soon as the
-    person moves the control, with the rating shown before the move (the callback saves and
-    reports). ``reasons`` (recommendations: every piece of evidence) fill a "Why?" expander;
-    ``on_details(movie_id)`` is the "More like this" button's callback (no button when None).
+    person clicks a star, with the rating shown before the click (the callback saves and
+    reports). ``on_details(movie_id)`` is the button's callback (no button when None).
     Output: nothing (draws in the container).
     """
     st.markdown(card_html(movie, badge=badge, extra=extra_html), unsafe_allow_html=True)
-    if reasons:
-        with st.expander("Why?"):
-            st.markdown("\n".join(f"- {plain(sentence(reason))}" for reason in reasons))
-    if show_overview:
-        overview = movie.get("overview")
-        tagline = movie.get("tagline")
-        with st.expander("Overview"):
-            if tagline:
-                st.markdown(f"*{plain(tagline)}*")
-            st.write(overview or "No overview available for this movie.")
     rating_control(movie, key=key, on_rate=on_rate, rating=rating)
     if on_details is not None:
         st.button(
@@ -171,6 +222,11 @@ def plain(text: Any) -> str:
     return "".join("\\" + ch if ch in "\\`*_[]<>#|~$" else ch for ch in str(text))
 
 
+def star_label(value: float) -> str:
+    """The accessible name of one choice of the star control: ``"Not seen"`` or ``"4.5★"``."""
+    return "Not seen" if not value else f"{value:g}★"
+
+
 def rating_control(
     movie: dict[str, Any],
     *,
@@ -178,32 +234,36 @@ def rating_control(
     on_rate: Callable[[int, str, str, float | None], None],
     rating: float | None,
 ) -> None:
-    """The half-star select slider of ``movie`` under ``key:<id>`` and its "Saved" caption.
+    """The star control of ``movie`` under ``key:<id>`` and its "Saved" caption.
 
-    The control follows ``rating`` when it changed elsewhere (another card, the details
-    dialog): the last value drawn is kept under ``key:<id>:drawn``.
+    A horizontal radio group "Not seen", 0.5★ ... 5★ drawn as ten clickable half stars (see
+    ``_STAR_CSS``): a click saves at once, Tab reaches it and the arrow keys move along it,
+    screen readers read "4.5★". "Not seen" clears a rating. The control follows ``rating``
+    when it changed elsewhere (another card, the details dialog): the last value drawn is kept
+    under ``key:<id>:drawn``.
     """
     widget_key = f"{key}:{movie['id']}"
     drawn_key = f"{widget_key}:drawn"
     if widget_key not in st.session_state or st.session_state.get(drawn_key) != rating:
         st.session_state[widget_key] = float(rating or 0.0)
     st.session_state[drawn_key] = rating
-    st.select_slider(
+    st.radio(
         f"Your rating of {movie_title(movie)}",
         options=RATING_CHOICES,
-        format_func=format_rating,
+        format_func=star_label,
         key=widget_key,
         on_change=on_rate,
         args=(int(movie["id"]), widget_key, movie_title(movie), rating),
+        horizontal=True,
         label_visibility="collapsed",
     )
     if rating:
         st.caption(f"✓ Saved: {format_rating(rating)}")
     else:
-        st.caption("Not rated yet — slide to rate")
+        st.caption("Not rated yet")
 
 
-def card_grid(items: list[Any], draw: Callable[[Any], None], columns: int = 4) -> None:
+def card_grid(items: list[Any], draw: Callable[[Any], None], columns: int = 6) -> None:
     """Lay ``items`` out in rows of ``columns`` cards (Streamlit stacks them on phones)."""
     for start in range(0, len(items), columns):
         row = st.columns(columns, gap="small")

@@ -1,11 +1,14 @@
 """Per-visitor state in ``st.session_state`` and the actions shared by every view.
 
-The session token lives only in ``st.session_state["token"]``; nothing is written to cookies,
-query parameters or disk. A page refresh starts a fresh Streamlit session, so the person simply
-sees the log-in page again (never a half-logged-in page). Log-out revokes the token on the worker
-and clears the whole session state in the same click.
+The session token lives in ``st.session_state["token"]`` and in a cookie (``app/cookies.py``),
+never in a URL: a reload or a new tab starts a fresh Streamlit session, which signs the person
+in again from the cookie (:func:`restore_from_cookie`) until the session expires. Log-out
+revokes the token on the worker, clears the whole session state and deletes the cookie in the
+same click; other tabs are signed out at their next action (the worker answers 401).
 
 Keys used: ``token``, ``user``, ``nav`` (current view), ``flash`` (messages shown once),
+``cookie_write`` (seconds: write the cookie on this run), ``cookie_clear``, ``cookie_dead`` (a
+cookie token known to be revoked),
 ``ratings`` (this session's latest known ratings {movie_id: rating or None}),
 ``ratings_version`` (bumped on every saved change, so lists refetch), ``cache:*`` (fetched pages),
 ``details`` (id of the movie whose details dialog is open, else absent).
@@ -20,6 +23,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import cookies
 from app.client import ApiError, WorkerClient, WorkerUnavailable
 from app.config import RATINGS_NEEDED, AppConfig
 
@@ -31,7 +35,8 @@ VIEW_RECS = "Recommendations"
 VIEW_MINE = "My ratings"
 VIEW_DISCOVER = "Discover"
 VIEW_INSIGHTS = "Insights"
-VIEWS = [VIEW_RATE, VIEW_RECS, VIEW_DISCOVER, VIEW_MINE, VIEW_GENRES, VIEW_INSIGHTS]
+VIEW_ACCOUNT = "Account"
+VIEWS = [VIEW_RATE, VIEW_RECS, VIEW_DISCOVER, VIEW_MINE, VIEW_GENRES, VIEW_INSIGHTS, VIEW_ACCOUNT]
 
 #: At most this many addresses of an incoming ``X-Forwarded-For`` are passed on.
 MAX_FORWARDED = 8
@@ -91,20 +96,63 @@ def show_flashes() -> None:
         getattr(st, kind)(message)
 
 
-def start_session(token: str, user: dict[str, Any]) -> None:
-    """Remember a fresh login. Older per-visitor state is dropped first."""
+def start_session(token: str, user: dict[str, Any], expires_in: int | None = None) -> None:
+    """Remember a fresh login (or guest session); the cookie is written on the next draw and
+    lives ``expires_in`` seconds. Older per-visitor state is dropped first."""
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["token"] = token
     st.session_state["user"] = user
+    if expires_in:
+        st.session_state["cookie_write"] = int(expires_in)
+
+
+def is_guest() -> bool:
+    return bool((st.session_state.get("user") or {}).get("guest"))
 
 
 def end_session(message: str | None = None, kind: str = "info") -> None:
     """Forget everything about the visitor (token, caches, widgets) and queue ``message``."""
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state["cookie_clear"] = True
+    st.session_state["cookie_dead"] = cookies.read_token()
+    # They have an account: show the log-in form first (app.views.auth.MODE_LOGIN).
+    st.session_state["auth_mode"] = "I have an account"
     if message:
         flash(kind, message)
+
+
+def restore_from_cookie() -> bool:
+    """Sign the visitor in from the session cookie (reload, new tab, next day): True when the
+    cookie's token is still valid. A revoked or expired token's cookie is deleted."""
+    token = cookies.read_token()
+    if not token or token == st.session_state.get("cookie_dead"):
+        return False
+    visitor = WorkerClient.from_config(
+        AppConfig.from_env(), token=token, forwarded_for=visitor_chain()
+    )
+    try:
+        me = visitor.me()
+    except WorkerUnavailable:
+        return False  # the sign-in page says the service is down; Retry tries the cookie again
+    except ApiError as err:
+        if err.status != 401:
+            raise
+        st.session_state["cookie_clear"] = True
+        st.session_state["cookie_dead"] = token
+        return False
+    start_session(token, me["user"], me.get("session_expires_in"))
+    return True
+
+
+def draw_cookie() -> None:
+    """Write or delete the session cookie when a log-in, log-out or restore asked for it."""
+    if st.session_state.pop("cookie_clear", False):
+        cookies.clear()
+    max_age = st.session_state.pop("cookie_write", None)
+    if max_age and st.session_state.get("token"):
+        cookies.write(st.session_state["token"], max_age)
 
 
 def log_out() -> None:
@@ -134,14 +182,21 @@ def go_to(view: str) -> None:
     st.session_state["nav"] = view
 
 
-def open_details(movie_id: int) -> None:
-    """Button callback: open the details dialog of ``movie_id`` (replaces an open one)."""
+def open_details(movie_id: int, why: dict[str, Any] | None = None) -> None:
+    """Button callback: open the details dialog of ``movie_id`` (replaces an open one).
+    ``why``: the recommendation item (match, predicted stars, reasons, evidence) when the
+    card was a recommendation; the dialog then shows why the movie is there."""
     st.session_state["details"] = int(movie_id)
+    if why is None:
+        st.session_state.pop("details_why", None)
+    else:
+        st.session_state["details_why"] = why
 
 
 def close_details() -> None:
     """Button / dismiss callback: close the details dialog."""
     st.session_state.pop("details", None)
+    st.session_state.pop("details_why", None)
 
 
 def known_rating(movie: dict[str, Any]) -> float | None:
@@ -155,6 +210,12 @@ def known_rating(movie: dict[str, Any]) -> float | None:
 
 def ratings_version() -> int:
     return int(st.session_state.get("ratings_version", 0))
+
+
+def list_version() -> int:
+    """Bumped when a rating is added or removed, not when one is edited: lists ordered by
+    rating time refetch on this, so an edited card does not jump under the cursor."""
+    return int(st.session_state.get("list_version", 0))
 
 
 def save_rating(movie_id: int, widget_key: str, title: str, previous: float | None) -> None:
@@ -191,6 +252,8 @@ def save_rating(movie_id: int, widget_key: str, title: str, previous: float | No
         return
     st.session_state.setdefault("ratings", {})[movie_id] = value or None
     st.session_state["ratings_version"] = ratings_version() + 1
+    if not previous or not value:  # a movie joined or left the list; an edit keeps its place
+        st.session_state["list_version"] = list_version() + 1
     if count is not None and before is not None and before < RATINGS_NEEDED <= count:
         flash("success", "That's 5 ratings — your recommendations are ready!")
 

@@ -201,6 +201,12 @@ class PearsonRecommender(Recommender):
     predicts with Resnick's mean-centred formula instead (profile mean + similarity-weighted
     deviations of the neighbours from their own mean ratings) — not the reference procedure,
     but a better rating predictor.
+
+    ``max_app_neighbours`` (attribute, default ``None`` = off): at most this many app users
+    (added with :meth:`upsert_user`) among a profile's neighbours, the rest being training
+    users, and an app neighbour's rating counts only for movies some training neighbour rated
+    too; bounds what any number of fake accounts can do to a person's list (the worker sets
+    it, see ``worker/trust.py``).
     """
 
     name = "pearson"
@@ -220,6 +226,7 @@ class PearsonRecommender(Recommender):
         self.min_predicted = float(min_predicted)
         self.damping = float(damping)
         self.centred = bool(centred)
+        self.max_app_neighbours: int | None = None
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
@@ -305,11 +312,19 @@ class PearsonRecommender(Recommender):
 
         block = self._dense_block(self._ratings_of(cand, app), len(cand), movie_pos)
         similarity, co_rated = pearson_rows(stars, block)
-        order = np.lexsort((cand, -co_rated, -similarity))[: self.neighbours]
+        order = np.lexsort((cand, -co_rated, -similarity))
+        cap = getattr(self, "max_app_neighbours", None)  # absent in models pickled before
+        if cap is not None:  # at most `cap` app users among the neighbours (shilling)
+            is_app = cand[order] >= len(self.user_ids)
+            order = order[~is_app | (np.cumsum(is_app) <= cap)]
+        order = order[: self.neighbours]
         nb, nb_sim, nb_co = cand[order], similarity[order], co_rated[order]
 
         profile_mean = float(stars.mean()) if len(stars) else self.default_rating
-        return self._scores(nb, nb_sim, nb_co, self._ratings_of(nb, app), app, profile_mean)
+        ratings = self._ratings_of(nb, app)
+        if cap is not None:
+            ratings = _backed_by_training(ratings, nb >= len(self.user_ids), len(self.movie_ids))
+        return self._scores(nb, nb_sim, nb_co, ratings, app, profile_mean)
 
     def _profile_positions(self, profile: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         """Catalogue column and stars of the profile's known movies (unknown ones are ignored)."""
@@ -421,6 +436,15 @@ class PearsonRecommender(Recommender):
         """Training userId (int) or app user key (str) of a row in training + app numbering."""
         n_train = len(self.user_ids)
         return int(self.user_ids[row]) if row < n_train else app.keys[row - n_train]
+
+
+def _backed_by_training(ratings: _Ratings, is_app: np.ndarray, n_movies: int) -> _Ratings:
+    """Only the app neighbours' ratings of movies that some training neighbour rated too: app
+    users can add weight to what real raters back, not bring in a film on their own."""
+    from_app = is_app[ratings.owner]
+    backed = np.bincount(ratings.movie[~from_app], minlength=n_movies) > 0
+    keep = ~from_app | backed[ratings.movie]
+    return _Ratings(owner=ratings.owner[keep], movie=ratings.movie[keep], stars=ratings.stars[keep])
 
 
 def _most_overlapping(overlap: np.ndarray, n: int) -> np.ndarray:

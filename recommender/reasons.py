@@ -8,16 +8,16 @@ the first as the one-line ``reason`` and the rest on demand.
 =================  ================================================  ==========================
 component          evidence keys                                     sentence
 =================  ================================================  ==========================
-pearson            neighbours_liked, neighbour_count                 "15 of your 50 taste
-                                                                     neighbours gave it 4★+"
+pearson            neighbours_liked, neighbour_count                 "15 of 50 people with
+                                                                     your taste gave it 4★+"
 coliked            coliked_title, coliked_your_rating,               "people who liked Heat
                    coliked_share                                     (you: 5★) rate it highly —
                                                                      42% of them gave it 4★+"
 content            nearest_liked_title, nearest_liked_your_rating,   "its story is close to
                    nearest_liked_similarity                          Alien, which you rated
                                                                      4.5★"
-neural             neural_predicted                                  "the neural model expects
-                                                                     you to rate it 4.3★"
+neural             neural_predicted                                  "it fits the pattern of
+                                                                     your ratings"
 popularity         liked, ratings                                    "popular: 120 people gave
                                                                      it 4★+"
 =================  ================================================  ==========================
@@ -54,7 +54,7 @@ def component_sentence(component: str, evidence: Mapping[str, Any]) -> str | Non
     if component == "pearson":
         liked, count = ev.get("neighbours_liked", 0), ev.get("neighbour_count", 0)
         if liked and count:
-            return f"{liked} of your {count} taste neighbours gave it 4★+"
+            return f"{liked} of {count} people with your taste gave it 4★+"
     elif component == "coliked":
         title, rating = ev.get("coliked_title"), ev.get("coliked_your_rating")
         share = ev.get("coliked_share", 0.0) or 0.0
@@ -71,7 +71,9 @@ def component_sentence(component: str, evidence: Mapping[str, Any]) -> str | Non
     elif component == "neural":
         predicted = ev.get("neural_predicted")
         if _known(predicted):
-            return f"the neural model expects you to rate it {predicted:.1f}★"
+            # No number: the card's predicted stars are the blend's, and a second, different
+            # figure would contradict them.
+            return "it fits the pattern of your ratings"
     elif component == "popularity":
         liked = ev.get("liked", 0)
         if liked:

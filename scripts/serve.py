@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -98,9 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         if not env.get("REDIS_URL"):
             from worker.embedded_redis import start_embedded_redis
 
-            redis_server = start_embedded_redis(args.redis_dir)
+            # a generated password keeps other local users out; restarted if it ever dies
+            password = secrets.token_urlsafe(24)
+            redis_server = start_embedded_redis(args.redis_dir, password=password).supervise()
             env["REDIS_URL"] = redis_server.url
-            print(f"Redis started at {redis_server.url} (data in {args.redis_dir})", flush=True)
+            print(
+                f"Redis started on 127.0.0.1:{redis_server.port} (data in {args.redis_dir})",
+                flush=True,
+            )
         env.update(WORKER_HOST=args.host, WORKER_PORT=str(args.worker_port))
         worker_url = f"http://{args.host}:{args.worker_port}"
         worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)

@@ -40,9 +40,13 @@ WORKER_TEST_CONFIG = {
     "BCRYPT_ROUNDS": 4,
     "LOAD_IN_BACKGROUND": False,
     "RECOMMENDER_MODEL": "pearson",
+    "NEIGHBOUR_MIN_AGE_SECONDS": 0,
+    "NEIGHBOUR_MIN_RATINGS": 1,
+    "SIGNUP_MAX_PER_ADDRESS": 1000,
 }
 """Test-only settings for the in-process worker: cheap bcrypt, models loaded before the test,
-Pearson (whose evidence the worker tests check) whatever the default model is."""
+Pearson (whose evidence the worker tests check) whatever the default model is, and app users
+as neighbours from their first rating (tests/test_worker_shilling.py checks the real rules)."""
 
 
 CONTENT_MOVIES = 300
@@ -135,6 +139,7 @@ def live_worker(tmp_path_factory, data_dir, content_artifacts):
     config = {
         "BCRYPT_ROUNDS": 4,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 1000,
+        "SIGNUP_MAX_PER_ADDRESS": 1000,
         "ARTIFACTS_DIR": str(content_artifacts),
     }
     worker = start_worker(server.url, app_config=config, log_path=folder / "worker.log")

@@ -36,9 +36,7 @@ FIVE = {260: 5.0, 1196: 4.5, 2571: 5.0, 296: 4.0, 356: 3.5}
 
 def ids(at: AppTest, prefix: str) -> list[int]:
     """Movie ids of the rating controls whose key is ``prefix:<id>``, in page order."""
-    return [
-        int(s.key.split(":")[1]) for s in at.select_slider if str(s.key).startswith(prefix + ":")
-    ]
+    return [int(s.key.split(":")[1]) for s in at.radio if str(s.key).startswith(prefix + ":")]
 
 
 def ok(at: AppTest) -> AppTest:
@@ -75,6 +73,7 @@ def app(live_worker, monkeypatch, tmp_path) -> AppTest:
 
 
 def log_in(at: AppTest, username: str) -> AppTest:
+    at.segmented_control(key="auth_mode").set_value("I have an account").run()
     at.text_input(key="login_username").input(username)
     at.text_input(key="login_password").input(PASSWORD)
     return ok(button(at, "Log in").click().run())
@@ -112,10 +111,10 @@ def test_details_dialog_shows_similar_movies(app: AppTest, live_worker):
     top = round(100 * expected["items"][0]["similarity"])
     assert f"{top}% similar" in badges[0]
     # Rating from the dialog saves it on the worker and the card in the grid follows.
-    ok(at.select_slider(key=f"details:{TOY_STORY}").set_value(4.5).run())
+    ok(at.radio(key=f"details:{TOY_STORY}").set_value(4.5).run())
     mine = requests.get(f"{live_worker}/api/v1/me/ratings", headers=auth, timeout=60).json()
     assert [(i["movie"]["id"], i["rating"]) for i in mine["items"]] == [(TOY_STORY, 4.5)]
-    assert at.select_slider(key=f"rate:{TOY_STORY}").value == 4.5
+    assert at.radio(key=f"rate:{TOY_STORY}").value == 4.5
     # "More like this" on a similar movie moves the dialog to it; Close closes it.
     ok(at.button(key=f"similar:more:{similar[0]}").click().run())
     assert ids(at, "details") == [similar[0]]
@@ -153,7 +152,7 @@ def test_discover_two_rounds_with_top_genres(app: AppTest, live_worker):
     # Ticks are not ratings; the stars on a discover card are.
     me = requests.get(f"{live_worker}/api/v1/me", headers=auth, timeout=60).json()
     assert me["rating_count"] == 0
-    ok(at.select_slider(key=f"discover:{third[0]}").set_value(4.0).run())
+    ok(at.radio(key=f"discover:{third[0]}").set_value(4.0).run())
     me = requests.get(f"{live_worker}/api/v1/me", headers=auth, timeout=60).json()
     assert me["rating_count"] == 1
     # Start over: no ticks, no top genres.
@@ -189,15 +188,19 @@ def test_reasons_under_every_recommendation(app: AppTest, live_worker):
     assert at.session_state["nav"] == "Recommendations"
     recs = ids(at, "recs")
     assert len(recs) == 24
-    why = [e for e in at.expander if e.label == "Why?"]
-    assert len(why) == 24
     expected = requests.get(
         f"{live_worker}/api/v1/me/recommendations", headers=auth, timeout=60
     ).json()["items"]
     assert [i["movie"]["id"] for i in expected] == recs
-    for expander, item in zip(why[:3], expected[:3], strict=True):
-        listed = " ".join(m.value for m in expander.markdown).replace("\\", "").lower()
+    # "Why?" is one click away: the details dialog of a recommendation lists every reason,
+    # the match and the predicted stars in one sentence, and a bar per source.
+    for item in expected[:3]:
+        ok(at.button(key=f"recs:more:{item['movie']['id']}").click().run())
+        listed = texts(at).replace("\\", "").lower()
         assert item["reasons"] and all(r.lower() in listed for r in item["reasons"])
+        assert f"{round(item['match'])}% match" in listed
+        assert f"about **{item['predicted_rating']:.1f}★**" in listed
+        ok(button(at, "Close").click().run())
     lines = "\n".join(m.value for m in at.markdown if 'class="mr-reason"' in m.value).lower()
     first = html.escape(expected[0]["reason"]).lower()
     assert first in lines  # the one-line reason on the card

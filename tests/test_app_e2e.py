@@ -18,9 +18,11 @@ import queue
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -45,6 +47,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery"
 GENRES = ["Action", "Adventure", "Comedy", "Drama", "Thriller"]
+STARS = '[role="radiogroup"][aria-label^="Your rating"]'  # the star controls
 WAIT_MS = 90_000  # two shared cores: a page rerun can take several seconds
 
 
@@ -120,15 +123,45 @@ def browser():
         browser.close()
 
 
-def rate_with_keyboard(page, index: int, counter: str) -> None:
-    """Slide the ``index``-th rating control to 5 stars and wait for ``counter`` to show."""
+def star(page, index: int, value: str):
+    """The ``value`` choice ("4.5★", "Not seen") of the ``index``-th star control."""
+    group = page.locator(STARS).nth(index)
+    return group.locator('[data-testid="stRadioOption"]').filter(
+        has_text=re.compile(f"^{re.escape(value)}$")
+    )
+
+
+def settle(page) -> None:
+    """Wait until the app is idle: no script run in progress, nothing drawn stale."""
+    page.wait_for_function(
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]') && "
+        "!document.querySelector('[data-stale=\"true\"]')",
+        timeout=WAIT_MS,
+    )
+
+
+def click_star(page, index: int, value: str, then: str, timings: list[float]) -> None:
+    """Click the ``value`` star of the ``index``-th control and wait for the text ``then``."""
     from playwright.sync_api import expect
 
-    slider = page.get_by_role("slider").nth(index)
-    slider.scroll_into_view_if_needed()
-    slider.focus()
-    page.keyboard.press("End")
-    expect(page.get_by_text(counter)).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+    choice = star(page, index, value)
+    choice.scroll_into_view_if_needed()
+    expect(choice).to_be_visible()
+    started = time.monotonic()
+    choice.click()
+    expect(page.get_by_text(then).first).to_be_visible(timeout=WAIT_MS)
+    timings.append(time.monotonic() - started)
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    """True when two bounding boxes share any area."""
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
 
 
 def broken_images(page) -> int:
@@ -151,57 +184,111 @@ def log_in(page, url: str, username: str) -> None:
     from playwright.sync_api import expect
 
     page.goto(url)
-    page.get_by_role("tab", name="Log in").click()
+    page.get_by_role("radio", name="I have an account").click()
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
 
 
-def test_journey_in_a_real_browser(served_app, browser):
+def journey_to_recommendations(
+    page, url: str, username: str, timings: list[float] | None = None
+) -> None:
+    """A new visitor's way to recommendations: sign up at ``url``, pick five genres (leaving
+    and coming back half way), rate movies with clicks on the stars and the keyboard, open
+    the recommendations and see 24 cards, each with a match percentage and a reason. Appends
+    click-to-screen seconds to ``timings``. Also run against the app container
+    (tests/test_containers.py)."""
     from playwright.sync_api import expect
 
-    username = f"e2e{uuid.uuid4().hex[:10]}"
-    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = desktop.new_page()
-    page.goto(served_app)
+    timings = [] if timings is None else timings
+    page.goto(url)
 
-    # Sign up: lands on the genre chooser.
+    # Sign up: lands on the genre chooser; no ratings counter yet.
     page.get_by_label("Choose a username").fill(username)
     page.get_by_label("Choose a password (at least 8 characters)").fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Which genres do you enjoy?")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Rated 0 of 5")).to_have_count(0)
     save_button = page.get_by_role("button", name="Save genres")
-    for genre in GENRES:
+    for genre in GENRES[:2]:
+        page.get_by_role("button", name=genre, exact=True).click()
+        page.wait_for_timeout(300)
+    # Skipping ahead keeps the two picks and guides back.
+    page.get_by_role("radio", name="Rate movies").click()
+    expect(page.get_by_text("You have picked 2 so far")).to_be_visible(timeout=WAIT_MS)
+    page.get_by_role("button", name="Pick my genres").click()
+    expect(page.get_by_text("2 chosen — pick 3 more.")).to_be_visible(timeout=WAIT_MS)
+    chosen = page.locator('button[data-variant="pills"][aria-pressed="true"]')
+    expect(chosen).to_have_count(2)
+    for genre in GENRES[2:]:
         expect(save_button).to_be_disabled()
         page.get_by_role("button", name=genre, exact=True).click()
         page.wait_for_timeout(300)
     expect(save_button).to_be_enabled(timeout=WAIT_MS)
+    # A chosen genre looks different from the others (filled green, not white).
+    background = chosen.first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(14, 122, 70)", background
     save_button.click()
 
-    # Rate three movies on the first grid page and two on the second.
+    # Rate: click stars on three movies of page one, the keyboard on another, two on page two.
     expect(page.get_by_text("Rate movies you have seen", exact=True)).to_be_visible(timeout=WAIT_MS)
-    expect(page.get_by_role("slider")).to_have_count(24, timeout=WAIT_MS)
+    expect(page.locator(STARS)).to_have_count(24, timeout=WAIT_MS)
     expect(page.locator(".mr-placeholder")).to_have_count(24)
     assert page.locator(".mr-poster-img").count() > 0  # poster layers exist (and fail here)
-    for done in range(1, 4):
-        rate_with_keyboard(page, done - 1, f"Rated {done} of 5")
-    expect(page.get_by_text("✓ Saved: 5★")).to_have_count(3)
-    page.get_by_role("button", name="Show more movies").click()
-    expect(page.get_by_role("slider")).to_have_count(48, timeout=WAIT_MS)
-    rate_with_keyboard(page, 24, "Rated 4 of 5")
-    page.get_by_role("slider").nth(25).focus()
-    page.keyboard.press("End")
-    expect(page.get_by_text("recommendations are ready").first).to_be_visible(timeout=WAIT_MS)
+    click_star(page, 0, "5★", "Rated 1 of 5", timings)
+    click_star(page, 1, "4.5★", "Rated 2 of 5", timings)
+    expect(page.get_by_text("✓ Saved: 4.5★")).to_be_visible()
+    # Toasts sit at the bottom: they cover neither the title nor Log out.
+    toast = page.get_by_test_id("stToast").first
+    expect(toast).to_be_visible(timeout=WAIT_MS)
+    for control in (page.get_by_role("button", name="Log out"), page.get_by_text("Movie matcher")):
+        assert not overlaps(toast.bounding_box(), control.first.bounding_box())
+    click_star(page, 2, "3★", "Rated 3 of 5", timings)
+    # "Not seen" clears a rating; the keyboard reaches the stars and the arrows move along.
+    click_star(page, 2, "Not seen", "Rated 2 of 5", timings)
+    page.locator(STARS).nth(2).locator("input:checked").focus()
+    page.keyboard.press("ArrowRight")  # Not seen -> 0.5★
+    expect(page.get_by_text("Rated 3 of 5")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("✓ Saved: 0.5★")).to_be_visible()
+    # The stars show the rating: 5★ lights all ten halves gold, 4.5★ nine.
+    gold = "rgb(240, 165, 0)"
 
-    # Recommendations: 24 cards with match percentages, then the next 24.
+    def lit(index: int) -> int:
+        colours = (
+            page.locator(STARS)
+            .nth(index)
+            .locator("p")
+            .evaluate_all("ps => ps.slice(1).map(p => getComputedStyle(p, '::before').color)")
+        )
+        return sum(colour == gold for colour in colours)
+
+    page.mouse.move(0, 0)
+    assert (lit(0), lit(1)) == (10, 9)
+    page.get_by_role("button", name="Show more movies").click()
+    expect(page.locator(STARS)).to_have_count(48, timeout=WAIT_MS)
+    click_star(page, 24, "4★", "Rated 4 of 5", timings)
+    click_star(page, 25, "5★", "recommendations are ready", timings)
+
+    # Recommendations: 24 cards with match percentages and reasons.
     page.get_by_role("button", name="See my recommendations →").click()
     badges = page.locator(".mr-badge")
     expect(badges).to_have_count(24, timeout=WAIT_MS)
     assert all(re.fullmatch(r"\d{1,3}% match", text) for text in badges.all_inner_texts())
     reasons = page.locator(".mr-reason").all_inner_texts()
     assert len(reasons) == 24 and all(reason.strip() for reason in reasons)
+
+
+def test_journey_in_a_real_browser(served_app, browser):
+    from playwright.sync_api import expect
+
+    timings: list[float] = []  # seconds from a click until its result is on screen
+    username = f"e2e{uuid.uuid4().hex[:10]}"
+    desktop = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desktop.new_page()
+    journey_to_recommendations(page, served_app, username, timings)
+    badges = page.locator(".mr-badge")
     page.wait_for_timeout(1500)  # let the failed poster requests settle
     assert broken_images(page) == 0
     page.get_by_text("Recommended for you").scroll_into_view_if_needed()
@@ -211,8 +298,7 @@ def test_journey_in_a_real_browser(served_app, browser):
 
     # Rating a recommended movie takes it off the list.
     first_title = page.locator(".mr-title").first.inner_text()
-    page.get_by_role("slider").first.focus()
-    page.keyboard.press("End")
+    click_star(page, 0, "5★", "Saved 5★ for", timings)
     expect(page.locator(".mr-title").first).not_to_have_text(first_title, timeout=WAIT_MS)
     expect(badges).to_have_count(48, timeout=WAIT_MS)
 
@@ -220,6 +306,10 @@ def test_journey_in_a_real_browser(served_app, browser):
     page.get_by_role("radio", name="My ratings").click()
     expect(page.get_by_role("button", name="Remove")).to_have_count(6, timeout=WAIT_MS)
     expect(page.locator(".mr-title").first).to_have_text(first_title)
+    # Editing a rating keeps the card where it is.
+    titles = page.locator(".mr-title").all_inner_texts()
+    click_star(page, 3, "2★", "✓ Saved: 2★", timings)
+    assert page.locator(".mr-title").all_inner_texts() == titles
 
     # More like this: a dialog with the movie and its 12 most similar movies.
     page.get_by_role("button", name="More like this").first.click()
@@ -229,6 +319,20 @@ def test_journey_in_a_real_browser(served_app, browser):
     assert all(re.fullmatch(r"\d{1,3}% similar", text) for text in similar)
     expect(dialog.get_by_text(first_title).first).to_be_visible()
     save_shot(page, "details")
+    # "More like this" on a similar movie moves the dialog to that movie.
+    next_title = dialog.locator(".mr-card .mr-title").first.inner_text()
+    started = time.monotonic()
+    dialog.get_by_role("button", name="More like this").first.click()
+    expect(dialog.locator(".mr-title").first).to_have_text(next_title, timeout=WAIT_MS)
+    timings.append(time.monotonic() - started)
+    expect(dialog.locator(".mr-badge")).to_have_count(12, timeout=WAIT_MS)
+    # Close closes it.
+    started = time.monotonic()
+    dialog.locator("button", has_text="Close").click()
+    expect(page.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
+    timings.append(time.monotonic() - started)
+    page.get_by_role("button", name="More like this").first.click()
+    expect(page.get_by_role("dialog")).to_be_visible(timeout=WAIT_MS)
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
 
@@ -258,20 +362,62 @@ def test_journey_in_a_real_browser(served_app, browser):
     assert second["y"] > first["y"] + first["height"]  # stacked, not side by side
     assert abs(second["x"] - first["x"]) < 2
     assert first["width"] <= 390
+    # A compact list: the poster is a thumbnail beside the text, not a full-width picture.
+    assert first["width"] < 130, first
+    height = mobile.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    print(f"\nphone page with 24 recommendations: {height} px tall (was 11,655 px)")
+    assert height < 11_655
     mobile.get_by_text("Recommended for you").scroll_into_view_if_needed()
     save_shot(mobile, "recommendations-phone")
-    # A refresh starts over at the log-in page: never half logged in.
+    # The details dialog on a phone: the poster is a thumbnail, the title and stars show.
+    mobile.get_by_role("button", name="More like this").first.click()
+    sheet = mobile.get_by_role("dialog")
+    expect(sheet.locator(".mr-badge")).to_have_count(12, timeout=WAIT_MS)
+    assert sheet.locator(".mr-poster").first.bounding_box()["width"] <= 111
+    expect(sheet.locator(STARS).first).to_be_in_viewport()
+    save_shot(mobile, "details-phone")
+    sheet.locator("button", has_text="Close").click()
+    expect(mobile.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
+    # A refresh keeps the person signed in (the session cookie, app/cookies.py).
     mobile.reload()
-    expect(mobile.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
-    expect(mobile.get_by_role("button", name="Log out")).to_have_count(0)
+    expect(mobile.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
     phone.close()
 
-    # Log out: one click, back to the forms.
+    # Removing ratings below five keeps the last list, with a note.
+    page.get_by_role("radio", name="My ratings").click()
+    for left in (5, 4):
+        page.get_by_role("button", name="Remove").first.click()
+        expect(page.get_by_role("button", name="Remove")).to_have_count(left, timeout=WAIT_MS)
+    page.get_by_role("radio", name="Recommendations").click()
+    expect(page.get_by_text("this is your last list")).to_be_visible(timeout=WAIT_MS)
+    expect(badges).to_have_count(48, timeout=WAIT_MS)
+
+    # Log out: one click, back to the log-in form (they have an account).
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("button", name="Create account")).to_be_visible(timeout=WAIT_MS)
-    expect(page.get_by_text("You are logged out")).to_be_visible()
+    expect(page.get_by_text("You are logged out")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+    # A wrong password: the error shows on screen, under the form just used.
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill("not my password")
+    page.get_by_role("button", name="Log in").click()
+    error = page.get_by_text("Wrong username or password.")
+    expect(error).to_be_visible(timeout=WAIT_MS)
+    expect(error).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    for _ in range(2):  # one click at a time: each waits for the answer to the previous one
+        page.wait_for_timeout(300)
+        settle(page)
+        page.get_by_role("button", name="Log in").click()
+    warning = page.get_by_text("2 more wrong tries")
+    expect(warning).to_be_visible(timeout=WAIT_MS)
+    expect(warning).to_be_in_viewport()
+    expect(page.get_by_text("pauses for 15 minutes")).to_be_visible()
     desktop.close()
+    print(
+        f"\nclick-to-screen over {len(timings)} steps: median "
+        f"{statistics.median(timings):.2f} s, max {max(timings):.2f} s"
+    )
 
 
 def test_poster_shows_when_it_loads_and_placeholder_when_it_fails(browser):
@@ -339,6 +485,11 @@ def test_poster_shows_when_it_loads_and_placeholder_when_it_fails(browser):
     for index in (1, 2):
         red, green, blue = centre(index)
         assert blue > red and blue > 40  # the dark-blue placeholder shows
-    expect_titles = page.locator(".mr-placeholder span").all_inner_texts()
-    assert expect_titles == ["Loads", "Missing", "No poster"]
+    # The title is printed once, under the poster, never again inside the placeholder.
+    assert page.locator(".mr-placeholder").all_inner_texts() == ["", "", ""]
+    assert [t.split(" (")[0] for t in page.locator(".mr-title").all_inner_texts()] == [
+        "Loads",
+        "Missing",
+        "No poster",
+    ]
     context.close()

@@ -110,11 +110,11 @@ def test_worker_down_then_back(worker, monkeypatch):
     assert at.session_state["token"]
     at.pills(key="genre_pick").set_value(["Action", "Comedy", "Drama", "Crime", "Romance"]).run()
     button(at, "Save genres").click().run()
-    slider = at.select_slider[0]
+    slider = at.radio[0]
 
     # The worker goes away while the person is logged in.
     worker.stop()
-    at.select_slider(key=slider.key).set_value(4.0).run()
+    at.radio(key=slider.key).set_value(4.0).run()
     assert not at.exception, at.exception
     assert "was not saved" in errors(at)
     assert_down_message(at, "is not available")
@@ -124,9 +124,9 @@ def test_worker_down_then_back(worker, monkeypatch):
     button(at, "Retry").click().run()
     assert not at.exception, at.exception
     assert not at.error
-    assert len(at.select_slider) == 24
-    assert at.select_slider(key=slider.key).value == 0.0  # shows what is saved: nothing
-    at.select_slider(key=slider.key).set_value(4.0).run()
+    assert len(at.radio) == 24
+    assert at.radio(key=slider.key).value == 0.0  # shows what is saved: nothing
+    at.radio(key=slider.key).set_value(4.0).run()
     assert "Saved: 4★" in "\n".join(c.value for c in at.caption)
 
     # Slow: the worker is frozen, so requests time out after WORKER_TIMEOUT_SECONDS.
@@ -139,4 +139,4 @@ def test_worker_down_then_back(worker, monkeypatch):
     button(at, "Retry").click().run()
     assert not at.exception, at.exception
     assert not at.error
-    assert len([s for s in at.select_slider if s.key.startswith("mine:")]) == 1
+    assert len([s for s in at.radio if s.key.startswith("mine:")]) == 1

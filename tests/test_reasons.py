@@ -33,7 +33,7 @@ def test_reasons_follow_the_components_contributions():
     reasons = reasons_for(EVIDENCE)
     assert reasons == [
         "people who liked Heat (you: 5★) rate it highly — 42% of them gave it 4★+",
-        "15 of your 50 taste neighbours gave it 4★+",
+        "15 of 50 people with your taste gave it 4★+",
         "its story is close to Alien, which you rated 4.5★",
         "popular: 120 people gave it 4★+",
     ]  # the neural model lowered the score: not given as a reason
@@ -59,3 +59,14 @@ def test_weak_evidence_is_not_claimed():
 
 def test_star_formatting():
     assert stars(5.0) == "5★" and stars(4.5) == "4.5★" and stars(0.5) == "0.5★"
+
+
+def test_no_engineering_words_and_no_second_star_figure():
+    """Every sentence is in a person's words, and none states a rating other than the one the
+    card shows (the blend's predicted stars)."""
+    evidence = {**EVIDENCE, "components": {"pearson": 5.0, "neural": 9.0, "content": 1.0}}
+    reasons = reasons_for(evidence)
+    assert reasons[0] == "it fits the pattern of your ratings"
+    text = " ".join(reasons).lower()
+    for word in ("neighbour", "neural", "model", "pearson", "embedding", "cosine", "4.3"):
+        assert word not in text

@@ -236,7 +236,7 @@ def test_query_with_enough_ratings_is_ranked_by_the_model_and_cached(client, wor
     for item in body["items"]:
         assert -1 <= item["evidence"]["query_similarity"] <= 1
         assert "neighbours_rated" in item["evidence"]  # Pearson's own evidence
-        assert item["reason"] == item["reasons"][0] and "taste neighbours" in item["reason"]
+        assert item["reason"] == item["reasons"][0] and "people with your taste" in item["reason"]
         assert "description" in item["reasons"][-1]
     same = {**params, "query": "a heist crew plans one last job"}  # same query, normalised
     again = client.get(f"{API}/me/recommendations", query_string=same, headers=headers)

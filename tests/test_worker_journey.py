@@ -56,7 +56,7 @@ def test_journey_from_signup_to_recommendations_and_logout(worker_client, worker
     for item in recs["items"]:
         assert item["movie"]["id"] not in rated and item["movie"]["my_rating"] is None
         assert 0 <= item["match"] <= 100 and 0.5 <= item["predicted_rating"] <= 5
-        assert "taste neighbours rated it" in item["reason"]
+        assert "people with your taste rated it" in item["reason"]
         assert item["evidence"]["neighbours_rated"] >= item["evidence"]["neighbours_liked"]
     assert recs["cached"] is False
 

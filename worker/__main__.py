@@ -1,7 +1,8 @@
 """``python -m worker``: run the worker locally with one command.
 
 Starts an embedded ``redis-server`` when ``REDIS_URL`` is unset (data in ``WORKER_DATA_DIR``,
-default ``./var/redis``, kept across restarts, AOF with ``appendfsync always``), then serves
+default ``./var/redis``, kept across restarts, AOF with ``appendfsync always``, a generated
+password, restarted by a supervisor thread if it dies), then serves
 the app with gunicorn (``WORKER_PROCESSES`` processes, default 2) on
 ``WORKER_HOST``:``WORKER_PORT`` (default 127.0.0.1:8000) and prints the URL. Ctrl-C stops
 both. ``--dev`` uses Flask's single-process development server instead of gunicorn.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -23,12 +25,13 @@ def _gunicorn(host: str, port: int, processes: int) -> None:
 
     class _Server(BaseApplication):
         def load_config(self):
+            from worker import gunicorn_conf  # the settings every way of serving shares
+
+            for name in vars(gunicorn_conf):
+                if name in self.cfg.settings:
+                    self.cfg.set(name, getattr(gunicorn_conf, name))
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", processes)
-            # threads: a bcrypt check (which releases the GIL) does not block other requests
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", 4)
-            self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", os.environ.get("WORKER_ACCESS_LOG") or None)
 
         def load(self):
@@ -51,10 +54,13 @@ def main(argv: list[str] | None = None) -> int:
 
     redis = None
     if not os.environ.get("REDIS_URL", "").strip():
-        redis = start_embedded_redis(Path(args.data_dir))
+        # a generated password keeps other local users out; restarted if it ever dies
+        password = secrets.token_urlsafe(24)
+        redis = start_embedded_redis(Path(args.data_dir), password=password).supervise()
         os.environ["REDIS_URL"] = redis.url
         print(
-            f"embedded redis-server on {redis.url}, data in {Path(args.data_dir).resolve()}",
+            f"embedded redis-server on 127.0.0.1:{redis.port} (password in REDIS_URL of this "
+            f"process), data in {Path(args.data_dir).resolve()}",
             flush=True,
         )
     print(f"worker: http://{args.host}:{args.port}  (ready when /readyz says 200)", flush=True)

@@ -11,12 +11,14 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from worker import config, errors
+from worker import config, errors, framing
 from worker.recommendations import ModelService
 from worker.routes import (
+    API,
+    account,
     auth,
     discover,
     genres,
@@ -42,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.wsgi_app = framing.ChunkedBodyLimit(app.wsgi_app, lambda: app.config["MAX_CONTENT_LENGTH"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     store = Store.from_url(app.config["REDIS_URL"])
@@ -61,11 +64,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             ms = (time.perf_counter() - g.started) * 1000
             metrics = [f"app;dur={ms:.2f}", *g.get("timing", [])]
             response.headers["Server-Timing"] = ", ".join(metrics)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.path.startswith(f"{API}/auth/"):  # answers that carry tokens or accounts
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     errors.register(app)
     blueprints = (health, auth, genres, movies, ratings, recommendations, discover, insights)
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
+    app.register_blueprint(account.bp)
     service.start(background=app.config["LOAD_IN_BACKGROUND"])
     return app

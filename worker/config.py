@@ -19,6 +19,11 @@ Names (shared with deployment and the app; see docs/api.md):
 - ``TRUSTED_PROXIES`` (default 0): how many reverse proxies (e.g. the Ingress) sit in front of
   the worker; their ``X-Forwarded-For`` is then trusted for the client address used by the
   login rate limit.
+- ``NEIGHBOUR_MIN_AGE_SECONDS`` (259200 = 3 days), ``NEIGHBOUR_MIN_RATINGS`` (20),
+  ``NEIGHBOUR_MAX_APP`` (3): when app users count as taste neighbours (worker/trust.py).
+- ``SIGNUP_MAX_PER_ADDRESS`` (10) per ``SIGNUP_WINDOW_SECONDS`` (3600): sign-ups per client
+  address (429 beyond). gunicorn's own settings (``WORKER_READ_TIMEOUT``, 15 s, ...) are in
+  worker/gunicorn_conf.py.
 - Data locations come from ``recommender.settings`` (DATA_DIR, MOVIELENS_PATH, OVERVIEWS_PATH);
   ``ARTIFACTS_DIR`` (default ``./artifacts``) is read once into the app config, so tests can
   point one app at their own folder.
@@ -59,9 +64,27 @@ DEFAULTS: dict[str, Any] = {
     "DISCOVER_MAX_LIKED": 200,
     # Discover only proposes movies with at least this many ratings (no obscure films).
     "DISCOVER_MIN_RATINGS": 10,
+    # Shilling resistance (worker/trust.py): app users count as taste neighbours only this long
+    # after sign-up and with this many ratings, and at most this many per list.
+    "NEIGHBOUR_MIN_AGE_SECONDS": 3 * 86400,
+    "NEIGHBOUR_MIN_RATINGS": 20,
+    "NEIGHBOUR_MAX_APP": 3,
+    # Sign-ups per client address per window (worker/limits.py): 429 beyond.
+    "SIGNUP_MAX_PER_ADDRESS": 10,
+    "SIGNUP_WINDOW_SECONDS": 3600,
     # Load models in a background thread (True) or before create_app returns (False).
     "LOAD_IN_BACKGROUND": True,
 }
+
+
+HARDENING_SETTINGS = (
+    "NEIGHBOUR_MIN_AGE_SECONDS",
+    "NEIGHBOUR_MIN_RATINGS",
+    "NEIGHBOUR_MAX_APP",
+    "SIGNUP_MAX_PER_ADDRESS",
+    "SIGNUP_WINDOW_SECONDS",
+)
+"""Integer settings of worker/trust.py and worker/limits.py, also read from the environment."""
 
 
 def _int_env(name: str) -> int | None:
@@ -80,7 +103,12 @@ def from_environment() -> dict[str, Any]:
     redis_url = os.environ.get("REDIS_URL", "").strip()
     if redis_url:
         config["REDIS_URL"] = redis_url
-    for name in ("SESSION_TTL_SECONDS", "MAX_CONTENT_LENGTH", "TRUSTED_PROXIES"):
+    for name in (
+        "SESSION_TTL_SECONDS",
+        "MAX_CONTENT_LENGTH",
+        "TRUSTED_PROXIES",
+        *HARDENING_SETTINGS,
+    ):
         value = _int_env(name)
         if value is not None:
             config[name] = value

@@ -66,6 +66,21 @@ def error_response(status: int, code: str, message: str, fields=None, headers=No
     return response
 
 
+_REFUSALS = ("OOM", "MISCONF", "READONLY", "NOREPLICAS")
+
+
+def _refusal(exc: redis.ResponseError) -> str | None:
+    """Which write refusal of Redis ``exc`` is (``OOM``, ``MISCONF``, ...), also when a Lua
+    script got it (``Error running script ... -OOM command not allowed ...``), else None."""
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        return "OOM"
+    text = str(exc)
+    for kind in _REFUSALS:
+        if text.startswith(kind) or f"-{kind} " in text:
+            return kind
+    return None
+
+
 def register(app: Flask) -> None:
     """Install the handlers that turn every error into the JSON shape above."""
 
@@ -90,6 +105,26 @@ def register(app: Flask) -> None:
             "Storage is unavailable; try again shortly.",
             headers={"Retry-After": "5"},
         )
+
+    @app.errorhandler(redis.ResponseError)
+    def _storage_refused(exc: redis.ResponseError):
+        # Redis refuses writes when it is out of memory (OOM, at maxmemory) or cannot persist
+        # (MISCONF: the disk for the AOF/RDB is full or failing): nothing was written.
+        text = str(exc)
+        kind = _refusal(exc)
+        if kind is not None:
+            log.error("redis refused a write: %s", text)
+            full = kind in ("OOM", "MISCONF")
+            return error_response(
+                503,
+                "storage_full" if full else "storage_unavailable",
+                "Storage is full and cannot take changes right now; nothing was saved. "
+                "Try again later."
+                if full
+                else "Storage is unavailable; try again shortly.",
+                headers={"Retry-After": "30" if full else "5"},
+            )
+        return _unexpected(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -44,24 +44,31 @@ def start_worker(
     app_config: dict[str, Any] | None = None,
     log_path: Path | None = None,
     timeout: float = 180.0,
+    env: dict[str, str] | None = None,
 ) -> LiveWorker:
-    """Run ``gunicorn worker.app:create_app(app_config)`` on 127.0.0.1 (``processes`` x
-    ``threads``, gthread workers) and wait for /readyz.
+    """Run ``gunicorn worker.app:create_app(app_config)`` with the production settings of
+    :mod:`worker.gunicorn_conf` on 127.0.0.1 (``processes`` x ``threads``) and wait for
+    /readyz.
 
     ``app_config`` is passed to ``create_app`` as ``test_config`` (a Python literal), e.g.
     ``{"BCRYPT_ROUNDS": 4}``; ``None`` runs with production settings from the environment.
+    ``env`` adds environment variables (e.g. ``WORKER_READ_TIMEOUT``).
     """
     port = port or free_port()
     factory = f"worker.app:create_app({app_config!r})" if app_config else "worker.app:create_app()"
-    env = {**os.environ, "REDIS_URL": redis_url, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {
+        **os.environ,
+        **(env or {}),
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    }
     env.setdefault("OMP_NUM_THREADS", "1")
     cmd = [
         sys.executable, "-m", "gunicorn", factory,
+        "-c", "python:worker.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(processes),
-        "--worker-class", "gthread",
         "--threads", str(threads),
-        "--timeout", "120",
     ]  # fmt: skip
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -74,18 +81,18 @@ def start_worker(
 
 def wait_ready(worker: LiveWorker, timeout: float, processes: int = 1) -> bool:
     """Poll ``/readyz`` until ``processes`` different gunicorn processes (told apart by the
-    ``process`` id in the answer) have each answered 200."""
+    ``instance`` name in the answer) have each answered 200."""
     import json
 
     deadline = time.monotonic() + timeout
-    ready: set[int] = set()
+    ready: set[str] = set()
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:
             return False
         try:
             with urllib.request.urlopen(worker.url + "/readyz", timeout=2) as response:
                 if response.status == 200:
-                    ready.add(int(json.loads(response.read()).get("process", 0)))
+                    ready.add(json.loads(response.read()).get("instance", ""))
         except OSError:
             pass
         if len(ready) >= processes:

@@ -34,12 +34,13 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, extra: bool =
 ERROR_TEXT = {
     400: "Malformed JSON body",
     401: "Missing, invalid, expired or revoked token",
+    403: "Wrong password",
     404: "Not found",
     409: "Conflict",
     413: "Body larger than 64 KiB",
     415: "Body is not application/json",
     422: "Invalid input (see error.fields)",
-    429: "Too many failed logins (see Retry-After)",
+    429: "Too many attempts (see Retry-After)",
     500: "Unexpected server error",
     503: "Models still loading or storage unavailable (see Retry-After)",
 }
@@ -135,7 +136,13 @@ SCHEMAS: dict[str, Any] = {
             )
         }
     ),
-    "User": _obj({"id": {"type": "string"}, "username": {"type": "string"}}),
+    "User": _obj(
+        {
+            "id": {"type": "string"},
+            "username": _nullable({"type": "string"}),
+            "guest": {"type": "boolean"},
+        }
+    ),
     "Movie": _obj(
         {
             "id": {"type": "integer"},
@@ -175,6 +182,7 @@ RESPONSES = {
             "genres": {"type": "array", "items": {"type": "string"}},
             "rating_count": {"type": "integer", "minimum": 0},
             "ratings_needed": {"type": "integer", "minimum": 0, "maximum": 5},
+            "session_expires_in": {"type": "integer", "minimum": 0},
         }
     ),
     "login": _obj(
@@ -204,7 +212,7 @@ RESPONSES = {
             "reloaded_at": {"type": "string", "format": "date-time"},
             "reload_error": {"type": "string"},
             "redis": {"type": "string", "enum": ["ok", "unreachable"]},
-            "process": {"type": "integer"},
+            "instance": {"type": "string"},
             "error": {"type": "string"},
         },
         required=["status", "models", "model", "model_version", "redis"],
@@ -293,18 +301,20 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/auth/signup": {
             "post": _op(
-                "Create an account",
+                "Create an account (with a guest's token: turn that guest into it)",
                 {201: _ok(_obj(user_only), "Created")},
                 [409],
+                auth="optional",
                 body=CREDENTIALS,
                 tag="auth",
             ),
         },
         "/api/v1/auth/login": {
             "post": _op(
-                "Log in: returns a bearer token",
+                "Log in: returns a bearer token (with a guest's token: merge that guest in)",
                 {200: _ok(RESPONSES["login"])},
                 [401, 429],
+                auth="optional",
                 body=_obj(
                     {
                         "username": USERNAME,
@@ -325,6 +335,17 @@ def _paths() -> dict[str, Any]:
                 {200: _ok(RESPONSES["me"])},
                 [],
                 auth="required",
+                tag="auth",
+            ),
+            "delete": _op(
+                "Delete my account and every piece of its data (a guest sends {})",
+                {204: _ok(None, "Deleted")},
+                [403, 409, 429],
+                auth="required",
+                body=_obj(
+                    {"password": {"type": "string", "minLength": 1, "maxLength": 1024}},
+                    required=[],
+                ),
                 tag="auth",
             ),
         },
@@ -403,6 +424,43 @@ def _paths() -> dict[str, Any]:
                     },
                 ],
                 tag="movies",
+            ),
+        },
+        "/api/v1/auth/guest": {
+            "post": _op(
+                "Start as a guest: returns a bearer token of a new guest user",
+                {201: _ok(RESPONSES["login"], "Created")},
+                [429],
+                tag="auth",
+            ),
+        },
+        "/api/v1/me/password": {
+            "put": _op(
+                "Change the password; every other session of the user is revoked",
+                {204: _ok(None, "Changed")},
+                [403, 409, 429],
+                auth="required",
+                body=_obj(
+                    {
+                        "old_password": {"type": "string", "minLength": 1, "maxLength": 1024},
+                        "new_password": CREDENTIALS["properties"]["password"],
+                    }
+                ),
+                tag="auth",
+            ),
+        },
+        "/api/v1/me/ratings/export": {
+            "get": _op(
+                "My ratings as CSV: movieId,title,rating,timestamp",
+                {
+                    200: {
+                        "description": "A header line, then one line per rating, oldest first",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                [],
+                auth="required",
+                tag="ratings",
             ),
         },
         "/api/v1/insights/plots": {

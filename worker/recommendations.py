@@ -27,7 +27,8 @@ not retried until the pointer changes again (``/readyz`` shows ``reload_error``)
 **Neighbour pool**: a neighbourhood model (Pearson, or the blend's Pearson component) also uses
 the app's users as neighbours, through ``upsert_user(key, profile)``. Each process first loads
 every app user, then, before each fresh scoring, reads the Redis change stream from where it
-stopped and re-reads only the users whose ratings changed.
+stopped and re-reads only the users whose ratings changed. Only accounts old enough and with
+enough ratings join, and at most a few per list (:mod:`worker.trust`, against shilling).
 
 **Cache**: a computed list (top ``RECS_CACHE_SIZE`` = 240) and its neighbours are stored under
 the user's ratings version *and* the model version (``recs:{id}:{version}`` hash field
@@ -56,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from recommender import settings
-from worker import artifacts
+from worker import artifacts, trust
 from worker.errors import ApiError
 from worker.store import Store
 
@@ -94,6 +95,7 @@ class Loaded:
     lock: threading.RLock = field(default_factory=threading.RLock)
     pool: set[str] = field(default_factory=set)
     last_change: str = "0-0"
+    waiting: dict[str, float] = field(default_factory=dict)  # user id -> when they may join
 
 
 @dataclass
@@ -250,6 +252,7 @@ class ModelService:
         self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self.query_ttl = int(config.get("QUERY_CACHE_TTL_SECONDS", 600))
+        self.policy = trust.NeighbourPolicy.from_config(config)
         self.loaded: Loaded | None = None
         self.content: Content | None = None
         self.reason: str | None = None
@@ -520,9 +523,23 @@ class ModelService:
             for key in list(loaded.pool - set(wanted)):
                 pool.upsert_user(key, None)
                 loaded.pool.discard(key)
-            profiles = self.store.profiles(list(wanted.values()))
-            for user_id, profile in profiles.items():
-                self._upsert(loaded, user_id, profile)
+            trust.apply_cap(loaded.model, self.policy)
+            self._admit(loaded, self.store.profiles(list(wanted.values())))
+
+    def _admit(self, loaded: Loaded, profiles: dict[str, dict[int, float]]) -> None:
+        """Put each user in the pool with their profile if the neighbour policy lets them in
+        now (:mod:`worker.trust`); otherwise out of it, and remembered in ``waiting`` until the
+        time they may join."""
+        created = self.store.created_at_of(list(profiles))
+        now = time.time()
+        for user_id, profile in profiles.items():
+            due = self.policy.eligible_at(created.get(user_id), len(profile))
+            admitted = bool(profile) and due is not None and due <= now
+            if profile and due is not None and due > now:
+                loaded.waiting[user_id] = due
+            else:
+                loaded.waiting.pop(user_id, None)
+            self._upsert(loaded, user_id, profile if admitted else None)
 
     def sync(self, loaded: Loaded | None = None) -> int:
         """Apply rating changes made by any process since the last sync; returns users updated."""
@@ -530,16 +547,19 @@ class ModelService:
         if neighbour_pool(loaded.model) is None:
             return 0
         with loaded.lock:
+            now = time.time()
+            due = sorted(u for u, when in loaded.waiting.items() if when <= now)
+            if due:  # accounts old enough now to count as neighbours
+                self._admit(loaded, self.store.profiles(due))
             changes = self.store.changes_since(loaded.last_change)
             if not changes:
-                return 0
+                return len(due)
             oldest = self.store.oldest_change_id()
             if loaded.last_change != "0-0" and oldest and _id_after(oldest, loaded.last_change):
                 self._resync(loaded)  # the stream was trimmed past us: reload everyone
                 return len(loaded.pool)
             users = {user for _, user in changes}
-            for user_id, profile in self.store.profiles(sorted(users)).items():
-                self._upsert(loaded, user_id, profile)
+            self._admit(loaded, self.store.profiles(sorted(users)))
             loaded.last_change = changes[-1][0]
             return len(users)
 
@@ -829,7 +849,7 @@ def explain(item: dict[str, Any], neighbour_count: int | None) -> dict[str, Any]
 
 
 def _close_to_description(cosine: float) -> str:
-    return f"Close to your description (similarity {cosine:.2f})"
+    return f"Its story matches your description ({round(100 * max(cosine, 0.0))}% close)"
 
 
 def describe(evidence: dict[str, Any], predicted: float, neighbour_count: int | None) -> str:
@@ -837,7 +857,7 @@ def describe(evidence: dict[str, Any], predicted: float, neighbour_count: int | 
     rated, liked = evidence.get("neighbours_rated"), evidence.get("neighbours_liked")
     if rated is not None and neighbour_count:
         liked_part = f", {liked} gave it 4★+" if liked is not None else ""
-        return f"{rated} of your {neighbour_count} taste neighbours rated it{liked_part}"
+        return f"{rated} of {neighbour_count} people with your taste rated it{liked_part}"
     return f"We predict you would rate it {predicted:.1f}★"
 
 

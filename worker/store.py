@@ -6,11 +6,18 @@ Key schema (one logical database; ``{id}`` is a user's id, 16 hex chars):
 key                             type        content
 ==============================  ==========  ==================================================
 ``user:{id}``                   hash        username (as typed), password_hash (bcrypt),
-                                            created_at (ISO), genres (JSON list of names)
+                                            created_at (ISO), genres (JSON list of names);
+                                            guests: username and password_hash "", guest
+                                            "1", last_seen (Unix ms); a converted guest:
+                                            guest "0", signed_up_at (ISO)
 ``username:{lowercase name}``   string      the user id (case-insensitive uniqueness)
-``users``                       set         every user id
-``session:{sha256(token)}``     string      the user id; expires after SESSION_TTL_SECONDS.
+``users``                       set         every user id (accounts and guests)
+``guests``                      sorted set  guest user ids scored by last use (Unix ms)
+``session:{sha256(token)}``     string      the user id; expires after SESSION_TTL_SECONDS
+                                            (a guest's: GUEST_TTL_SECONDS, renewed on use).
                                             Only a hash of the token is stored.
+``sessions:{id}``               set         the user's ``session:`` keys (to revoke them all)
+``sessions_indexed``            string      set once older sessions were added to the index
 ``ratings:{id}``                hash        movieId -> stars ("4.5")
 ``rated:{id}``                  sorted set  movieId scored by rated_at (Unix ms): newest first
 ``ratings_version:{id}``        string      integer, +1 on every change of the user's ratings
@@ -22,6 +29,7 @@ key                             type        content
 ``query_recs:{id}:{digest}``    string      JSON: a "describe what you want" list; digest =
                                             sha256(model version, ratings version, normalised
                                             query); expires after QUERY_CACHE_TTL_SECONDS
+``query_recs_keys:{id}``        set         the user's ``query_recs:`` keys (for deletion)
 ``discover:{id}``               hash        round (int), started_at (ISO): the discover loop
 ``discover_shown:{id}``         sorted set  movieId scored 100 × round shown + position in
                                             that round (at most DISCOVER_MAX_SHOWN, oldest
@@ -38,7 +46,14 @@ key                             type        content
 ``login_failures:user:{name}``  string      failed logins for a lowercase username, expires
                                             at the end of the window
 ``login_failures:addr:{ip}``    string      failed logins from one client address
+``signups:addr:{ip}``           string      sign-ups from one client address, expires at
+                                            the end of SIGNUP_WINDOW_SECONDS
+``password_failures:{id}``      string      wrong passwords sent to /me/password or DELETE /me
+``guest_creations:addr:{ip}``   string      guests created from one client address (window)
 ==============================  ==========  ==================================================
+
+Account life cycle (guests, converting a guest, merging a guest at log-in, password change,
+deletion, guest expiry) is in :mod:`worker.accounts`, one Lua script per operation.
 
 Atomicity: sign-up, every rating change (ratings hash, time-ordered index, version bump,
 cache invalidation, change-stream entry) and cache writes are single Lua scripts, so they
@@ -74,6 +89,11 @@ def session_key(token: str) -> str:
     return "session:" + hashlib.sha256(token.encode()).hexdigest()
 
 
+def sessions_key(user_id: str) -> str:
+    """Set of the ``session:{hash}`` keys of one user (for revoking all of them)."""
+    return f"sessions:{user_id}"
+
+
 def ratings_key(user_id: str) -> str:
     return f"ratings:{user_id}"
 
@@ -96,6 +116,10 @@ def neighbours_key(user_id: str, version: int) -> str:
 
 def failures_key(kind: str, who: str) -> str:
     return f"login_failures:{kind}:{who}"
+
+
+def signups_key(address: str) -> str:
+    return f"signups:addr:{address}"
 
 
 def query_recs_key(user_id: str, digest: str) -> str:
@@ -231,6 +255,25 @@ end
 return out
 """
 
+# KEYS: user. ARGV: expected hash, new hash
+_REPLACE_HASH = """
+if redis.call('HGET', KEYS[1], 'password_hash') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'password_hash', ARGV[2])
+return 1
+"""
+
+# KEYS: session, the user's sessions index. ARGV: user id, ttl. Drops ended sessions from the
+# index, which lives as long as the longest session in it.
+_CREATE_SESSION = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+for _, s in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('EXISTS', s) == 0 then redis.call('SREM', KEYS[2], s) end
+end
+redis.call('SADD', KEYS[2], KEYS[1])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[2], ARGV[2]) end
+return 1
+"""
+
 # KEYS: failure counter. ARGV: window seconds
 _COUNT_FAILURE = """
 local n = redis.call('INCR', KEYS[1])
@@ -244,13 +287,15 @@ class User:
     """A stored user (``password_hash`` never leaves the worker)."""
 
     id: str
-    username: str
+    username: str | None  # None for a guest
     password_hash: str
     created_at: str
     genres: list[str]
+    guest: bool = False
+    last_seen_ms: int = 0  # guests only: last use
 
-    def public(self) -> dict[str, str]:
-        return {"id": self.id, "username": self.username}
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "username": self.username, "guest": self.guest}
 
 
 @dataclass
@@ -276,6 +321,7 @@ class Store:
         self._recs_state = client.register_script(_RECS_STATE)
         self._discover_advance = client.register_script(_DISCOVER_ADVANCE)
         self._export_ids = client.register_script(_EXPORT_IDS)
+        self._create_session = client.register_script(_CREATE_SESSION)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -304,8 +350,21 @@ class Store:
         data = self.r.hgetall(user_key(user_id))
         return _user(user_id, data) if data else None
 
+    def created_at_of(self, user_ids: list[str]) -> dict[str, str]:
+        """``{user id: created_at (ISO)}`` of those users that exist, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for user_id in user_ids:
+            pipe.hget(user_key(user_id), "created_at")
+        values = pipe.execute() if user_ids else []
+        return {u: v for u, v in zip(user_ids, values, strict=True) if v}
+
     def all_user_ids(self) -> list[str]:
         return sorted(self.r.smembers("users"))
+
+    def replace_password_hash(self, user_id: str, old_hash: str, new_hash: str) -> bool:
+        """Set a new password hash only while the stored one is still ``old_hash`` (so a
+        concurrent password change is never undone); True when replaced."""
+        return bool(self.r.eval(_REPLACE_HASH, 1, user_key(user_id), old_hash, new_hash))
 
     def set_genres(self, user_id: str, genres: list[str]) -> None:
         self.r.hset(user_key(user_id), "genres", json.dumps(genres))
@@ -315,7 +374,8 @@ class Store:
     def create_session(self, user_id: str, ttl_seconds: int) -> str:
         """A new random token (256 bits, URL-safe) for ``user_id``, valid ``ttl_seconds``."""
         token = secrets.token_urlsafe(32)
-        self.r.set(session_key(token), user_id, ex=ttl_seconds)
+        keys = [session_key(token), sessions_key(user_id)]
+        self._create_session(keys=keys, args=[user_id, ttl_seconds])
         return token
 
     def session_user(self, token: str) -> User | None:
@@ -477,7 +537,12 @@ class Store:
         return json.loads(raw) if raw else None
 
     def save_query_recs(self, user_id: str, digest: str, doc: dict[str, Any], ttl: int) -> None:
-        self.r.set(query_recs_key(user_id, digest), json.dumps(doc), ex=ttl)
+        index = f"query_recs_keys:{user_id}"
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(query_recs_key(user_id, digest), json.dumps(doc), ex=ttl)
+        pipe.sadd(index, query_recs_key(user_id, digest))
+        pipe.expire(index, ttl)
+        pipe.execute()
 
     # --- discover loop ---------------------------------------------------------------------
 
@@ -592,10 +657,12 @@ def export_ratings(client: redis.Redis):
 def _user(user_id: str, data: dict[str, str]) -> User:
     return User(
         user_id,
-        data["username"],
-        data["password_hash"],
+        data.get("username") or None,
+        data.get("password_hash", ""),
         data["created_at"],
         json.loads(data.get("genres") or "[]"),
+        guest=data.get("guest") == "1",
+        last_seen_ms=int(data.get("last_seen") or 0),
     )
 
 

@@ -20,20 +20,57 @@ PAGE_MAX = 10_000
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 24, 100
 QUERY_MAX = 200
 MIN_STARS, MAX_STARS, STAR_STEP = 0.5, 5.0, 0.5
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays/objects a body may have (ours need 2); deeper gets 400."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _parse_int(digits: str) -> int:
+    if len(digits) > 100:
+        raise ValueError(f"a number of {len(digits)} digits is longer than any field allows")
+    return int(digits)
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays/objects nest in a JSON text (brackets inside strings do not count).
+
+    One linear scan without recursion, so any depth is measured safely; for malformed text the
+    figure is still an upper bound of what a parser would have to recurse into."""
+    depth = deepest = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
 def json_body(request: Request, allowed: set[str]) -> dict[str, Any]:
-    """The request's JSON object; 415 if not JSON, 400 if malformed, 422 on unknown fields."""
+    """The request's JSON object; 415 if not JSON, 400 if malformed or nested deeper than
+    :data:`MAX_JSON_DEPTH`, 422 on unknown fields."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     raw = request.get_data(cache=True)  # 413 from Flask when over MAX_CONTENT_LENGTH
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ApiError(
+            400,
+            "json_too_deep",
+            f"The body is nested more than {MAX_JSON_DEPTH} levels deep; send a flat object.",
+        )
+    try:
+        body = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except (RecursionError, ValueError) as exc:
         raise ApiError(400, "invalid_json", f"The body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise validation_error({"body": "must be a JSON object"})

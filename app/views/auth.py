@@ -12,6 +12,15 @@ from app.session import VIEW_GENRES, VIEW_RATE, VIEW_RECS, client, flash, start_
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024
+#: Wrong passwords in a row after which the worker pauses logins to an account (the worker's
+#: ``LOGIN_MAX_FAILURES_PER_USER``), and for how long (``LOGIN_WINDOW_SECONDS``). The app uses
+#: them only to warn before the pause; the worker enforces it.
+LOGIN_TRIES = 5
+LOGIN_PAUSE_SECONDS = 900
+#: Warn when this many tries (or fewer) are left.
+WARN_WHEN_LEFT = 2
+MODE_SIGNUP = "New here"
+MODE_LOGIN = "I have an account"
 
 
 def username_problem(username: str) -> str | None:
@@ -30,12 +39,36 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+def human_wait(seconds: float) -> str:
+    """``"15 minutes"``, ``"1 minute"``, ``"40 seconds"``: a wait a person can read (rounded
+    up to whole minutes from one minute on)."""
+    seconds = max(1, int(round(float(seconds))))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def tries_left_warning(failures: int) -> str | None:
+    """The warning shown after ``failures`` wrong passwords in a row for one username in this
+    browser session, or None while there is no need to warn yet."""
+    left = LOGIN_TRIES - failures
+    if left <= 0 or left > WARN_WHEN_LEFT:
+        return None
+    return (
+        f"{left} more wrong {'try' if left == 1 else 'tries'} and logging in to this account "
+        f"pauses for {human_wait(LOGIN_PAUSE_SECONDS)}. Check Caps Lock, or create a new account."
+    )
+
+
 def _api_message(err: ApiError) -> str:
     if err.code == "username_taken" or err.status == 409:
         return "That username is already taken. Please choose another one."
     if err.code == "too_many_attempts" or err.status == 429:
-        wait = f" Please wait {int(err.retry_after)} seconds" if err.retry_after else " Please wait"
-        return f"Too many attempts.{wait} and try again."
+        return (
+            "Too many attempts: logging in to this account is paused. "
+            f"Please try again in {human_wait(err.retry_after or LOGIN_PAUSE_SECONDS)}."
+        )
     if err.code == "invalid_credentials" or err.status == 401:
         return "Wrong username or password."
     details = " ".join(f"{name}: {text}" for name, text in err.fields.items() if text)
@@ -45,7 +78,9 @@ def _api_message(err: ApiError) -> str:
 def _log_in(username: str, password: str) -> None:
     """Log in and pick the first useful view (genres, then rating, then recommendations)."""
     answer = client().login(username, password)
-    start_session(answer["token"], answer.get("user") or {"username": username})
+    start_session(
+        answer["token"], answer.get("user") or {"username": username}, answer.get("expires_in")
+    )
     me = client().me()
     if len(me.get("genres") or []) == 0:
         st.session_state["nav"] = VIEW_GENRES
@@ -60,8 +95,21 @@ def render() -> None:
     st.title("Movie matcher")
     st.write("Rate a few movies you know and get recommendations picked by people with your taste.")
     client().health()  # a dead worker is reported before anyone types a password
-    signup_tab, login_tab = st.tabs(["Create an account", "Log in"])
-    with signup_tab:
+    from app.views import account  # account uses this module's checks
+
+    account.try_as_guest()
+    # A keyed control, not st.tabs: it keeps the chosen form across reruns (a tab bar jumps
+    # back to its first tab when the page above it changes, hiding the message).
+    if st.session_state.get("auth_mode") not in (MODE_SIGNUP, MODE_LOGIN):
+        st.session_state["auth_mode"] = MODE_SIGNUP
+    mode = st.segmented_control(
+        "Account",
+        [MODE_SIGNUP, MODE_LOGIN],
+        key="auth_mode",
+        required=True,
+        label_visibility="collapsed",
+    )
+    if mode == MODE_SIGNUP:
         with st.form("signup", clear_on_submit=False):
             username = st.text_input(
                 "Choose a username", key="signup_username", max_chars=32, autocomplete="username"
@@ -81,7 +129,7 @@ def render() -> None:
             submitted = st.form_submit_button("Create account", type="primary")
         if submitted:
             _sign_up(username.strip(), password, confirm)
-    with login_tab:
+    else:
         with st.form("login"):
             username = st.text_input("Username", key="login_username", autocomplete="username")
             password = st.text_input(
@@ -110,6 +158,7 @@ def _sign_up(username: str, password: str, confirm: str) -> None:
 
 
 def _submit_login(username: str, password: str) -> None:
+    """Log in, or show why not right under the button, with a warning before the pause."""
     if not username or not password:
         st.error("Please enter your username and password.")
         return
@@ -117,5 +166,11 @@ def _submit_login(username: str, password: str) -> None:
         _log_in(username, password)
     except ApiError as err:
         st.error(_api_message(err))
+        if err.code == "invalid_credentials" or err.status == 401:
+            failures = st.session_state.setdefault("login_failures", {})
+            failures[username.lower()] = failures.get(username.lower(), 0) + 1
+            warning = tries_left_warning(failures[username.lower()])
+            if warning:
+                st.warning(warning)
         return
     st.rerun()

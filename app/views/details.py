@@ -20,6 +20,7 @@ from app.components import (
     plain,
     poster_html,
     rating_control,
+    sentence,
 )
 from app.session import (
     client,
@@ -56,6 +57,11 @@ def render() -> None:
 
 
 def _body(movie_id: int) -> None:
+    # A button inside the dialog reruns only the dialog. When it closed the dialog or moved it
+    # to another movie ("More like this" on a similar one), rerun the whole page so the dialog
+    # closes or opens on that movie.
+    if st.session_state.get("details") != movie_id:
+        st.rerun()
     try:
         movie = remember("details", (movie_id, ratings_version()), lambda: client().movie(movie_id))
     except ApiError as err:
@@ -65,6 +71,10 @@ def _body(movie_id: int) -> None:
         st.button("Close", key="details_close", on_click=close_details)
         return
     _about(movie)
+    why = st.session_state.get("details_why")
+    if why and int(why["movie"]["id"]) == movie_id:
+        st.markdown("#### Why it is on your list")
+        why_section(why)
     st.markdown("#### Similar movies")
     try:
         similar = remember("similar", movie_id, lambda: client().similar(movie_id, SIMILAR_K))
@@ -88,8 +98,7 @@ def _about(movie: dict[str, Any]) -> None:
         st.markdown(poster_html(movie), unsafe_allow_html=True)
     with right:
         st.markdown(
-            f'<div class="mr-title" style="font-size:1.3rem">'
-            f"{html.escape(movie_title(movie))}</div>",
+            f'<div class="mr-title mr-dialog-title">{html.escape(movie_title(movie))}</div>',
             unsafe_allow_html=True,
         )
         if movie.get("tagline"):
@@ -101,6 +110,60 @@ def _about(movie: dict[str, Any]) -> None:
         st.button("Close", key="details_close", on_click=close_details)
 
 
+#: Plain words for each source of a recommendation (the blend's components).
+SOURCE_WORDS = {
+    "pearson": "people with your taste",
+    "coliked": "fans of movies you loved",
+    "content": "movies like ones you loved (its story)",
+    "neural": "the pattern of your ratings",
+    "popularity": "liked by many people",
+}
+
+
+def contribution_bars(components: dict[str, float]) -> str:
+    """HTML of a small bar chart: one bar per source, longest = largest contribution.
+
+    Input: ``{component: contribution in percentage points of the match}`` (the blend's
+    ``evidence["components"]``); sources that added nothing are left out. Output: HTML.
+    """
+    shown = sorted(
+        ((float(v), k) for k, v in components.items() if v is not None and float(v) > 0.05),
+        reverse=True,
+    )
+    if not shown:
+        return ""
+    top = shown[0][0]
+    rows = []
+    for value, name in shown:
+        words = html.escape(SOURCE_WORDS.get(name, "other signals"))
+        width = max(4, round(100 * value / top))
+        rows.append(
+            f'<div class="mr-why-row"><div class="mr-why-label">{words}</div>'
+            f'<div class="mr-why-track"><div class="mr-why-bar" style="width:{width}%"></div>'
+            f'</div><div class="mr-why-value">+{value:.0f}</div></div>'
+        )
+    return '<div class="mr-why">' + "".join(rows) + "</div>"
+
+
+def why_section(item: dict[str, Any]) -> None:
+    """The match and predicted stars in one sentence, the bar chart of what each source
+    added to the match, and every reason."""
+    match, predicted = item.get("match"), item.get("predicted_rating")
+    if match is not None and predicted is not None:
+        st.markdown(
+            f"**{int(round(match))}% match**: we expect you to rate it about "
+            f"**{float(predicted):.1f}★**."
+        )
+    components = (item.get("evidence") or {}).get("components") or {}
+    bars = contribution_bars(components)
+    if bars:
+        st.caption("What each source added to the match (points out of 100):")
+        st.markdown(bars, unsafe_allow_html=True)
+    reasons = [str(r) for r in item.get("reasons") or [] if r]
+    if reasons:
+        st.markdown("\n".join(f"- {plain(sentence(reason))}" for reason in reasons))
+
+
 def _similar_card(item: dict[str, Any]) -> None:
     movie = item["movie"]
     movie_card(
@@ -109,6 +172,5 @@ def _similar_card(item: dict[str, Any]) -> None:
         on_rate=save_rating,
         rating=known_rating(movie),
         badge=similarity_badge(item.get("similarity")),
-        show_overview=False,
         on_details=open_details,
     )

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.client import WorkerClient
 from app.config import GENRES_NEEDED, AppConfig
-from app.session import VIEW_RATE, client, flash, forget, go_to, safe_callback
+from app.session import VIEW_GENRES, VIEW_RATE, client, flash, forget, go_to, safe_callback
 
 HIDDEN_GENRES = {"(no genres listed)"}
 
@@ -25,7 +25,11 @@ def render(my_genres: list[str]) -> None:
     st.subheader("Which genres do you enjoy?")
     st.write(f"Pick at least {GENRES_NEEDED}. You can change them any time.")
     if "genre_pick" not in st.session_state:
-        st.session_state["genre_pick"] = [g for g in my_genres if g in options]
+        # Streamlit forgets a widget's value when its page is left; the draft keeps a partial
+        # pick until the person comes back.
+        draft = st.session_state.get("genre_draft")
+        start = draft if draft is not None else my_genres
+        st.session_state["genre_pick"] = [g for g in start if g in options]
     chosen = (
         st.pills(
             "Genres",
@@ -33,6 +37,7 @@ def render(my_genres: list[str]) -> None:
             selection_mode="multi",
             key="genre_pick",
             label_visibility="collapsed",
+            on_change=_keep_draft,
         )
         or []
     )
@@ -50,13 +55,39 @@ def render(my_genres: list[str]) -> None:
     )
 
 
+def _keep_draft() -> None:
+    """Pills callback: remember the pick so far (it outlives a visit to another page)."""
+    st.session_state["genre_draft"] = list(st.session_state.get("genre_pick") or [])
+
+
+def needs_genres(me: dict) -> bool:
+    """True while the person has not saved their genres yet."""
+    return len(me.get("genres") or []) < GENRES_NEEDED
+
+
+def guide_back(me: dict) -> None:
+    """On another page before the genres are saved: say so, with a button back to them."""
+    if not needs_genres(me):
+        return
+    draft = st.session_state.get("genre_draft") or []
+    picked = f" You have picked {len(draft)} so far." if draft else ""
+    st.info(
+        f"**First, pick at least {GENRES_NEEDED} genres you enjoy** — the movies to rate come "
+        f"from them.{picked}"
+    )
+    st.button(
+        "Pick my genres", key="guide_genres", type="primary", on_click=go_to, args=(VIEW_GENRES,)
+    )
+
+
 @safe_callback
 def _save_genres() -> None:
     """Button callback: store the chosen genres, then move on to rating."""
     chosen = list(st.session_state.get("genre_pick") or [])
     client().set_my_genres(chosen)
+    st.session_state.pop("genre_draft", None)
     forget("grid")
     flash(
-        "success", "Genres saved. Now rate movies you have seen — slide the stars under a poster."
+        "success", "Genres saved. Now rate movies you have seen — click the stars under a poster."
     )
     go_to(VIEW_RATE)

@@ -1,4 +1,8 @@
-"""My ratings: everything the user rated, newest first, 24 per page, editable and removable."""
+"""My ratings: everything the user rated, newest first, 24 per page, editable and removable.
+
+The order is fetched again only when a rating is added or removed: editing one changes its
+stars in place (from the session's overlay), so the card does not jump to the front.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from app.config import PAGE_SIZE
 from app.session import (
     client,
     known_rating,
+    list_version,
     open_details,
     ratings_version,
     remember,
@@ -26,6 +31,7 @@ def _remove(movie_id: int, title: str) -> None:
     client().unrate(movie_id)
     st.session_state.setdefault("ratings", {})[movie_id] = None
     st.session_state["ratings_version"] = ratings_version() + 1
+    st.session_state["list_version"] = list_version() + 1
     st.toast(f"Removed your rating of {title}")
 
 
@@ -55,7 +61,7 @@ def render(me: dict[str, Any]) -> None:
     page = int(st.session_state.get("mine_page", 1))
     answer = remember(
         "mine",
-        (page, ratings_version()),
+        (page, list_version()),  # an edit keeps the order on screen
         lambda: client().my_ratings(page=page, page_size=PAGE_SIZE),
     )
     total = int(answer.get("total", 0))

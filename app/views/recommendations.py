@@ -10,7 +10,7 @@ import streamlit as st
 
 from app.client import ApiError
 from app.components import card_grid, movie_card, sentence
-from app.config import PAGE_SIZE
+from app.config import PAGE_SIZE, RATINGS_NEEDED
 from app.session import (
     VIEW_RATE,
     client,
@@ -82,23 +82,20 @@ def _clear_query() -> None:
 
 
 def _draw(item: dict[str, Any]) -> None:
+    """One recommendation: poster with the match badge, title, genres, one short reason;
+    "More like this" opens the details with the whole "Why?"."""
     movie = item["movie"]
-    predicted = item.get("predicted_rating")
-    stars = f"Predicted {predicted:.1f}★ for you" if predicted is not None else ""
     reason = html.escape(sentence(item.get("reason")))
-    extra = f'<div class="mr-stars">{stars}</div><div class="mr-reason">{reason}</div>'
     match = item.get("match")
     badge = f"{int(round(match))}% match" if match is not None else None
-    reasons = [str(r) for r in item.get("reasons") or [] if r]
     movie_card(
         movie,
         key="recs",
         on_rate=save_rating,
         rating=known_rating(movie),
         badge=badge,
-        extra_html=extra,
-        reasons=reasons,
-        on_details=open_details,
+        extra_html=f'<div class="mr-reason">{reason}</div>',
+        on_details=lambda movie_id: open_details(movie_id, why=item),
     )
 
 
@@ -119,6 +116,17 @@ def render(me: dict[str, Any]) -> None:
         _matches(query)
         return
     needed = int(me.get("ratings_needed", 0))
+    last = st.session_state.get("cache:recs")
+    if needed > 0 and last and last[1]["items"]:
+        # Fewer than five ratings again (one was removed): keep the last list, say why it
+        # does not change.
+        st.warning(
+            f"Recommendations need {RATINGS_NEEDED} ratings and you have "
+            f"{RATINGS_NEEDED - needed} now, so this is your last list. Rate {needed} more "
+            f"movie{'s' if needed != 1 else ''} and it updates again."
+        )
+        _grid(last[1], "recommendations", more=False)
+        return
     if needed > 0:
         _locked(
             f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
@@ -137,8 +145,8 @@ def render(me: dict[str, Any]) -> None:
         st.info("You have rated everything we could recommend. Impressive!")
         return
     st.caption(
-        "Rate a movie you have already seen and the list updates. "
-        "Match = how likely you are to give it 4★ or more."
+        "In order of how likely you are to pick it and love it. Match = how likely you are to "
+        "give it 4★ or more once you watch it. Rate a movie you have seen and the list updates."
     )
     _grid(recs, "recommendations")
 
@@ -167,8 +175,8 @@ def _matches(query: str) -> None:
     st.button("Clear the description", key="recs_clear", on_click=_clear_query)
 
 
-def _grid(recs: dict[str, Any], what: str) -> None:
+def _grid(recs: dict[str, Any], what: str, more: bool = True) -> None:
     card_grid(recs["items"], _draw)
     st.caption(f"Showing {len(recs['items'])} of {recs['total']} {what}.")
-    if recs.get("next_page"):
+    if more and recs.get("next_page"):
         st.button(f"Show more {what}", key="recs_more", on_click=_show_more, width="stretch")

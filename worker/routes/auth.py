@@ -9,14 +9,15 @@ from flask import Blueprint, current_app, g, jsonify, request
 from worker import auth, validation
 from worker.errors import ApiError
 from worker.recommendations import MIN_RATINGS
-from worker.routes import API, store
+from worker.routes import API, account, store
 
 bp = Blueprint("auth", __name__, url_prefix=API)
 
 
 @bp.post("/auth/signup")
 def signup():
-    """201 ``{"user": {"id", "username"}}``; 409 ``username_taken``; 422 on bad input."""
+    """201 ``{"user": {"id", "username", "guest"}}``; 409 ``username_taken``; 422 on bad input.
+    Sent with a guest's token, turns that guest into the account (see routes.account)."""
     body = validation.json_body(request, {"username", "password"})
     fields = {}
     try:
@@ -29,10 +30,19 @@ def signup():
         fields.update(exc.fields or {})
     if fields:
         raise validation.validation_error(fields)
+    reservation = auth.reserve_signup()  # 429 past the per-address limit
     password_hash = auth.hash_password(password, current_app.config["BCRYPT_ROUNDS"])
     created = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        user = account.signup_from_guest(username, password_hash)
+    except ApiError:
+        auth.release_signup(reservation)  # a refused sign-up does not count
+        raise
+    if user is not None:
+        return jsonify({"user": user.public()}), 201
     user = store().create_user(username, password_hash, created)
     if user is None:
+        auth.release_signup(reservation)
         raise ApiError(
             409,
             "username_taken",
@@ -54,6 +64,7 @@ def login():
         )
     auth.refuse_if_throttled(username)
     user = auth.authenticate(username, password)
+    account.merge_guest_session(user)  # from a guest session: its ratings join the account
     ttl = int(current_app.config["SESSION_TTL_SECONDS"])
     token = store().create_session(user.id, ttl)
     return jsonify({"token": token, "expires_in": ttl, "user": user.public()})
@@ -78,5 +89,6 @@ def me():
             "genres": g.user.genres,
             "rating_count": count,
             "ratings_needed": max(0, MIN_RATINGS - count),
+            "session_expires_in": account.session_expires_in(),
         }
     )

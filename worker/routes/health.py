@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 from flask import Blueprint, jsonify
 
@@ -10,6 +11,18 @@ from worker.openapi import spec
 from worker.routes import API, models, store
 
 bp = Blueprint("health", __name__)
+
+INSTANCE = secrets.token_hex(4)
+"""A random name of this process (new in each gunicorn worker after the fork), so probes and
+tests can tell processes apart; process ids are not shown to anyone."""
+
+
+def _new_instance() -> None:
+    global INSTANCE
+    INSTANCE = secrets.token_hex(4)
+
+
+os.register_at_fork(after_in_child=_new_instance)
 
 
 @bp.get("/healthz")
@@ -25,7 +38,7 @@ def readyz():
     redis_ok = store().ping()
     body = {"status": "ready" if service.ready and redis_ok else "not ready", **service.status()}
     body["redis"] = "ok" if redis_ok else "unreachable"
-    body["process"] = os.getpid()  # which worker process answered (probes and tests)
+    body["instance"] = INSTANCE  # which worker process answered, without telling its pid
     if service.error:
         body["error"] = service.error
     return jsonify(body), 200 if body["status"] == "ready" else 503
