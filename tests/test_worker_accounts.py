@@ -390,6 +390,33 @@ def test_wrong_passwords_on_account_routes_are_throttled(make_worker_app, worker
     assert client.get(f"{API}/me", headers=headers).status_code == 200
 
 
+def test_a_burst_of_wrong_passwords_on_account_routes_gets_at_most_the_limit(
+    make_worker_app, worker_login
+):
+    """12 simultaneous password changes with a wrong old password: only 5 (the limit) reach
+    bcrypt (403), the rest are refused before it (429), and the password stays the same.
+    bcrypt cost 10 makes each check ~50 ms, so a check-then-count would let more through."""
+    app = make_worker_app(BCRYPT_ROUNDS=10)
+    headers = worker_login(app.test_client(), "burst")
+    barrier = threading.Barrier(12)
+    codes: list[int] = [0] * 12
+
+    def send(i: int) -> None:
+        client = app.test_client()
+        body = {"old_password": f"guess number {i}", "new_password": "a new password"}
+        barrier.wait()
+        codes[i] = client.put(f"{API}/me/password", json=body, headers=headers).status_code
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [403] * 5 + [429] * 7, codes
+    login = {"username": "burst", "password": PASSWORD}
+    assert app.test_client().post(f"{API}/auth/login", json=login).status_code == 200
+
+
 def test_export_is_a_movielens_csv_of_my_ratings_only(worker_client, worker_login):
     me = worker_login(worker_client, "exporter")
     someone = worker_login(worker_client, "someone")

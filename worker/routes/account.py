@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from worker import accounts, auth, validation
 from worker.errors import ApiError
+from worker.limits import too_many
 from worker.routes import API, models, store
 from worker.store import User
 
@@ -158,20 +159,19 @@ def session_expires_in() -> int:
 
 
 def _check_password(user: User, password: str, field: str) -> None:
-    """403 ``wrong_password`` (counted; 429 after LOGIN_MAX_FAILURES_PER_USER per window)."""
+    """403 ``wrong_password`` (counted; 429 after LOGIN_MAX_FAILURES_PER_USER per window).
+
+    The attempt is reserved atomically before bcrypt runs, as at log-in
+    (:func:`worker.auth.authenticate`), so a burst of simultaneous attempts gets no more
+    password checks than the limit."""
     key = f"password_failures:{user.id}"
-    limit = int(current_app.config["LOGIN_MAX_FAILURES_PER_USER"])
-    failures, ttl = store().failure_counts([key])[0]
-    if failures >= limit:
-        wait = max(ttl, 1)
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Too many wrong passwords. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+    cfg = current_app.config
+    wait = auth.limits().reserve(
+        [(key, int(cfg["LOGIN_MAX_FAILURES_PER_USER"]))], int(cfg["LOGIN_WINDOW_SECONDS"])
+    )
+    if wait:
+        raise too_many("too_many_attempts", "Too many wrong passwords.", wait)
     if not auth.check_password(password, user.password_hash):
-        store().count_failure(key, int(current_app.config["LOGIN_WINDOW_SECONDS"]))
         raise ApiError(
             403, "wrong_password", "That is not your current password.", fields={field: "wrong"}
         )
