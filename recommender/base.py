@@ -39,6 +39,15 @@ class InvalidProfile(ValueError):
     """A profile holds a rating outside 0.5–5 or a non-integer movie id."""
 
 
+def training_row(sorted_user_ids: np.ndarray, user: UserKey | None) -> int | None:
+    """Row of ``user`` in a model's sorted ``int64`` training user ids, or ``None`` when the
+    key is not a training user (an app user's string key, or an id the model never saw)."""
+    if not isinstance(user, (int, np.integer)):
+        return None
+    row = int(np.searchsorted(sorted_user_ids, user))
+    return row if row < len(sorted_user_ids) and sorted_user_ids[row] == user else None
+
+
 def validate_profile(profile: Profile) -> dict[int, float]:
     """Return ``profile`` as a plain ``{int: float}`` dict, or raise :class:`InvalidProfile`."""
     clean: dict[int, float] = {}

@@ -32,6 +32,7 @@ from recommender.base import (
     Recommender,
     Scores,
     UserKey,
+    training_row,
     validate_profile,
 )
 from recommender.neural.base import Calibration
@@ -149,15 +150,9 @@ class MFSGDRecommender(Recommender):
         solution = np.linalg.solve(gram, design.T @ target)
         return solution[:k], float(solution[k]) if self.params["biases"] else 0.0
 
-    def _user_row(self, user: UserKey | None) -> int | None:
-        if not isinstance(user, (int, np.integer)):
-            return None
-        row = int(np.searchsorted(self._users, user))
-        return row if row < len(self._users) and self._users[row] == user else None
-
     def score(self, profile: Profile, *, user: UserKey | None = None) -> Scores:
         """Predicted stars for every movie: a training user's learned row, else a fold-in."""
-        row = self._user_row(user)
+        row = training_row(self._users, user)
         if row is not None:
             vector, bias = self.user_factors[row], float(self.user_bias[row])
         else:

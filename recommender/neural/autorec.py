@@ -37,6 +37,7 @@ from recommender.base import (
     Recommender,
     Scores,
     UserKey,
+    training_row,
     validate_profile,
 )
 from recommender.neural.base import Calibration
@@ -217,15 +218,9 @@ class AutoRecRecommender(Recommender):
         solution = np.linalg.solve(gram, design.T @ stars + lam * self._prior)
         return solution[:-1], float(solution[-1])
 
-    def _user_row(self, user: UserKey | None) -> int | None:
-        if not isinstance(user, (int, np.integer)):
-            return None
-        row = int(np.searchsorted(self._users, user))
-        return row if row < len(self._users) and self._users[row] == user else None
-
     def score(self, profile: Profile, *, user: UserKey | None = None) -> Scores:
         """Predicted stars for every movie: a training user's own output row, else a fold-in."""
-        row = self._user_row(user)
+        row = training_row(self._users, user)
         if row is not None:
             weights, bias = self.user_weights[row], float(self.user_bias[row])
         else:
