@@ -41,7 +41,7 @@ def _start_guest() -> None:
     try:
         answer = client().guest()
     except ApiError as err:
-        flash("error", forms._api_message(err))
+        flash("error", forms.api_message(err))
         return
     start_session(answer["token"], answer["user"], answer.get("expires_in"))
     st.session_state["nav"] = VIEW_GENRES
@@ -109,9 +109,7 @@ def _guest_view() -> None:
 
 
 def _convert(username: str, password: str, confirm: str) -> None:
-    problem = forms.username_problem(username) or forms.password_problem(password)
-    if problem is None and password != confirm:
-        problem = "The two passwords are different. Please type the same password twice."
+    problem = forms.new_account_problem(username, password, confirm)
     if problem:
         st.error(problem)
         return
@@ -134,7 +132,7 @@ def _merge_into(username: str, password: str) -> None:
     try:
         answer = client().login(username, password)  # sent with the guest's token: merged
     except ApiError as err:
-        st.error(forms._api_message(err))
+        st.error(forms.api_message(err))
         return
     start_session(answer["token"], answer["user"], answer.get("expires_in"))
     st.session_state["nav"] = VIEW_ACCOUNT
@@ -222,4 +220,4 @@ def _account_error(err: ApiError) -> str:
         return "That is not your current password."
     if err.code == "not_a_guest":
         return "This session already belongs to an account. Reload the page to see it."
-    return forms._api_message(err)
+    return forms.api_message(err)

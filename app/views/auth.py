@@ -39,6 +39,15 @@ def password_problem(password: str) -> str | None:
     return None
 
 
+def new_account_problem(username: str, password: str, confirm: str) -> str | None:
+    """Why a sign-up form (username, password, the password repeated) would be refused, or
+    None when it is fine."""
+    problem = username_problem(username) or password_problem(password)
+    if problem is None and password != confirm:
+        problem = "The two passwords are different. Please type the same password twice."
+    return problem
+
+
 def human_wait(seconds: float) -> str:
     """``"15 minutes"``, ``"1 minute"``, ``"40 seconds"``: a wait a person can read (rounded
     up to whole minutes from one minute on)."""
@@ -61,7 +70,7 @@ def tries_left_warning(failures: int) -> str | None:
     )
 
 
-def _api_message(err: ApiError) -> str:
+def api_message(err: ApiError) -> str:
     if err.code == "username_taken" or err.status == 409:
         return "That username is already taken. Please choose another one."
     if err.code == "too_many_attempts" or err.status == 429:
@@ -141,9 +150,7 @@ def render() -> None:
 
 
 def _sign_up(username: str, password: str, confirm: str) -> None:
-    problem = username_problem(username) or password_problem(password)
-    if problem is None and password != confirm:
-        problem = "The two passwords are different. Please type the same password twice."
+    problem = new_account_problem(username, password, confirm)
     if problem:
         st.error(problem)
         return
@@ -151,7 +158,7 @@ def _sign_up(username: str, password: str, confirm: str) -> None:
         client().signup(username, password)
         _log_in(username, password)
     except ApiError as err:
-        st.error(_api_message(err))
+        st.error(api_message(err))
         return
     flash("success", f"Welcome, {username}! Start by picking the genres you enjoy.")
     st.rerun()
@@ -165,7 +172,7 @@ def _submit_login(username: str, password: str) -> None:
     try:
         _log_in(username, password)
     except ApiError as err:
-        st.error(_api_message(err))
+        st.error(api_message(err))
         if err.code == "invalid_credentials" or err.status == 401:
             failures = st.session_state.setdefault("login_failures", {})
             failures[username.lower()] = failures.get(username.lower(), 0) + 1
