@@ -274,13 +274,6 @@ if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS
 return 1
 """
 
-# KEYS: failure counter. ARGV: window seconds
-_COUNT_FAILURE = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
-"""
-
 
 @dataclass
 class User:
@@ -316,7 +309,6 @@ class Store:
         self._delete_rating = client.register_script(_DELETE_RATING)
         self._save_recs = client.register_script(_SAVE_RECS)
         self._update_recs = client.register_script(_UPDATE_RECS)
-        self._count_failure = client.register_script(_COUNT_FAILURE)
         self._session_user = client.register_script(_SESSION_USER)
         self._recs_state = client.register_script(_RECS_STATE)
         self._discover_advance = client.register_script(_DISCOVER_ADVANCE)
@@ -399,9 +391,6 @@ class Store:
             pipe.ttl(key)
         values = pipe.execute()
         return [(int(values[i] or 0), int(values[i + 1])) for i in range(0, len(values), 2)]
-
-    def count_failure(self, key: str, window_seconds: int) -> int:
-        return int(self._count_failure(keys=[key], args=[window_seconds]))
 
     def clear_failures(self, key: str) -> None:
         self.r.delete(key)

@@ -52,18 +52,11 @@ def _drop_from_pool() -> None:
 def create_guest():
     """201 ``{"token", "expires_in", "user": {"id", "username": null, "guest": true}}``;
     429 ``too_many_guests`` (with Retry-After) past the per-address limit."""
-    window = _setting("GUEST_WINDOW_SECONDS")
     key = accounts.guest_creations_key(auth.client_address())
-    created = store().count_failure(key, window)
-    if created > _setting("GUEST_MAX_PER_ADDRESS"):
-        wait = max(store().failure_counts([key])[0][1], 1)
-        raise ApiError(
-            429,
-            "too_many_guests",
-            f"Too many guest sessions from your address. Try again in {wait} seconds, "
-            "or create an account.",
-            headers={"Retry-After": str(wait)},
-        )
+    limit = [(key, _setting("GUEST_MAX_PER_ADDRESS"))]
+    wait = auth.limits().reserve(limit, _setting("GUEST_WINDOW_SECONDS"))
+    if wait:
+        raise too_many("too_many_guests", "Too many guest sessions from your address.", wait)
     ttl = _setting("GUEST_TTL_SECONDS")
     guest = _accounts().create_guest(_now_iso(), ttl)
     user = {"id": guest.user_id, "username": None, "guest": True}
