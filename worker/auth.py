@@ -112,23 +112,9 @@ def _throttle_keys(username: str) -> list[tuple[str, int]]:
     ]
 
 
-def refuse_if_throttled(username: str) -> None:
-    """429 ``too_many_attempts`` (with Retry-After) when either failure counter is full."""
-    limits = _throttle_keys(username)
-    counts = store().failure_counts([key for key, _ in limits])
-    for (_, limit), (failures, ttl) in zip(limits, counts, strict=True):
-        if failures >= limit:
-            wait = max(ttl, 1)
-            raise ApiError(
-                429,
-                "too_many_attempts",
-                f"Too many failed logins. Try again in {wait} seconds.",
-                headers={"Retry-After": str(wait)},
-            )
-
-
 def authenticate(username: str, password: str) -> User:
-    """The user with that username and password, or 401 ``invalid_credentials``."""
+    """The user with that username and password, or 401 ``invalid_credentials``; 429
+    ``too_many_attempts`` (with Retry-After) past either log-in limit, before bcrypt runs."""
     st = store()
     rounds = current_app.config["BCRYPT_ROUNDS"]
     window = current_app.config["LOGIN_WINDOW_SECONDS"]

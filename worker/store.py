@@ -383,15 +383,6 @@ class Store:
 
     # --- login throttling ------------------------------------------------------------------
 
-    def failure_counts(self, keys: list[str]) -> list[tuple[int, int]]:
-        """``(failures, seconds until reset)`` for each counter key."""
-        pipe = self.r.pipeline(transaction=False)
-        for key in keys:
-            pipe.get(key)
-            pipe.ttl(key)
-        values = pipe.execute()
-        return [(int(values[i] or 0), int(values[i + 1])) for i in range(0, len(values), 2)]
-
     def clear_failures(self, key: str) -> None:
         self.r.delete(key)
 

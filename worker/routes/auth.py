@@ -62,7 +62,6 @@ def login():
         raise validation.validation_error(
             {"password": f"must be a string of 1-{validation.PASSWORD_MAX} characters"}
         )
-    auth.refuse_if_throttled(username)
     user = auth.authenticate(username, password)
     account.merge_guest_session(user)  # from a guest session: its ratings join the account
     ttl = int(current_app.config["SESSION_TTL_SECONDS"])
