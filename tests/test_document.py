@@ -4,12 +4,15 @@ reads back into the typed structure and out again unchanged, and the worker's re
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
+from recommender import document
 from recommender.base import Recommendations
 from recommender.document import Recommendation, RecommendationList
 from recommender.reasons import close_to_description, explained, not_enough_ratings
@@ -139,7 +142,17 @@ def test_an_api_item_reads_into_the_document_type():
     assert rec.evidence == {"components": {"pearson": 12.5}}
 
 
-def test_the_document_imports_without_the_model_stack():
+def test_the_document_imports_only_the_standard_library():
+    """The app image holds recommender/document.py and nothing else of recommender/."""
+    tree = ast.parse(Path(document.__file__).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        assert {n.split(".")[0] for n in names} <= set(sys.stdlib_module_names) | {"__future__"}
     code = (
         "import sys, recommender.document, recommender.reasons; "
         "heavy = {'numpy', 'pandas', 'flask', 'tensorflow', 'torch'} & set(sys.modules); "
