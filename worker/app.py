@@ -1,4 +1,4 @@
-"""The worker's Flask app factory: ``create_app(test_config=None)``.
+"""The worker's Flask app factory: ``create_app(test_config=None, *, loader=None)``.
 
 Production: ``gunicorn "worker.app:create_app()" --bind 0.0.0.0:8000``. Locally:
 ``python -m worker``. Settings come from the environment (:mod:`worker.config`); tests pass
