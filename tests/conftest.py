@@ -100,17 +100,19 @@ def model_loader(data_dir):
 
 @pytest.fixture()
 def make_worker_app(redis_server, data_dir, empty_artifacts, model_loader):
-    """Factory ``make_worker_app(**overrides)`` of worker apps on the session's Redis.
+    """Factory ``make_worker_app(loader=None, **overrides)`` of worker apps on the session's
+    Redis.
 
     The Redis database is emptied first, so every test starts from nothing. Models and the
-    catalogue load once per test session (:func:`model_loader`). ``ARTIFACTS_DIR`` is
+    catalogue load once per test session (:func:`model_loader`) unless a ``loader`` is given
+    (e.g. ``ModelLoader.serving(catalog, model, "pearson")``). ``ARTIFACTS_DIR`` is
     an empty folder unless overridden (then similar/discover/query answer 503).
     """
     import redis
 
     from worker.app import create_app
 
-    def make(**overrides):
+    def make(loader=None, **overrides):
         redis.Redis.from_url(redis_server.url).flushdb()
         config = {
             **WORKER_TEST_CONFIG,
@@ -118,7 +120,7 @@ def make_worker_app(redis_server, data_dir, empty_artifacts, model_loader):
             "ARTIFACTS_DIR": str(empty_artifacts),
             **overrides,
         }
-        return create_app(config, loader=model_loader)
+        return create_app(config, loader=loader or model_loader)
 
     return make
 

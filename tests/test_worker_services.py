@@ -18,7 +18,6 @@ import pytest
 from recommender.catalog import Catalog
 from recommender.pearson import PearsonRecommender
 from recommender.reasons import neighbour_sentence
-from tests.conftest import WORKER_TEST_CONFIG
 from tests.recommender_contract import ACTION, ROMANCE, taste_groups
 from worker.services import ModelLoader, ModelService, user_model_key
 
@@ -36,20 +35,10 @@ def small_loader() -> ModelLoader:
 
 
 @pytest.fixture()
-def small_app(redis_server, empty_artifacts, tmp_path, monkeypatch):
+def small_app(make_worker_app, tmp_path, monkeypatch):
     """A worker app on the session's (emptied) Redis that serves :func:`small_loader`."""
-    import redis
-
-    from worker.app import create_app
-
     monkeypatch.setenv("MOVIELENS_PATH", str(tmp_path / "no-dataset-here"))
-    redis.Redis.from_url(redis_server.url).flushdb()
-    config = {
-        **WORKER_TEST_CONFIG,
-        "REDIS_URL": redis_server.url,
-        "ARTIFACTS_DIR": str(empty_artifacts),
-    }
-    return create_app(config, loader=small_loader())
+    return make_worker_app(loader=small_loader())
 
 
 def test_a_handed_model_is_served_without_the_dataset(small_app, worker_login):
