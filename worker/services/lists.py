@@ -23,7 +23,7 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from recommender import reasons
-from recommender.document import RecommendationList, json_safe
+from recommender.document import Recommendation, RecommendationList, json_safe
 from worker.errors import ApiError
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import ModelRegistry
@@ -121,7 +121,7 @@ class RecommendationLists:
 
     def page(
         self, user_id: str, start: int, size: int, query: str | None = None
-    ) -> tuple[RecommendationList, list[Any]]:
+    ) -> tuple[RecommendationList, list[Recommendation]]:
         """``(doc, items)``: the user's list (:meth:`recommendations`, or the movies matching
         ``query``, :meth:`DescribeRanking.matches`) and its items ``start:start + size``, every
         one of them explained.
