@@ -49,6 +49,8 @@ COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /srv/recommender
 COPY --chown=root:root app/ app/
+# The recommendation document the app reads answers into (standard library only).
+COPY --chown=root:root recommender/__init__.py recommender/document.py recommender/
 
 USER 10001:10001
 

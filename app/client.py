@@ -26,6 +26,7 @@ import requests
 import requests.adapters
 
 from app.config import PAGE_SIZE, AppConfig
+from recommender.document import Recommendation
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 """Methods the client may send again when a connection breaks (HTTP's idempotent methods)."""
@@ -92,6 +93,13 @@ def _scored(item: dict[str, Any]) -> dict[str, Any]:
     if isinstance(item.get("movie"), dict):
         return item
     return {"movie": item, "similarity": item.get("similarity")}
+
+
+def _recommendation(item: dict[str, Any]) -> dict[str, Any]:
+    """An API recommendation read through the shared document type
+    (:class:`recommender.document.Recommendation`): ``{"movie", "predicted_rating", "match",
+    "reason", "reasons", "evidence"}`` with ``reasons`` a list of non-empty sentences."""
+    return {"movie": item.get("movie") or {}, **Recommendation.from_api(item).shown_json()}
 
 
 def _round(answer: dict[str, Any]) -> dict[str, Any]:
@@ -300,7 +308,9 @@ class WorkerClient:
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
             params["query"] = query.strip()
-        return self.request("GET", "/me/recommendations", params=params)
+        answer = self.request("GET", "/me/recommendations", params=params)
+        answer["items"] = [_recommendation(item) for item in answer.get("items") or []]
+        return answer
 
     def movie(self, movie_id: int) -> dict[str, Any]:
         """One movie object (with ``my_rating`` when logged in)."""

@@ -89,19 +89,30 @@ def content_artifacts(tmp_path_factory, data_dir) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def model_loader(data_dir):
+    """The session's :class:`worker.services.ModelLoader`: every worker app made by
+    :func:`make_worker_app` shares it, so models and the catalogue load once per session."""
+    from worker.services import ModelLoader
+
+    return ModelLoader()
+
+
 @pytest.fixture()
-def make_worker_app(redis_server, data_dir, empty_artifacts):
-    """Factory ``make_worker_app(**overrides)`` of worker apps on the session's Redis.
+def make_worker_app(redis_server, data_dir, empty_artifacts, model_loader):
+    """Factory ``make_worker_app(loader=None, **overrides)`` of worker apps on the session's
+    Redis.
 
     The Redis database is emptied first, so every test starts from nothing. Models and the
-    catalogue load once per test session (they are cached per process). ``ARTIFACTS_DIR`` is
+    catalogue load once per test session (:func:`model_loader`) unless a ``loader`` is given
+    (e.g. ``ModelLoader.serving(catalog, model, "pearson")``). ``ARTIFACTS_DIR`` is
     an empty folder unless overridden (then similar/discover/query answer 503).
     """
     import redis
 
     from worker.app import create_app
 
-    def make(**overrides):
+    def make(loader=None, **overrides):
         redis.Redis.from_url(redis_server.url).flushdb()
         config = {
             **WORKER_TEST_CONFIG,
@@ -109,7 +120,7 @@ def make_worker_app(redis_server, data_dir, empty_artifacts):
             "ARTIFACTS_DIR": str(empty_artifacts),
             **overrides,
         }
-        return create_app(config)
+        return create_app(config, loader=loader or model_loader)
 
     return make
 

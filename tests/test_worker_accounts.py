@@ -5,7 +5,6 @@ worker process where neighbour pools matter."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import threading
 import time
@@ -13,7 +12,7 @@ import time
 import pytest
 import redis
 
-from worker.recommendations import ModelService, load, user_model_key
+from worker.services import ModelLoader, ModelService, user_model_key
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -66,16 +65,11 @@ def other_process(worker_app):
     from recommender.movielens import load_movielens
 
     store = worker_app.extensions["store"]
-    shared = load(worker_app.config["RECOMMENDER_MODEL"])
+    catalog = worker_app.extensions["models"].catalog
     ml = load_movielens(settings.movielens_dir())
-    other = ModelService(store, worker_app.config)
-    other.loaded = dataclasses.replace(
-        shared,
-        model=make_model("pearson").fit(ml.ratings, ml.movies),
-        pool=set(),
-        lock=type(shared.lock)(),
-    )
-    other._resync(other.loaded)
+    model = make_model("pearson").fit(ml.ratings, ml.movies)
+    other = ModelService(store, worker_app.config, ModelLoader.serving(catalog, model, "pearson"))
+    other.start(background=False)
     return other
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 
-from worker.recommendations import ModelService
+from worker.services import ModelService
 from worker.store import Store
 
 API = "/api/v1"

@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from worker import auth, validation
 from worker.errors import ApiError
-from worker.recommendations import MIN_RATINGS
 from worker.routes import API, account, store
+from worker.services import MIN_RATINGS
 
 bp = Blueprint("auth", __name__, url_prefix=API)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
+from recommender.reasons import explained
 from worker import auth, validation
-from worker.recommendations import explain
 from worker.routes import API, models, movie_json
 
 bp = Blueprint("recommendations", __name__, url_prefix=API)
@@ -23,24 +23,24 @@ def recommendations():
     page, size = validation.paging(request)
     query = validation.description_query(request)
     doc, shown = models().page(g.user.id, (page - 1) * size, size, query)
-    if doc["explained_now"]:  # a page shown for the first time: its reasons were worked out now
-        g.timing = [f'explain;desc="{doc["explained_now"]} movies"']
+    if doc.explained_now:  # a page shown for the first time: its reasons were worked out now
+        g.timing = [f'explain;desc="{doc.explained_now} movies"']
     items = []
     for item in shown:
-        movie = movie_json(item["movie_id"], None)
+        movie = movie_json(item.movie_id, None)
         if movie is None:
             continue
-        items.append({"movie": movie, **explain(item, doc.get("neighbour_count"))})
+        items.append({"movie": movie, **explained(item, doc.neighbour_count).shown_json()})
     body = {
         "items": items,
-        **validation.page_of(len(doc["items"]), page, size),
-        "model": doc["model"],
-        "model_version": doc["model_version"],
-        "computed_at": doc["computed_at"],
-        "ratings_version": doc["ratings_version"],
-        "cached": doc["cached"],
+        **validation.page_of(len(doc.items), page, size),
+        "model": doc.model,
+        "model_version": doc.model_version,
+        "computed_at": doc.computed_at,
+        "ratings_version": doc.ratings_version,
+        "cached": doc.cached,
     }
     if query is not None:
-        body["query"] = doc["query"]
-        body["ranked_by"] = doc["ranked_by"]
+        body["query"] = doc.query
+        body["ranked_by"] = doc.ranked_by
     return jsonify(body)
