@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from worker.recommendations import ModelService, load, user_model_key
+from worker.store import keys
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -50,11 +51,8 @@ def _keys_of(app, user_id: str) -> list[str]:
         found.append("users")
     if db.zscore("guests", user_id) is not None:
         found.append("guests")
-    if db.hexists("export_user_ids", user_id):
-        found.append("export_user_ids")
-    for key in db.scan_iter("session:*"):
-        if db.get(key) == user_id:
-            found.append(key)
+    if db.hexists(keys.EXPORT_IDS, user_id):
+        found.append(keys.EXPORT_IDS)
     return found
 
 
@@ -89,10 +87,10 @@ def _twins(client, worker_login, headers) -> dict[str, str]:
     return twin
 
 
-def _neighbour_users(app, username: str) -> list[str]:
+def _leaning_on(app, user_id: str) -> set[str]:
+    """Usernames whose cached list has ``user_id`` as a taste neighbour."""
     store = app.extensions["store"]
-    user_id = store.user_id_for(username)
-    return [n["user"] for n in store.cached_neighbours(user_id, store.ratings_version(user_id))]
+    return {store.get_user(u).username for u in store.users_leaning_on(user_id)}
 
 
 # --- guests -----------------------------------------------------------------------------------
@@ -151,7 +149,7 @@ def test_unused_guests_are_removed_everywhere_and_used_ones_stay(
     used, used_id = _guest(client)
     twin = _twins(client, worker_login, unused)
     client.get(f"{API}/me/recommendations", headers=twin)
-    assert f"app:{unused_id}" in _neighbour_users(app, "twin_user")
+    assert "twin_user" in _leaning_on(app, unused_id)
     other_process.sync()
     assert user_model_key(unused_id) in other_process.loaded.model.app_users
 
@@ -168,7 +166,7 @@ def test_unused_guests_are_removed_everywhere_and_used_ones_stay(
     other_process.sync()
     assert user_model_key(unused_id) not in other_process.loaded.model.app_users
     assert client.get(f"{API}/me/recommendations", headers=twin).get_json()["cached"] is False
-    assert f"app:{unused_id}" not in _neighbour_users(app, "twin_user")
+    assert _leaning_on(app, unused_id) == set()
 
 
 # --- sign-up from a guest ---------------------------------------------------------------------
@@ -459,7 +457,7 @@ def test_deleting_an_account_removes_every_key_and_every_neighbour_trace(
     client.put(f"{API}/me/genres", json={"genres": ["Drama"]}, headers=doomed)
     client.get(f"{API}/me/recommendations", headers=doomed)
     client.get(f"{API}/me/recommendations", headers=twin)
-    assert f"app:{doomed_id}" in _neighbour_users(worker_app, "twin_user")
+    assert "twin_user" in _leaning_on(worker_app, doomed_id)
     other_process.sync()
     assert user_model_key(doomed_id) in other_process.loaded.model.app_users
 
@@ -484,7 +482,7 @@ def test_deleting_an_account_removes_every_key_and_every_neighbour_trace(
     assert user_model_key(doomed_id) not in other_process.loaded.model.app_users
     # and nobody's list still leans on them
     assert client.get(f"{API}/me/recommendations", headers=twin).get_json()["cached"] is False
-    assert f"app:{doomed_id}" not in _neighbour_users(worker_app, "twin_user")
+    assert _leaning_on(worker_app, doomed_id) == set()
     # the name is free again
     signup = client.post(f"{API}/auth/signup", json=login)
     assert signup.status_code == 201 and signup.get_json()["user"]["id"] != doomed_id
@@ -495,25 +493,3 @@ def test_a_guest_deletes_itself_without_a_password(worker_client):
     _rate(worker_client, guest, {1: 4.0})
     assert worker_client.delete(f"{API}/me", json={}, headers=guest).status_code == 204
     assert _keys_of(worker_client.application, guest_id) == []
-
-
-def test_sessions_from_before_the_per_user_index_are_revoked_too(make_worker_app, worker_login):
-    """A session stored the old way (``session:{hash}`` only) is indexed on the first request
-    after the upgrade, so a password change still signs it out."""
-    import hashlib
-
-    app = make_worker_app()
-    client = app.test_client()
-    headers = worker_login(client, "upgraded")
-    user_id = app.extensions["store"].user_id_for("upgraded")
-    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
-    db.delete("sessions_indexed")
-    app.extensions.pop("sessions_indexed", None)
-    app.extensions["guest_sweep_due"] = 0.0
-    old_token = "an-old-style-session-token-0123456789abcdef"
-    db.set("session:" + hashlib.sha256(old_token.encode()).hexdigest(), user_id, ex=600)
-    assert client.get(f"{API}/me", headers=_bearer(old_token)).status_code == 200
-    body = {"old_password": PASSWORD, "new_password": "a new password"}
-    assert client.put(f"{API}/me/password", json=body, headers=headers).status_code == 204
-    assert client.get(f"{API}/me", headers=_bearer(old_token)).status_code == 401
-    assert client.get(f"{API}/me", headers=headers).status_code == 200
