@@ -27,11 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         print("set REDIS_URL (or pass --redis-url) to the worker's Redis", file=sys.stderr)
         return 2
 
-    import redis
-
     from worker.store import export_ratings
+    from worker.store.client import make_client
 
-    table = export_ratings(redis.Redis.from_url(url))
+    table = export_ratings(make_client(url))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_name(args.out.name + ".tmp")
     table.to_csv(temporary, index=False)

@@ -11,10 +11,10 @@ import threading
 import time
 
 import pytest
-import redis
 
 from worker.recommendations import ModelService, load, user_model_key
 from worker.store import keys
+from worker.store.client import make_client
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -45,7 +45,7 @@ def _my_ratings(client, headers) -> dict[int, float]:
 
 def _keys_of(app, user_id: str) -> list[str]:
     """Every Redis key naming the user, plus the sets / hashes that list them."""
-    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+    db = make_client(app.config["REDIS_URL"])
     found = [k for k in db.scan_iter(f"*{user_id}*")]
     if db.sismember("users", user_id):
         found.append("users")
@@ -198,7 +198,7 @@ def test_signup_with_a_guest_token_keeps_everything(make_worker_app, content_art
     account = _bearer(login["token"])
     assert login["user"]["id"] == guest_id
     assert _my_ratings(client, account) == {1: 5.0, 2: 3.5, 3: 4.0, 5: 2.0, 6: 4.5}
-    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+    db = make_client(app.config["REDIS_URL"])
     assert db.zscore("guests", guest_id) is None
     # the account is not a guest any more: a second sign-up with its token is refused
     second = client.post(

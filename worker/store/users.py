@@ -77,8 +77,8 @@ class UsersArea:
 
     def ping(self) -> bool:
         try:
-            return bool(self.r.ping())
-        except redis.RedisError:
+            return bool(self.r.ping())  # on a cluster: every master
+        except (redis.RedisError, redis.exceptions.RedisClusterException):
             return False
 
     # --- users -----------------------------------------------------------------------------
