@@ -51,7 +51,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     store = Store.from_url(app.config["REDIS_URL"])
     try:
         store.check_layout()  # refuses data of an older key layout (run scripts.migrate_keys)
-    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:  # not up yet: /readyz says so; checked again later
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
+        # Redis not up yet: /readyz says so. The layout is then not checked by this process;
+        # the other processes (and the next start) check it.
         logging.getLogger(__name__).warning("could not check the Redis key layout: %s", exc)
     service = ModelService(store, app.config)
     app.extensions["store"] = store
