@@ -111,10 +111,13 @@ class CachesArea:
     def invalidate_recs(self, user_ids: list[str]) -> int:
         """Drop the cached lists of these users (bumping their ratings versions, so no process
         serves its in-memory copy either); returns how many had one."""
-        return sum(
-            int(self.scripts.invalidate_recs(keys=[keys.version(u), keys.recs(u)]))
-            for u in user_ids
-        )
+        each = [[keys.version(u), keys.recs(u)] for u in user_ids]
+        if isinstance(self.r, RedisCluster):  # redis-py refuses scripts in cluster pipelines
+            return sum(int(self.scripts.invalidate_recs(keys=k)) for k in each)
+        pipe = self.r.pipeline(transaction=False)  # one round trip
+        for k in each:
+            self.scripts.invalidate_recs(keys=k, client=pipe)
+        return sum(int(done) for done in pipe.execute()) if each else 0
 
     def query_recs(self, user_id: str, digest: str) -> dict[str, Any] | None:
         raw = self.r.get(keys.query_recs(user_id, digest))
