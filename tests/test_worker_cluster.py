@@ -28,6 +28,7 @@ from test_worker_auth import (  # noqa: F401
     test_repeated_failures_for_one_username_are_throttled,
     test_usernames_are_unique_ignoring_case,
 )
+from test_worker_durability import ratings_survive_a_crash, server_config
 from test_worker_journey import (  # noqa: F401
     test_journey_from_signup_to_recommendations_and_logout,
     test_neighbour_pool_follows_other_users_ratings,
@@ -85,29 +86,18 @@ def test_the_store_really_spreads_over_three_masters(make_worker_app, worker_log
 
 
 def test_ratings_survive_a_crash_of_every_node(tmp_path, make_worker_app, worker_login):
-    """As tests/test_worker_durability.py, on a cluster of its own: all three masters are
-    killed (SIGKILL) right after acknowledged ratings and started again from their files."""
+    """tests/test_worker_durability.py's check on a cluster of its own: all three masters are
+    killed (SIGKILL) right after acknowledged ratings and started again from their files
+    (same ports and folders: each node rejoins with its slots and data)."""
     cluster = start_local_cluster(tmp_path / "cluster")
     try:
-        app = make_worker_app(REDIS_URL=cluster.url)
-        client = app.test_client()
-        headers = worker_login(client, "durable")
-        for movie_id, stars in [(1, 4.5), (2, 3.0), (3, 5.0)]:
-            answer = client.put(
-                f"{API}/me/ratings/{movie_id}", json={"rating": stars}, headers=headers
-            )
-            assert answer.status_code == 200
-        cluster.stop(kill=True)
-        assert client.get("/readyz").status_code == 503  # Redis down: not ready
-
-        cluster.start()  # same ports, same folders: each node rejoins with its data
-        mine = client.get(f"{API}/me/ratings", headers=headers)  # same token, same app
-        assert mine.status_code == 200
-        got = {item["movie"]["id"]: item["rating"] for item in mine.get_json()["items"]}
-        assert got == {1: 4.5, 2: 3.0, 3: 5.0}
-        assert client.get("/readyz").status_code == 200
-        change = client.put(f"{API}/me/ratings/4", json={"rating": 2}, headers=headers)
-        assert change.get_json()["rating_count"] == 4
+        assert all(server_config(node) == ("yes", "always") for node in cluster.nodes)
+        ratings_survive_a_crash(
+            make_worker_app(REDIS_URL=cluster.url),
+            worker_login,
+            crash=lambda: cluster.stop(kill=True),
+            restart=cluster.start,
+        )
     finally:
         cluster.stop()
 

@@ -188,7 +188,9 @@ class UsersArea:
     def revoke_session(self, token: str) -> None:
         found = self.session_key_of(token)
         if found is not None:
-            self.r.delete(found[1])
+            user_id, session = found
+            self.r.delete(session)
+            self.r.zrem(keys.sessions(user_id), session)
             self.r.delete(keys.legacy_session(token))
 
     def session_ttl(self, token: str) -> int:
