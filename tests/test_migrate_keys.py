@@ -105,13 +105,18 @@ def migrate_to(url: str, target: str | None) -> str:
     return done.stdout
 
 
-def test_a_layout_1_database_works_after_the_migration(
-    redis_server, data_dir, empty_artifacts, tmp_path
-):
+@pytest.fixture()
+def db(redis_server):
+    """The session's Redis, emptied before and after (layout-1 data must not outlive it)."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+def test_a_layout_1_database_works_after_the_migration(db, redis_server, empty_artifacts):
     from worker.app import create_app
 
-    db = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    db.flushdb()
     tokens = write_layout_1(db)
     config = {
         **WORKER_TEST_CONFIG,

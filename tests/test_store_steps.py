@@ -18,10 +18,13 @@ CREATED = "2026-01-01T00:00:00+00:00"
 
 
 @pytest.fixture()
-def store(redis_server) -> Store:
+def store(redis_server):
+    """A Store on the session's Redis, emptied before and after (these tests write no
+    ``store_layout`` marker, which a worker started later on the same Redis would miss)."""
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     client.flushdb()
-    return Store(client)
+    yield Store(client)
+    client.flushdb()
 
 
 def test_no_lua_script_builds_a_key_name():
