@@ -90,3 +90,18 @@ def test_a_limit_of_several_counters_counts_nothing_when_one_is_full(store):
     wait = limits.reserve([(user, 5), (address, 1)], 60)  # the address counter is full
     assert 0 < wait <= 60
     assert store.r.get(user) == "1" and store.r.get(address) == "1"  # the user slot given back
+
+
+def test_simultaneous_sign_ups_for_one_name_make_one_account(store):
+    """Eight sign-ups for one name at once (some over a stale entry of a removed user): exactly
+    one account gets it, the others get ``None`` and leave no user behind."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store.r.set(keys.username("popular"), "0000000000000000")  # a removed user's leftover
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda i: store.create_user("Popular", f"h{i}", CREATED), range(8)))
+    winners = [u for u in made if u is not None]
+    assert len(winners) == 1
+    assert store.user_id_for("POPULAR") == winners[0].id
+    assert store.all_user_ids() == [winners[0].id]
+    assert sorted(k for k in store.r.scan_iter("user:*")) == [keys.user(winners[0].id)]

@@ -115,8 +115,10 @@ class UsersArea:
             owner = self.r.get(key)
             if owner == user_id:
                 return True
-            if owner is None or self.username_owner(username) is not None:
-                continue  # gone meanwhile: try again; or held: taken
+            if owner is None:
+                continue  # released meanwhile: try again
+            if self.username_owner(username) is not None:
+                return False  # held by another user
             if self.scripts.compare_and_set(keys=[key], args=[owner, user_id]):
                 return True  # took over a stale entry
         return self.r.get(key) == user_id
