@@ -3,7 +3,7 @@
 Usage: ``python -m scripts.export_ratings --out app_ratings.csv`` (Redis from ``REDIS_URL``)
 
 Writes ``userId,movieId,rating,timestamp`` rows: ``userId`` is 1,000,000,000 + a stable
-per-user number kept in Redis (``export_user_ids``), so an app user keeps the same id in
+per-user number kept in Redis (``{export}:user_ids``), so an app user keeps the same id in
 every export and never collides with a MovieLens userId; ``timestamp`` is the Unix second of
 the rating. See :func:`worker.store.export_ratings`. The training CLI takes the file with
 ``--extra-ratings app_ratings.csv``.

@@ -30,9 +30,10 @@ every app user, then, before each fresh scoring, reads the Redis change stream f
 stopped and re-reads only the users whose ratings changed. Only accounts old enough and with
 enough ratings join, and at most a few per list (:mod:`worker.trust`, against shilling).
 
-**Cache**: a computed list (top ``RECS_CACHE_SIZE`` = 240) and its neighbours are stored under
-the user's ratings version *and* the model version (``recs:{id}:{version}`` hash field
-``model_version``): a rating change or a new model version means a fresh list.
+**Cache**: a computed list (top ``RECS_CACHE_SIZE`` = 240) is stored for the user's ratings
+version *and* the model version (``recs:{<id>}`` hash field ``model_version``, dropped by every
+ratings change; :mod:`worker.store.caches`): a rating change or a new model version means a
+fresh list.
 
 **Explained when shown**: working out the evidence and reasons of a movie costs about as much as
 ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST`` = 24); a
