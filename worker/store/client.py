@@ -4,7 +4,8 @@ scripts of ``worker/store/lua/``.
 URLs: ``redis://[:password@]host:port/0`` (or ``rediss://`` with TLS) is one server;
 ``redis+cluster://[:password@]host:port`` (or ``rediss+cluster://``) is a Redis Cluster, any
 node of it as the seed (redis-py's ``RedisCluster`` discovers the rest and follows
-``MOVED``/``ASK``). Every client has socket timeouts, so a Redis that stops answering fails a
+``MOVED``/``ASK``; it reads the cluster's layout when made, so at least one node must answer
+then). Every client has socket timeouts, so a Redis that stops answering fails a
 request (503 ``storage_unavailable``) instead of hanging a worker thread.
 """
 
