@@ -1,5 +1,5 @@
 """The worker on a real three-master Redis Cluster (``redis-server --cluster-enabled yes``,
-started by scripts/redis_cluster.py): the journey tests and the account life-cycle tests run
+started by scripts/redis_cluster.py): the journey, account life-cycle and pool-sync tests run
 unchanged against it (imported here, so they use this module's ``make_worker_app``), plus the
 durability test with every node killed, and the move of a layout-1 server into the cluster.
 
@@ -33,6 +33,11 @@ from test_worker_journey import (  # noqa: F401
     test_journey_from_signup_to_recommendations_and_logout,
     test_neighbour_pool_follows_other_users_ratings,
     test_probes_report_liveness_at_once_and_readiness_only_when_models_load,
+)
+from test_worker_sync import (  # noqa: F401
+    test_a_rating_made_elsewhere_reaches_the_pool_at_the_next_sync,
+    test_a_trimmed_stream_triggers_a_full_reload,
+    two_processes,
 )
 
 from scripts.redis_cluster import LocalCluster, start_local_cluster
