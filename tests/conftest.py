@@ -171,3 +171,22 @@ def worker_login():
         return {"Authorization": f"Bearer {answer.get_json()['token']}"}
 
     return login
+
+
+@pytest.fixture()
+def list_neighbours():
+    """``list_neighbours(app, username)``: the taste neighbours (``{"user", "similarity",
+    ...}``, app users as ``app:<id>``) behind the user's recommendation list, as the app's
+    model computes them now (the store keeps only which app users a list leaned on)."""
+    from worker.services import user_model_key
+
+    def neighbours(app, username: str) -> list[dict]:
+        store, service = app.extensions["store"], app.extensions["models"]
+        user_id = store.user_id_for(username)
+        service.sync()
+        recs = service.loaded.model.recommend(
+            store.profile(user_id), k=service.lists.cache_size, user=user_model_key(user_id)
+        )
+        return list(recs.context.get("neighbours", []))
+
+    return neighbours

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from tests.test_worker_validation import snapshot
+from worker.store import keys
 
 API = "/api/v1"
 TOY_STORY, JUMANJI = 1, 2
@@ -86,7 +87,7 @@ def test_discover_round_trip_moves_towards_ticked_movies_and_never_touches_ratin
 ):
     headers = worker_login(client, "discoverer")
     client.put(f"{API}/me/genres", json={"genres": ["Animation", "Children"]}, headers=headers)
-    stream_before = db.xlen("rating_changes")
+    stream_before = db.xlen(keys.CHANGES)
 
     first = client.get(f"{API}/me/discover", headers=headers).get_json()
     assert first["round"] == 1 and first["liked"] == [] and first["top_genres"] == []
@@ -130,9 +131,9 @@ def test_discover_round_trip_moves_towards_ticked_movies_and_never_touches_ratin
     me = client.get(f"{API}/me", headers=headers).get_json()
     assert me["rating_count"] == 0
     user_id = me["user"]["id"]
-    assert db.get(f"ratings_version:{user_id}") is None
-    assert db.xlen("rating_changes") == stream_before
-    assert db.ttl(f"discover_liked:{user_id}") > 29 * 86400
+    assert db.get(keys.version(user_id)) is None
+    assert db.xlen(keys.CHANGES) == stream_before
+    assert db.ttl(keys.discover_liked(user_id)) > 29 * 86400
 
     assert client.delete(f"{API}/me/discover", headers=headers).status_code == 204
     restarted = client.get(f"{API}/me/discover", headers=headers).get_json()

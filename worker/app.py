@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+import redis
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -55,6 +56,12 @@ def create_app(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     store = Store.from_url(app.config["REDIS_URL"])
+    try:
+        store.check_layout()  # refuses data of an older key layout (run scripts.migrate_keys)
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
+        # Redis not up yet: /readyz says so. The layout is then not checked by this process;
+        # the other processes (and the next start) check it.
+        logging.getLogger(__name__).warning("could not check the Redis key layout: %s", exc)
     service = ModelService(store, app.config, loader)
     app.extensions["store"] = store
     app.extensions["models"] = service

@@ -17,7 +17,7 @@ from worker import accounts, auth, validation
 from worker.errors import ApiError
 from worker.limits import too_many
 from worker.routes import API, models, store
-from worker.store import User
+from worker.store import User, keys
 
 bp = Blueprint("account", __name__, url_prefix=API)
 log = logging.getLogger("worker.accounts")
@@ -76,8 +76,7 @@ _sweep_lock = threading.Lock()
 @bp.before_app_request
 def _remove_unused_guests() -> None:
     """At most every ``GUEST_SWEEP_SECONDS`` per process: remove guests unused for
-    ``GUEST_TTL_SECONDS`` (all their keys, and from every neighbour pool). The first time,
-    also index sessions created before ``sessions:{id}`` existed (once per database)."""
+    ``GUEST_TTL_SECONDS`` (all their keys, and from every neighbour pool)."""
     due = current_app.extensions.get("guest_sweep_due", 0.0)
     if time.monotonic() < due or not _sweep_lock.acquire(blocking=False):
         return
@@ -85,11 +84,6 @@ def _remove_unused_guests() -> None:
         current_app.extensions["guest_sweep_due"] = time.monotonic() + _setting(
             "GUEST_SWEEP_SECONDS"
         )
-        if "sessions_indexed" not in current_app.extensions:
-            indexed = _accounts().index_existing_sessions()  # once per database
-            current_app.extensions["sessions_indexed"] = True
-            if indexed:
-                log.info("indexed %d sessions created before the per-user index", indexed)
         removed = _accounts().expire_guests(_setting("GUEST_TTL_SECONDS"))
         if removed:
             log.info("removed %d unused guests", removed)
@@ -157,7 +151,7 @@ def _check_password(user: User, password: str, field: str) -> None:
     The attempt is reserved atomically before bcrypt runs, as at log-in
     (:func:`worker.auth.authenticate`), so a burst of simultaneous attempts gets no more
     password checks than the limit."""
-    key = f"password_failures:{user.id}"
+    key = keys.password_failures(user.id)
     cfg = current_app.config
     wait = auth.limits().reserve(
         [(key, int(cfg["LOGIN_MAX_FAILURES_PER_USER"]))], int(cfg["LOGIN_WINDOW_SECONDS"])
