@@ -49,6 +49,8 @@ COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /srv/recommender
 COPY --chown=root:root app/ app/
+# The API's field rules (plain Python), shared with the worker; not its pydantic models.
+COPY --chown=root:root api/__init__.py api/rules.py api/
 
 USER 10001:10001
 

@@ -176,7 +176,8 @@ class RecommendationsPage(Page[Recommendation]):
     )
 
 
-class DiscoverMovie(Movie):
+class DiscoverMovie(Answer):
+    movie: Movie
     similarity: float | None = Field(
         ge=-1.0001,
         le=1.0001,

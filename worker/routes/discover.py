@@ -8,7 +8,7 @@ vector of everything ticked, :func:`recommender.discover.next_movies`); ``DELETE
 Ticks are not ratings: the loop keeps its own keys (``discover*:{id}``, see
 :mod:`worker.store`) and never touches the ratings, their version or the change stream. Movies
 the user rated are never proposed. Every answer:
-``{"items": [movie + "similarity"], "top_genres": [{"genre", "count"}], "liked": [ids],
+``{"items": [{"movie", "similarity"}], "top_genres": [{"genre", "count"}], "liked": [ids],
 "round": n}`` (``similarity``: cosine -1..1 to the ticked movies' mean vector, ``null`` in the
 first round).
 """
@@ -61,8 +61,7 @@ def _page(content, user, round_: int, liked: list[int], ids: list[int], sims: li
         if movie is None:
             continue
         ok = similarity is not None and np.isfinite(similarity)
-        movie["similarity"] = round(float(similarity), 4) if ok else None
-        items.append(movie)
+        items.append({"movie": movie, "similarity": round(float(similarity), 4) if ok else None})
     genres = top_genres(liked, content.genres_of)
     return {
         "items": items,
