@@ -122,10 +122,13 @@ def render() -> None:
     if mode == MODE_SIGNUP:
         with st.form("signup", clear_on_submit=False):
             username = st.text_input(
-                "Choose a username", key="signup_username", max_chars=32, autocomplete="username"
+                "Choose a username",
+                key="signup_username",
+                max_chars=rules.USERNAME_MAX,
+                autocomplete="username",
             )
             password = st.text_input(
-                "Choose a password (at least 8 characters)",
+                f"Choose a password (at least {rules.PASSWORD_MIN} characters)",
                 type="password",
                 key="signup_password",
                 autocomplete="new-password",
