@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from flask import Response, current_app, jsonify, request
@@ -44,7 +44,6 @@ class Operation:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     description: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def error_statuses(self) -> list[int]:
         """Every error status the route may answer: its own plus those of its inputs."""
