@@ -140,8 +140,8 @@ def worker_client(worker_app):
 @pytest.fixture(scope="session")
 def live_worker(tmp_path_factory, data_dir, content_artifacts):
     """Base URL (``http://127.0.0.1:PORT``) of a real worker: gunicorn, 2 processes, its own
-    redis-server, bcrypt cost 4, a high per-address login limit (generated tests log in a
-    lot from one address; the per-username limit of 5 stays) and the session's content
+    redis-server, bcrypt cost 4, high per-address login, sign-up and guest limits (generated
+    tests make many from one address; the per-username limit of 5 stays) and the session's content
     vectors (no blend artifact: it serves Pearson, as RECOMMENDER_MODEL=auto falls back)."""
     from worker.launch import start_worker
 
@@ -151,6 +151,7 @@ def live_worker(tmp_path_factory, data_dir, content_artifacts):
         "BCRYPT_ROUNDS": 4,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 1000,
         "SIGNUP_MAX_PER_ADDRESS": 1000,
+        "GUEST_MAX_PER_ADDRESS": 1000,
         "ARTIFACTS_DIR": str(content_artifacts),
     }
     worker = start_worker(server.url, app_config=config, log_path=folder / "worker.log")

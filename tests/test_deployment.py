@@ -254,7 +254,7 @@ def test_app_requirements_cover_what_app_imports_at_dev_versions():
         for line in (ROOT / "requirements-app.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     )
-    imported, ours = set(), set()
+    imported, ours, from_api = set(), set(), set()
     for path in (ROOT / "app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -263,9 +263,24 @@ def test_app_requirements_cover_what_app_imports_at_dev_versions():
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
                 ours |= {node.module} if node.module.startswith("recommender") else set()
+                if node.module == "api":
+                    from_api |= {alias.name for alias in node.names}
+                elif node.module.startswith("api."):
+                    from_api.add(node.module.split(".")[1])
     # the one module shared with the library; tests/test_document.py keeps it standard-library
     assert ours == {"recommender.document"}, "the app shares only the document module"
-    third_party = imported - set(sys.stdlib_module_names) - {"app", "recommender", "__future__"}
+    assert from_api <= {"rules"}, "the app image has api/rules.py only (no pydantic models)"
+    copies = " ".join(instruction(final_stage("Dockerfile.app"), "COPY"))
+    for module in ("api/__init__.py", "api/rules.py"):  # the API's rules, shared with the worker
+        assert module in copies, module
+        for node in ast.walk(ast.parse((ROOT / module).read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+    third_party = (
+        imported - set(sys.stdlib_module_names) - {"app", "api", "recommender", "__future__"}
+    )
     assert third_party <= set(pins), f"app imports {third_party - set(pins)} not in the image"
     worker_pins = dict(
         re.match(r"([\w.-]+)==([\w.+-]+)", line).groups()
@@ -275,7 +290,6 @@ def test_app_requirements_cover_what_app_imports_at_dev_versions():
     for package, version in pins.items():
         assert metadata.version(package) == version, package
         assert worker_pins.get(package, version) == version, f"{package}: images disagree"
-    copies = " ".join(instruction(final_stage("Dockerfile.app"), "COPY"))
     assert "worker/" not in copies and "recommender/ recommender/" not in copies
     assert "recommender/__init__.py recommender/document.py recommender/" in copies
 
