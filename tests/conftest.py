@@ -150,13 +150,8 @@ def live_worker(tmp_path_factory, data_dir, content_artifacts):
 
 @pytest.fixture()
 def worker_login():
-    """``worker_login(client, username, password=...)``: sign up, log in, return auth headers."""
+    """``worker_login(client, username, password=...)``: sign up, log in, return auth headers
+    (:func:`tests.helpers.sign_up_and_log_in`)."""
+    from tests.helpers import sign_up_and_log_in
 
-    def login(client, username: str, password: str = "correct horse battery") -> dict[str, str]:
-        body = {"username": username, "password": password}
-        assert client.post("/api/v1/auth/signup", json=body).status_code == 201
-        answer = client.post("/api/v1/auth/login", json=body)
-        assert answer.status_code == 200, answer.get_json()
-        return {"Authorization": f"Bearer {answer.get_json()['token']}"}
-
-    return login
+    return sign_up_and_log_in

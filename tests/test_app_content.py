@@ -22,11 +22,11 @@ from streamlit.testing.v1 import AppTest
 
 from app.client import ApiError, WorkerClient
 from app.session import forwarded_chain
-from tests.test_app_pages import button, texts
+from tests.helpers import app_log_in, button, http_sign_up_and_log_in
+from tests.test_app_pages import texts
 from tests.test_worker_insights import tiny_png
 
 HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
-PASSWORD = "correct horse battery"
 GENRES = ["Action", "Adventure", "Comedy", "Drama", "Sci-Fi"]
 TOY_STORY = 1
 #: Five well-known movies rated by the "rated" users: Star Wars IV, V, Matrix, Pulp Fiction,
@@ -48,10 +48,7 @@ def ok(at: AppTest) -> AppTest:
 def new_user(base: str, ratings: dict[int, float] | None = None) -> tuple[str, dict[str, str]]:
     """Sign up and log in through the API, pick five genres, rate ``ratings``."""
     name = f"c{uuid.uuid4().hex[:12]}"
-    body = {"username": name, "password": PASSWORD}
-    assert requests.post(f"{base}/api/v1/auth/signup", json=body, timeout=60).status_code == 201
-    token = requests.post(f"{base}/api/v1/auth/login", json=body, timeout=60).json()["token"]
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = http_sign_up_and_log_in(base, name)
     put = requests.put(
         f"{base}/api/v1/me/genres", json={"genres": GENRES}, headers=auth, timeout=60
     )
@@ -73,10 +70,8 @@ def app(live_worker, monkeypatch, tmp_path) -> AppTest:
 
 
 def log_in(at: AppTest, username: str) -> AppTest:
-    at.segmented_control(key="auth_mode").set_value("I have an account").run()
-    at.text_input(key="login_username").input(username)
-    at.text_input(key="login_password").input(PASSWORD)
-    return ok(button(at, "Log in").click().run())
+    """Log in through the app's form (:func:`tests.helpers.app_log_in`); no error shown."""
+    return ok(app_log_in(at, username))
 
 
 def tick(at: AppTest, movie_id: int) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PASSWORD, browser_log_in
 from worker.embedded_redis import free_port
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PASSWORD = "correct horse battery"
 GENRES = ["Action", "Adventure", "Comedy", "Drama", "Thriller"]
 STARS = '[role="radiogroup"][aria-label^="Your rating"]'  # the star controls
 WAIT_MS = 90_000  # two shared cores: a page rerun can take several seconds
@@ -178,17 +178,6 @@ def save_shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
     if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
         shutil.copyfile(SHOTS / f"{name}.png", DOCS / f"screenshot-{name}.png")
-
-
-def log_in(page, url: str, username: str) -> None:
-    from playwright.sync_api import expect
-
-    page.goto(url)
-    page.get_by_role("radio", name="I have an account").click()
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
 
 
 def journey_to_recommendations(
@@ -355,7 +344,7 @@ def test_journey_in_a_real_browser(served_app, browser):
         device_scale_factor=2,
     )
     mobile = phone.new_page()
-    log_in(mobile, served_app, username)
+    browser_log_in(mobile, served_app, username, timeout_ms=WAIT_MS)
     mobile.get_by_role("radio", name="Recommendations").click()
     expect(mobile.locator(".mr-badge")).to_have_count(24, timeout=WAIT_MS)
     first, second = (mobile.locator(".mr-poster").nth(i).bounding_box() for i in (0, 1))

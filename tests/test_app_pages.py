@@ -14,20 +14,16 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
+from tests.helpers import PASSWORD, button
+from tests.helpers import app_log_in as log_in
+from tests.helpers import app_sign_up as sign_up
+
 HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
 GENRES = ["Action", "Adventure", "Comedy", "Drama", "Thriller"]
-PASSWORD = "correct horse battery"
 
 
 def new_username() -> str:
     return f"u{uuid.uuid4().hex[:12]}"
-
-
-def button(at: AppTest, label: str):
-    """The button (or form submit button) with this label."""
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    return matches[0]
 
 
 def texts(at: AppTest) -> str:
@@ -55,23 +51,6 @@ def app(live_worker, monkeypatch) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def sign_up(at: AppTest, username: str, password: str = PASSWORD, confirm: str | None = None):
-    at.segmented_control(key="auth_mode").set_value("New here").run()
-    at.text_input(key="signup_username").input(username)
-    at.text_input(key="signup_password").input(password)
-    at.text_input(key="signup_confirm").input(password if confirm is None else confirm)
-    button(at, "Create account").click().run()
-    assert not at.exception, at.exception
-
-
-def log_in(at: AppTest, username: str, password: str = PASSWORD):
-    at.segmented_control(key="auth_mode").set_value("I have an account").run()
-    at.text_input(key="login_username").input(username)
-    at.text_input(key="login_password").input(password)
-    button(at, "Log in").click().run()
-    assert not at.exception, at.exception
 
 
 def test_full_journey(app: AppTest, live_worker):

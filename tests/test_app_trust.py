@@ -12,8 +12,10 @@ import requests
 from streamlit.testing.v1 import AppTest
 
 from app.views.auth import human_wait, tries_left_warning
+from tests.helpers import app_sign_up as sign_up
+from tests.helpers import button
 from tests.test_app_content import FIVE, HOME, ids, log_in, new_user, ok
-from tests.test_app_pages import GENRES, button, new_username, sign_up, texts
+from tests.test_app_pages import GENRES, new_username, texts
 
 
 @pytest.fixture()

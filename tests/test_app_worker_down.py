@@ -18,12 +18,11 @@ import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_pages import button
+from tests.helpers import PASSWORD, button
 from worker.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "app" / "Home.py")
-PASSWORD = "correct horse battery"
 
 
 class WorkerProcess:

@@ -447,13 +447,25 @@ def test_settings_the_code_needs_are_provided(rendered):
 
 
 def test_bcrypt_floor_holds_in_the_deployed_config(rendered, monkeypatch):
-    """The worker refuses to start with the deployed BCRYPT_ROUNDS if it were below its floor."""
+    """Each overlay's worker Deployment gets exactly one BCRYPT_ROUNDS from its ConfigMaps, the
+    worker accepts it and it is at least the floor; a value below the floor is refused."""
     from worker import config as worker_config
 
-    for doc in (d for docs in rendered.values() for d in docs if d["kind"] == "ConfigMap"):
-        if "BCRYPT_ROUNDS" in doc.get("data", {}):
-            monkeypatch.setenv("BCRYPT_ROUNDS", doc["data"]["BCRYPT_ROUNDS"])
-            assert worker_config.from_environment()["BCRYPT_ROUNDS"] >= 12
+    for overlay in ("overlays/local", "overlays/gke"):
+        (worker,) = objects(rendered, "Deployment", "worker", overlay)
+        maps = {s["configMapRef"]["name"] for s in container(worker).get("envFrom", [])}
+        values = [
+            d["data"]["BCRYPT_ROUNDS"]
+            for d in objects(rendered, "ConfigMap", overlay=overlay)
+            if d["metadata"]["name"] in maps and "BCRYPT_ROUNDS" in d.get("data", {})
+        ]
+        assert len(values) == 1, f"{overlay}: the worker's BCRYPT_ROUNDS values are {values}"
+        monkeypatch.setenv("BCRYPT_ROUNDS", values[0])
+        rounds = worker_config.from_environment()["BCRYPT_ROUNDS"]
+        assert rounds >= worker_config.MIN_BCRYPT_ROUNDS == 12, overlay
+    monkeypatch.setenv("BCRYPT_ROUNDS", str(worker_config.MIN_BCRYPT_ROUNDS - 1))
+    with pytest.raises(RuntimeError, match="BCRYPT_ROUNDS"):
+        worker_config.from_environment()
 
 
 def test_job_settings_are_the_worker_settings():
@@ -496,10 +508,28 @@ def test_retrain_cronjob_command_is_accepted_by_the_training_cli(rendered):
 # ---- Kubernetes policy -------------------------------------------------------------------------
 
 
+#: Workloads each kustomization must render (it may render more): {kustomization: {(kind, name)}}.
+#: The jobs folders must render at least one Job whatever its name.
+WORKLOADS = {
+    "overlays/local": {("Deployment", "worker"), ("Deployment", "app"), ("StatefulSet", "redis")},
+    "overlays/gke": {("Deployment", "worker"), ("Deployment", "app"), ("StatefulSet", "redis")},
+    "overlays/local/jobs": set(),
+    "overlays/gke/jobs": set(),
+}
+
+
 def test_every_pod_is_locked_down_and_sized(rendered):
+    found: dict[str, set[tuple[str, str]]] = {name: set() for name in rendered}
+    for overlay, obj in workloads(rendered):
+        found[overlay].add((obj["kind"], obj["metadata"]["name"]))
+    for overlay, expected in WORKLOADS.items():
+        assert expected <= found[overlay], f"{overlay} renders {sorted(found[overlay])}"
+        if overlay.endswith("/jobs"):
+            assert any(kind == "Job" for kind, _ in found[overlay]), overlay
     for overlay, obj in workloads(rendered):
         spec = pod_spec(obj)
         where = f"{overlay} {obj['kind']}/{obj['metadata']['name']}"
+        assert spec["containers"], where
         assert spec["automountServiceAccountToken"] is False, where
         assert spec["serviceAccountName"] not in ("", "default"), where
         assert spec["securityContext"]["runAsNonRoot"] is True, where

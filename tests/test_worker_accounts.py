@@ -13,10 +13,9 @@ import time
 import pytest
 import redis
 
+from tests.helpers import API, PASSWORD
 from worker.recommendations import ModelService, load, user_model_key
 
-API = "/api/v1"
-PASSWORD = "correct horse battery"
 FIVE = [1, 2, 3, 5, 6]
 
 

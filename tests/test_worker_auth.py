@@ -7,14 +7,9 @@ import time
 import pytest
 import redis
 
+from tests.helpers import API, PASSWORD
+from tests.helpers import log_in as _login
 from worker import config
-
-API = "/api/v1"
-PASSWORD = "correct horse battery"
-
-
-def _login(client, username, password=PASSWORD):
-    return client.post(f"{API}/auth/login", json={"username": username, "password": password})
 
 
 def test_one_user_never_reads_or_changes_another_users_data(worker_client, worker_login):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import API, PASSWORD
+from tests.helpers import log_in as _login
 from tests.test_worker_validation import snapshot
 
-API = "/api/v1"
 DEEP = 3000
 
 
@@ -55,10 +56,6 @@ def test_deeply_nested_json_is_a_clear_400_and_changes_nothing(
 # --------------------------------------------------------------------------- password pre-hash
 
 LONG_PASSWORD = "long and memorable passphrase " * 3  # 90 bytes: over bcrypt's 72
-
-
-def _login(client, username, password):
-    return client.post(f"{API}/auth/login", json={"username": username, "password": password})
 
 
 def test_the_sha256_of_a_long_password_is_not_a_second_password(worker_client):
@@ -166,7 +163,7 @@ def test_a_successful_login_gives_its_reservation_back(make_worker_app):
 
 def test_every_answer_says_nosniff_and_token_answers_are_not_stored(worker_client, worker_login):
     headers = worker_login(worker_client, "headers")
-    body = {"username": "headers", "password": "correct horse battery"}
+    body = {"username": "headers", "password": PASSWORD}
     login = worker_client.post(f"{API}/auth/login", json=body)
     assert login.status_code == 200 and "token" in login.get_json()
     assert login.headers["Cache-Control"] == "no-store"

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
+from tests.helpers import PASSWORD
 from tests.test_worker_validation import snapshot
 from worker.embedded_redis import start_embedded_redis
 
@@ -57,7 +58,7 @@ def hostile(tmp_path_factory, data_dir, empty_artifacts):
 @pytest.fixture(scope="module")
 def token(hostile) -> str:
     url, _ = hostile
-    body = json.dumps({"username": "victim", "password": "correct horse battery"}).encode()
+    body = json.dumps({"username": "victim", "password": PASSWORD}).encode()
     assert request(url, "POST", f"{API}/auth/signup", body)[0] == 201
     status, _, answer = request(url, "POST", f"{API}/auth/login", body)
     assert status == 200
@@ -372,7 +373,7 @@ def test_a_login_burst_gets_no_more_than_the_limit_of_checks(hostile, token):
 
     codes = _at_once(16, send)
     assert codes.count(401) == 5 and codes.count(429) == 11, codes
-    right = json.dumps({"username": "victim", "password": "correct horse battery"}).encode()
+    right = json.dumps({"username": "victim", "password": PASSWORD}).encode()
     assert request(url, "POST", f"{API}/auth/login", right)[0] == 429  # the limit holds
 
 

@@ -7,7 +7,8 @@ ignores the header, so a client talking to the worker directly cannot pick its o
 
 from __future__ import annotations
 
-from tests.test_worker_auth import PASSWORD, _login
+from tests.helpers import PASSWORD
+from tests.helpers import log_in as _login
 
 LIMIT = 3
 
