@@ -258,7 +258,7 @@ def test_worker_command_matches_contract_and_factory(rendered):
     from worker import app as worker_app
 
     cmd = dockerfile_cmd(final_stage("Dockerfile.worker"))
-    assert cmd[:4] == ["gunicorn", "worker.app:create_app()", "--bind", "0.0.0.0:8000"]
+    assert cmd == ["gunicorn", "-c", "worker/gunicorn.conf.py", "worker.app:create_app()"]
     assert callable(worker_app.create_app)
     for worker in objects(rendered, "Deployment", "worker"):
         assert container(worker)["command"] == cmd, "Deployment runs what the image runs"

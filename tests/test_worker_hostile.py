@@ -234,14 +234,19 @@ def test_odd_paths_get_a_json_4xx(hostile, path):
 
 def test_every_way_of_serving_uses_the_gunicorn_settings():
     """The image, the Kubernetes Deployment, ``python -m worker`` and the fixtures all run with
-    worker/gunicorn_conf.py (its worker class writes gunicorn's errors as JSON)."""
-    from pathlib import Path
+    worker/gunicorn.conf.py (its worker class writes gunicorn's errors as JSON), the one place
+    gunicorn settings are written."""
+    from worker.launch import GUNICORN_CONF, gunicorn_settings
 
-    root = Path(__file__).parents[1]
-    assert '"-c", "python:worker.gunicorn_conf"' in (root / "Dockerfile.worker").read_text()
-    assert "- python:worker.gunicorn_conf" in (root / "k8s/base/worker.yaml").read_text()
-    assert "gunicorn_conf" in (root / "worker/__main__.py").read_text()
-    assert "python:worker.gunicorn_conf" in (root / "worker/launch.py").read_text()
+    root = GUNICORN_CONF.parents[1]
+    assert GUNICORN_CONF.relative_to(root).as_posix() == "worker/gunicorn.conf.py"
+    command = ["gunicorn", "-c", "worker/gunicorn.conf.py", "worker.app:create_app()"]
+    assert f"CMD {json.dumps(command)}" in (root / "Dockerfile.worker").read_text()
+    manifest = (root / "k8s/base/worker.yaml").read_text()
+    assert "".join(f"            - {arg}\n" for arg in command) + "          ports:" in manifest
+    assert "gunicorn_settings()" in (root / "worker/__main__.py").read_text()
+    assert "str(GUNICORN_CONF)" in (root / "worker/launch.py").read_text()
+    assert gunicorn_settings()["worker_class"] == "worker.gunicorn_worker.JsonThreadWorker"
 
 
 # --------------------------------------------------------------------------- slow clients
@@ -405,7 +410,7 @@ def test_each_gunicorn_instance_has_its_own_owner_only_control_socket(hostile):
     import stat
     from pathlib import Path
 
-    from worker import gunicorn_conf
+    from worker.launch import gunicorn_settings
 
     url, _ = hostile
     port = int(urlsplit(url).port)
@@ -419,7 +424,7 @@ def test_each_gunicorn_instance_has_its_own_owner_only_control_socket(hostile):
     masters = [p for p in os.listdir("/proc") if p.isdigit() and b"gunicorn" in cmdline(p)]
     masters = [p for p in masters if f"127.0.0.1:{port}".encode() in cmdline(p)]
     assert masters
-    folder = os.path.dirname(gunicorn_conf.control_socket)
+    folder = os.path.dirname(gunicorn_settings()["control_socket"])
     sockets = [os.path.join(folder, f"gunicorn-{pid}.ctl") for pid in masters]
     found = [s for s in sockets if os.path.exists(s)]
     assert found, sockets
