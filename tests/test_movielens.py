@@ -290,9 +290,9 @@ def test_netflix_prize_layout(tmp_path):
 
 def test_netflix_block_boundaries_carry_the_movie_id(tmp_path, monkeypatch):
     """Headers forward-fill across pyarrow's streamed blocks (tiny blocks force many)."""
-    import recommender.movielens as movielens
+    from recommender.movielens import netflix
 
-    monkeypatch.setattr(movielens, "_BLOCK_SIZE", 64)
+    monkeypatch.setattr(netflix, "BLOCK_SIZE", 64)
     lines, expected = [], []
     for movie in range(1, 40):
         lines.append(f"{movie}:")
