@@ -22,9 +22,9 @@ RUN python -m venv /opt/venv
 # WHEELS: optional folder of wheels mounted at build time (scripts/check_containers.py mounts
 # one, filled by the host's pip); when set, pip installs from it alone, without any index.
 ARG WHEELS=""
-COPY requirements/app.txt /tmp/requirements.txt
+COPY requirements/app.txt /tmp/app.txt
 RUN if [ -n "$WHEELS" ]; then export PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS"; fi \
-    && pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt
+    && pip install --no-cache-dir --require-hashes -r /tmp/app.txt
 
 # ---- runtime stage ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

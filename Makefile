@@ -10,8 +10,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Everything `make` installs, pinned with hashes (made from pyproject.toml by `make lock`).
 LOCK := requirements/dev.txt
-# torch is locked as its CPU build (torch==X+cpu), which only PyTorch's CPU index has: when that
-# index cannot be reached the install fails here rather than pulling PyPI's CUDA build.
+# torch is locked as its CPU build (torch==X+cpu), which only PyTorch's CPU index has. It is
+# installed first, on its own (requirements/torch-cpu.txt): when that index cannot be reached
+# the install fails here rather than pulling PyPI's CUDA build.
+TORCH_LOCK := requirements/torch-cpu.txt
 TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 
 # A relative DATA_DIR is made absolute, so it means the same in every child process.
@@ -25,13 +27,14 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: run test install lock data models deploy-check lint clean
 
-$(STAMP): $(LOCK)
+$(STAMP): $(LOCK) $(TORCH_LOCK)
 	test -x $(PY) || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --require-hashes --extra-index-url $(TORCH_CPU_INDEX) -r $(LOCK) \
-		|| { echo "make: installing $(LOCK) failed. torch's CPU build (torch==...+cpu) comes only" \
-			"from $(TORCH_CPU_INDEX): check that it is reachable (no CUDA build is installed" \
-			"instead)." >&2; exit 1; }
+	$(PY) -m pip install --quiet --require-hashes --no-deps --retries 2 --timeout 30 \
+		--extra-index-url $(TORCH_CPU_INDEX) -r $(TORCH_LOCK) \
+		|| { echo "make: torch's CPU build ($(TORCH_LOCK)) comes only from $(TORCH_CPU_INDEX):" \
+			"check that it is reachable. No CUDA build is installed instead." >&2; exit 1; }
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	touch $(STAMP)
 
 install: $(STAMP)

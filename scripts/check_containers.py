@@ -58,6 +58,7 @@ WORK = ROOT / "var" / "containers"
 WHEELS = WORK / "wheels"
 BASE_IMAGE = "localhost/recommender-base:bookworm-py311"
 LOCKS = ("requirements/worker.txt", "requirements/app.txt")  # what the images install
+TORCH_LOCK = "requirements/torch-cpu.txt"  # the same torch pin, fetched first on its own
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 NETWORK = "recommender-check"
 PREFIX = "recommender-check"  # container, pod and volume names start with this
@@ -198,7 +199,9 @@ def fill_wheelhouse() -> float:
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return time.monotonic() - start  # filled for these very requirements
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "download", "--quiet"]
-    pip += ["--only-binary=:all:", "--dest", str(WHEELS), "--extra-index-url", TORCH_CPU_INDEX]
+    pip += ["--only-binary=:all:", "--dest", str(WHEELS)]
+    torch = ["--no-deps", "--extra-index-url", TORCH_CPU_INDEX, "-r", TORCH_LOCK]
+    subprocess.run([*pip, *torch], check=True, cwd=ROOT)  # the only use of PyTorch's index
     reqs = [arg for name in requirements for arg in ("-r", name)]
     subprocess.run([*pip, "--find-links", str(WHEELS), *reqs], check=True, cwd=ROOT)
     ca_bundle = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
@@ -268,7 +271,7 @@ def build_inputs(image: Image) -> str:
     context = ROOT / image.context
     dockerignore = (ROOT / ".dockerignore").read_text().splitlines()
     patterns = [line.strip() for line in dockerignore if line.strip() and line[0] != "#"]
-    files = [containerfile, ROOT / ".dockerignore", *[ROOT / name for name in LOCKS]]
+    files = [containerfile, ROOT / ".dockerignore", *[ROOT / n for n in (*LOCKS, TORCH_LOCK)]]
     files.append(WHEELS / ".requirements.sha256")
     for line in containerfile.read_text().splitlines():
         words = line.split()

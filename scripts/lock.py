@@ -6,7 +6,10 @@ both Dockerfiles install them with ``pip install --require-hashes``:
 
 - ``requirements/dev.txt``: every extra (``make``: tests, lint, the local Redis, benchmarks);
 - ``requirements/worker.txt``: ``[project] dependencies`` only (Dockerfile.worker);
-- ``requirements/app.txt``: the ``app`` extra only (Dockerfile.app).
+- ``requirements/app.txt``: the ``app`` extra only (Dockerfile.app);
+- ``requirements/torch-cpu.txt``: the torch entry of the others, installed first on its own
+  with PyTorch's CPU index (the only step that needs it: pip asks an extra index about every
+  package, and slowly gives up on each when it is unreachable).
 
 The worker and app locks are solved under the dev lock's versions, so all three agree.
 torch is locked as its CPU build, ``torch==<version>+cpu``, found on PyTorch's CPU index
@@ -111,7 +114,23 @@ def main(argv: list[str] | None = None) -> int:
         app = Path(tmp) / "app.in"
         app.write_text("\n".join(project["optional-dependencies"]["app"]) + "\n")
         compile_lock([str(app)], OUT / "app.txt", agreed, [])
+    write_torch_lock(OUT / "worker.txt", OUT / "torch-cpu.txt")
     return 0
+
+
+def write_torch_lock(lock: Path, output: Path) -> None:
+    """Copy the ``torch==...`` entry (pin and hashes) of ``lock`` into ``output``."""
+    lines = lock.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("torch=="))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("    --hash="):
+        end += 1
+    header = (
+        "# torch's CPU build, from PyTorch's CPU index: installed before the other locks\n"
+        "# (Makefile, Dockerfile.worker). Written by `make lock` from requirements/worker.txt.\n"
+    )
+    output.write_text(header + "\n".join(lines[start:end]).rstrip(" \\") + "\n")
+    print(f"wrote {output.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
