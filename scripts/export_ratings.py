@@ -29,10 +29,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import redis
 
-    from worker.config import REDIS_TIMEOUTS
     from worker.store import export_ratings
 
-    table = export_ratings(redis.Redis.from_url(url, **REDIS_TIMEOUTS))
+    table = export_ratings(redis.Redis.from_url(url))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_name(args.out.name + ".tmp")
     table.to_csv(temporary, index=False)

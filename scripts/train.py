@@ -102,11 +102,11 @@ def export_app_ratings() -> pd.DataFrame:
         raise SystemExit(2)
     import redis
 
-    from worker.config import REDIS_TIMEOUTS
     from worker.store import export_ratings
 
     try:
-        return export_ratings(redis.Redis.from_url(url, **REDIS_TIMEOUTS))
+        client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=10)
+        return export_ratings(client)
     except redis.RedisError as error:
         print(f"error: cannot export the app's ratings from REDIS_URL: {error}", file=sys.stderr)
         raise SystemExit(2) from error

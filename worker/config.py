@@ -37,11 +37,6 @@ from typing import Any
 
 MIN_BCRYPT_ROUNDS = 12
 
-REDIS_TIMEOUTS: dict[str, float] = {"socket_connect_timeout": 5.0, "socket_timeout": 10.0}
-"""Seconds a Redis client waits to connect and for any one answer (keyword arguments of
-``redis.Redis``). A Redis that stops answering then fails a request (503) or a command instead
-of holding its thread forever; every command we send (no blocking reads) answers in far less."""
-
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "SESSION_TTL_SECONDS": 604800,
