@@ -162,8 +162,23 @@ def test_worker_lock_has_what_the_worker_imports_and_nothing_of_the_app():
         assert absent not in pins, f"the worker image would ship {absent}"
 
 
+def library_imports(paths: list[Path]) -> set[str]:
+    """The ``recommender.*`` modules the files import."""
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names if a.name.startswith("recommender")}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names |= {node.module} if node.module.startswith("recommender") else set()
+    return names
+
+
 def test_app_lock_has_what_the_app_imports_and_none_of_the_model_stack():
-    needed = distributions(third_party_imports(list((ROOT / "app").rglob("*.py"))))
+    app_code = list((ROOT / "app").rglob("*.py"))
+    # of the library, the app may share only the standard-library recommendation document
+    assert library_imports(app_code) <= {"recommender.document"}, library_imports(app_code)
+    needed = distributions(third_party_imports(app_code))
     pins = read_lock(LOCKS["app"])
     assert {"streamlit", "requests"} <= needed <= set(pins)
     for absent in ("torch", "tensorflow-cpu", "flask", "redis", "scikit-learn"):
