@@ -55,13 +55,13 @@ run: models
 lint: install
 	$(VENV)/bin/ruff check .
 
-# Static checks, then the images built and run with podman (tests/test_containers.py: the stack
+# Static checks, then the images built and run with podman (tests/deployment/test_containers.py: the stack
 # from the images, the browser journey against the app container, podman kube play).
 deploy-check: install
 	scripts/ensure_chromium.sh
 	scripts/ensure_podman.sh
 	$(PY) -m scripts.check_deploy
-	$(VENV)/bin/pytest -s -v tests/test_containers.py
+	$(VENV)/bin/pytest -s -v tests/deployment/test_containers.py
 
 test: install
 	scripts/ensure_chromium.sh

@@ -30,7 +30,7 @@ Usage (from the repository root, as root, with podman installed)::
 
 Environment: ``DATA_DIR`` (MovieLens folder, required for ``stack``/``kube``),
 ``CONTAINERS_CONF`` (default ``k8s/podman/containers.conf``).
-The browser journey against the app container is ``tests/test_containers.py``.
+The browser journey against the app container is ``tests/deployment/test_containers.py``.
 """
 
 from __future__ import annotations

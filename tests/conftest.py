@@ -46,7 +46,8 @@ WORKER_TEST_CONFIG = {
 }
 """Test-only settings for the in-process worker: cheap bcrypt, models loaded before the test,
 Pearson (whose evidence the worker tests check) whatever the default model is, and app users
-as neighbours from their first rating (tests/test_worker_shilling.py checks the real rules)."""
+as neighbours from their first rating (tests/integration/test_worker_shilling.py checks
+the real rules)."""
 
 
 CONTENT_MOVIES = 300

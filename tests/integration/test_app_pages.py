@@ -18,7 +18,7 @@ from tests.helpers import PASSWORD, button
 from tests.helpers import app_log_in as log_in
 from tests.helpers import app_sign_up as sign_up
 
-HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
+HOME = str(Path(__file__).resolve().parents[2] / "app" / "Home.py")
 GENRES = ["Action", "Adventure", "Comedy", "Drama", "Thriller"]
 
 

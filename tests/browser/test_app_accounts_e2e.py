@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_app_e2e as e2e
+from tests.browser import test_app_e2e as e2e
+from tests.browser.test_app_e2e import GENRES, SHOTS, STARS, WAIT_MS, click_star, save_shot
 from tests.helpers import PASSWORD
-from tests.test_app_e2e import GENRES, SHOTS, STARS, WAIT_MS, click_star, save_shot
 
 # The browser and the served stack, as the journey test starts them (one stack per module).
 served_app = e2e.served_app

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from tests.helpers import PASSWORD, button
 from worker.embedded_redis import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOME = str(ROOT / "app" / "Home.py")
 
 

@@ -19,7 +19,7 @@ limit_threads(2)
 
 from recommender.neural.artifacts import latest_version, load_latest  # noqa: E402
 from tests.recommender_contract import taste_groups  # noqa: E402
-from tests.test_neural import _write_movielens  # noqa: E402
+from tests.unit.test_neural import _write_movielens  # noqa: E402
 from worker.store import EXPORT_USER_OFFSET, Store, export_ratings  # noqa: E402
 
 APP_PEOPLE = {

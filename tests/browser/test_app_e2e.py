@@ -33,7 +33,7 @@ from worker.embedded_redis import free_port
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 DOCS = ROOT / "docs"
 CHROMIUM = "/usr/bin/chromium"
@@ -187,7 +187,7 @@ def journey_to_recommendations(
     and coming back half way), rate movies with clicks on the stars and the keyboard, open
     the recommendations and see 24 cards, each with a match percentage and a reason. Appends
     click-to-screen seconds to ``timings``. Also run against the app container
-    (tests/test_containers.py)."""
+    (tests/deployment/test_containers.py)."""
     from playwright.sync_api import expect
 
     timings = [] if timings is None else timings

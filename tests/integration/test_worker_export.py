@@ -18,7 +18,7 @@ import redis
 from worker.store import EXPORT_USER_OFFSET, export_ratings
 
 API = "/api/v1"
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def test_export_gives_each_app_user_a_stable_id_far_above_movielens(

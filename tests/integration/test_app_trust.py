@@ -2,7 +2,7 @@
 driven by ``AppTest`` against a real worker (``live_worker``: gunicorn + its own redis-server).
 
 What a real browser adds (the dialog's buttons, where messages land on screen, the star
-control's clicks and keys) is in ``tests/test_app_e2e.py``.
+control's clicks and keys) is in ``tests/browser/test_app_e2e.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from app.views.auth import human_wait, tries_left_warning
 from tests.helpers import app_sign_up as sign_up
 from tests.helpers import button
-from tests.test_app_content import FIVE, HOME, ids, log_in, new_user, ok
-from tests.test_app_pages import GENRES, new_username, texts
+from tests.integration.test_app_content import FIVE, HOME, ids, log_in, new_user, ok
+from tests.integration.test_app_pages import GENRES, new_username, texts
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import pytest
 
 from scripts import evaluate, predict, recommend
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROFILE_USERS = [1, 2, 3]
 
 

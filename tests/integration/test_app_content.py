@@ -23,10 +23,10 @@ from streamlit.testing.v1 import AppTest
 from app.client import ApiError, WorkerClient
 from app.session import forwarded_chain
 from tests.helpers import app_log_in, button, http_sign_up_and_log_in
-from tests.test_app_pages import texts
-from tests.test_worker_insights import tiny_png
+from tests.integration.test_app_pages import texts
+from tests.integration.test_worker_insights import tiny_png
 
-HOME = str(Path(__file__).resolve().parent.parent / "app" / "Home.py")
+HOME = str(Path(__file__).resolve().parents[2] / "app" / "Home.py")
 GENRES = ["Action", "Adventure", "Comedy", "Drama", "Sci-Fi"]
 TOY_STORY = 1
 #: Five well-known movies rated by the "rated" users: Star Wars IV, V, Matrix, Pulp Fiction,

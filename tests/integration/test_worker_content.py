@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.test_worker_validation import snapshot
+from tests.integration.test_worker_validation import snapshot
 
 API = "/api/v1"
 TOY_STORY, JUMANJI = 1, 2

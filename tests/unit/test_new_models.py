@@ -221,6 +221,6 @@ def test_item_knn_and_mf_sgd_never_import_tensorflow():
         "make_model('mf-sgd', epochs=2).fit(*taste_groups()); "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ import pytest
 
 from tests.helpers import API, PASSWORD
 from tests.helpers import log_in as _login
-from tests.test_worker_validation import snapshot
+from tests.integration.test_worker_validation import snapshot
 
 DEEP = 3000
 

@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from tests.helpers import PASSWORD
-from tests.test_worker_validation import snapshot
+from tests.integration.test_worker_validation import snapshot
 from worker.embedded_redis import start_embedded_redis
 
 API = "/api/v1"

@@ -36,7 +36,7 @@ import yaml
 
 from scripts import check_deploy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
 
 # Environment variables read by third-party code (Python, Hugging Face, matplotlib, TF, OpenMP,

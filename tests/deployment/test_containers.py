@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from scripts import check_containers as cc
-from tests.test_app_e2e import browser, journey_to_recommendations  # noqa: F401 (fixture)
+from tests.browser.test_app_e2e import browser, journey_to_recommendations  # noqa: F401 (fixture)
 
 SKIP = cc.available()
 pytestmark = [
