@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.base import LIKED_RATING, Recommender
+from recommender.calibration import expected_calibration_error
 from recommender.evaluation import (
     Result,
-    expected_calibration_error,
     first_ratings,
     mae,
     new_user_split,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recommender.vocabulary import index_or_missing
+
 AVERAGE_SHRINKAGE = 5.0
 """Pseudo-ratings at the global mean added to every average (a Bayesian mean), so that a
 movie (or a new user) with two ratings does not get an extreme average."""
@@ -145,11 +147,7 @@ class Features:
 
 
 def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    wanted = np.asarray(wanted, dtype=np.int64)
-    if len(sorted_ids) == 0:
-        return np.full(len(wanted), -1, dtype=np.int32)
-    pos = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == wanted, pos, -1).astype(np.int32)
+    return index_or_missing(sorted_ids, np.asarray(wanted, dtype=np.int64)).astype(np.int32)
 
 
 def _multi_hot(movie_ids: np.ndarray, movies: pd.DataFrame | None) -> tuple[list[str], np.ndarray]:
