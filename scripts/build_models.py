@@ -45,7 +45,7 @@ STEPS: list[tuple[str, list[str]]] = [
 def dataset_stamp(folder: Path) -> dict[str, object]:
     """Name and byte size of every file of the release (cheap, and changes with the data), and
     the saved blend's format (a new format rebuilds: the worker cannot load the old one)."""
-    from recommender.blend.model import FORMAT
+    from recommender.blend.storage import FORMAT
 
     files = sorted(p for p in folder.iterdir() if p.is_file())
     return {

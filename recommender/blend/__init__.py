@@ -13,8 +13,9 @@ Where each part lives:
 - :mod:`recommender.blend.learning` — cross-fitting, the rank / match / rating trees, the
   calibration of the match percentage;
 - :mod:`recommender.blend.explanation` — contributions, evidence and reasons;
-- :mod:`recommender.blend.model` — :class:`BlendRecommender`, the orchestrator, and the
-  saved versions (``ARTIFACTS_DIR/blend/<version>``, :mod:`recommender.artifacts`).
+- :mod:`recommender.blend.model` — :class:`BlendRecommender`, the orchestrator;
+- :mod:`recommender.blend.storage` — saved versions (``ARTIFACTS_DIR/blend/<version>``, the
+  convention of :mod:`recommender.artifacts`, format checked on load).
 
 A component that cannot score (absent, failed to load, or no opinion about one movie — e.g.
 no neighbour rated it) contributes its *neutral* value and a 1 in its missing indicator;
@@ -29,7 +30,8 @@ movies / ``candidates``) goes through the tree models.
 from recommender.blend.component import Component, Opinion
 from recommender.blend.components import COMPONENTS, OPTIONAL
 from recommender.blend.components.neural import NEURAL_PREFERENCE
-from recommender.blend.model import BlendRecommender, blend_dir, blend_root, load_blend
+from recommender.blend.model import BlendRecommender
+from recommender.blend.storage import blend_dir, blend_root, load_blend
 
 __all__ = [
     "COMPONENTS",

@@ -4,7 +4,6 @@ models and the explanation (see :mod:`recommender.blend` for what it does and wh
 from __future__ import annotations
 
 import copy
-import pickle
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recommender import artifacts
 from recommender.base import (
     Profile,
     Recommendations,
@@ -30,10 +28,6 @@ from recommender.blend.explanation import explain
 from recommender.blend.features import FeatureLayout, feature_matrix, fill
 from recommender.blend.learning import LearningSettings, cross_fit, learn
 from recommender.popularity import catalogue_ids
-
-FORMAT = 2
-"""Version of the saved blend's layout; :meth:`BlendRecommender.load` refuses any other."""
-BLEND_FILE = "blend.pkl"
 
 
 class BlendRecommender(Recommender):
@@ -340,87 +334,19 @@ class BlendRecommender(Recommender):
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory: Path, extra: dict[str, Any] | None = None) -> Path:
-        """Write ``blend.pkl`` and ``manifest.json`` (format, library versions, components,
-        features, neutral values, calibrator, metrics, params; ``extra`` merged in)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / BLEND_FILE, "wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        names = self.layout.names
-        s = self.settings
-        artifacts.write_manifest(
-            directory,
-            {
-                "format": FORMAT,
-                "model": self.name,
-                "components": list(self.components),
-                "features": list(names),
-                "neutral_values": dict(zip(names, map(float, self.learned.neutral), strict=True)),
-                "calibrator": self.learned.calibrator.to_dict(),
-                "metrics": self.metrics,
-                "params": {
-                    "neural": self.neural_name,
-                    "blend_users": self.blend_users,
-                    "folds": self.folds,
-                    "rated_share": s.rated_share,
-                    "sizes": list(s.sizes),
-                    "pool": s.pool,
-                    "negatives": s.negatives,
-                    "dropout": s.dropout,
-                    "calibration": s.calibration,
-                    "seed": s.seed,
-                },
-                **(extra or {}),
-            },
-        )
-        return directory
+        """Write the blend as a version folder (see :func:`recommender.blend.storage.save`)."""
+        from recommender.blend import storage
+
+        return storage.save(self, directory, extra)
 
     @classmethod
     def load(cls, directory: Path) -> BlendRecommender:
-        """Read a blend written by :meth:`save`.
+        """Read a blend written by :meth:`save` (see :func:`recommender.blend.storage.load`)."""
+        from recommender.blend import storage
 
-        Raises :class:`~recommender.artifacts.IncompatibleArtifact` for a blend saved in
-        another format (before the blend was split into components: refit it with
-        ``python -m scripts.fit_blend``; ``make run`` does so by itself).
-        """
-        directory = Path(directory)
-        manifest = artifacts.read_manifest(directory)
-        if manifest.get("format") != FORMAT:
-            raise artifacts.IncompatibleArtifact(
-                f"the blend in {directory} was saved in format {manifest.get('format', 1)}, "
-                f"this code reads format {FORMAT}; refit it: python -m scripts.fit_blend "
-                "(make run rebuilds it)"
-            )
-        with open(directory / BLEND_FILE, "rb") as fh:
-            model = pickle.load(fh)
-        if not isinstance(model, cls):
-            raise TypeError(f"{directory} does not hold a blend model")
-        return model
+        return storage.load(directory)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["content_model"] = None  # vectors are kept (in the content component)
         return state
-
-
-def blend_root() -> Path:
-    """``ARTIFACTS_DIR/blend``: where blend versions are saved."""
-    from recommender import settings
-
-    return settings.artifacts_dir() / "blend"
-
-
-def blend_dir(version: str | None = None) -> Path:
-    """Folder of a saved blend: ``ARTIFACTS_DIR/blend/<version>``, the ``latest`` one when
-    ``version`` is ``None`` (see :mod:`recommender.artifacts`)."""
-    if version is not None:
-        return blend_root() / version
-    try:
-        return artifacts.latest_folder(blend_root(), BLEND_FILE)
-    except artifacts.ArtifactNotFound as exc:
-        raise artifacts.ArtifactNotFound(f"{exc}; run python -m scripts.fit_blend") from exc
-
-
-def load_blend(version: str | None = None) -> BlendRecommender:
-    """The saved blend (latest by default), ready to score; see ``scripts/fit_blend.py``."""
-    return BlendRecommender.load(blend_dir(version))
