@@ -15,7 +15,7 @@ import pytest
 from recommender.artifacts import IncompatibleArtifact, read_manifest
 from recommender.blend import COMPONENTS, BlendRecommender, Component, Opinion
 from recommender.blend.features import feature_matrix, fill
-from recommender.content import ContentRecommender, EmbeddingCache, SentenceEncoder
+from recommender.content import ContentRecommender, EmbeddingCache, SentenceEncoder, describe
 from recommender.models import make_model
 from tests.recommender_contract import (
     ACTION,
@@ -112,7 +112,7 @@ def test_evidence_names_the_drivers_and_the_liked_movies(blend):
 
 
 def test_candidates_from_a_description_are_ranked_for_the_person(blend):
-    ids, cosine = blend.describe("a movie", k=8)
+    ids, cosine = describe("a movie", blend.vectors, k=8, encoder=_ENCODER)
     assert len(ids) == 8 and (np.diff(cosine) <= 1e-6).all()
     recs = blend.recommend(ACTION_FAN, k=20, candidates=ids)
     assert set(recs.movie_ids.tolist()) <= set(ids.tolist()) - set(ACTION_FAN)
@@ -130,11 +130,11 @@ def test_save_and_load_give_the_same_recommendations(blend, tmp_path):
     assert set(first.movie_ids.tolist()) <= set(ROMANCE)
 
 
-def test_similar_movies_come_from_the_story_vectors(blend):
-    ids, cosine = blend.similar(1, k=5)
+def test_story_vectors_come_with_the_content_component(blend):
+    ids, cosine = blend.vectors.similar(1, k=5)
     assert len(ids) == 5 and 1 not in ids.tolist()
     assert (np.diff(cosine) <= 1e-6).all()
-    assert blend.without("content").similar(1)[0].size == 0
+    assert blend.without("content").vectors is None
 
 
 def test_a_blend_saved_in_another_format_is_refused_clearly(blend, tmp_path):

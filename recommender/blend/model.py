@@ -317,20 +317,6 @@ class BlendRecommender(Recommender):
         content = self.component("content")
         return None if content is None else content.vectors
 
-    def similar(self, movie_id: int, k: int = 12) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` movies whose story is closest to ``movie_id``: ``(ids, cosines -1..1)``."""
-        if self.vectors is None:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return self.vectors.similar(movie_id, k)
-
-    def describe(self, query: str, k: int = 200) -> tuple[np.ndarray, np.ndarray]:
-        """Movies matching a free-text description (see :func:`recommender.content.describe`)."""
-        from recommender.content import describe
-
-        if self.vectors is None:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return describe(query, self.vectors, k)
-
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory: Path, extra: dict[str, Any] | None = None) -> Path:
