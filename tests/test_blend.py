@@ -163,7 +163,7 @@ class Recent(Component):
             return [{"recent_year": float(self.year[p])} for p in idx]
 
     def fit(self, data):
-        fitted = self._copy()
+        fitted = self.clone()
         fitted.year = data.catalogue.year
         return fitted
 

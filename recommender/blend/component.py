@@ -162,7 +162,8 @@ class Component(ABC):
         """Keep an app user's ratings (``None`` removes them); only neighbourhood components
         care."""
 
-    def _copy(self) -> Component:
+    def clone(self) -> Component:
+        """A shallow copy, for :meth:`fit` to return fitted."""
         return copy.copy(self)
 
 

@@ -90,7 +90,7 @@ class CoLikedComponent(Component):
     )
 
     def fit(self, data: TrainingData) -> CoLikedComponent:
-        fitted = self._copy()
+        fitted = self.clone()
         fitted.coliked = CoLiked(data.ratings, data.catalogue.movie_ids)
         fitted.catalogue = data.catalogue
         n_people = max(int(data.ratings["userId"].nunique()), 1)

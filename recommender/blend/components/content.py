@@ -114,7 +114,7 @@ class ContentComponent(Component):
     def fit(self, data: TrainingData) -> ContentComponent:
         if self.vectors is None:
             raise RuntimeError("content vectors were not built (prepare failed)")
-        fitted = self._copy()
+        fitted = self.clone()
         fitted.content_model = None  # the encoder is not kept (nor pickled)
         fitted.catalogue = data.catalogue
         fitted.index = data.catalogue.align(self.vectors.movie_ids)

@@ -74,7 +74,7 @@ class NeuralComponent(Component):
     def fit(self, data: TrainingData) -> NeuralComponent:
         from recommender.models import make_model
 
-        fitted = self._copy()
+        fitted = self.clone()
         fitted.model = make_model(self.model_name).fit(data.ratings, data.movies)
         fitted.index = data.catalogue.align(fitted.model.movie_ids)
         return fitted

@@ -77,7 +77,7 @@ class PearsonComponent(Component):
     def fit(self, data: TrainingData) -> PearsonComponent:
         from recommender.models import make_model
 
-        fitted = self._copy()
+        fitted = self.clone()
         fitted.model = make_model("pearson").fit(data.ratings, data.movies)
         fitted.index = data.catalogue.align(fitted.model.movie_ids)
         return fitted

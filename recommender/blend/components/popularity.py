@@ -58,7 +58,7 @@ class Popularity(Component):
         stats = MovieStats(data.ratings, data.catalogue.movie_ids)
         n_people = max(int(data.ratings["userId"].nunique()), 1)
         damped_mean = stats.damped_mean(DEFAULT_DAMPING)
-        fitted = self._copy()
+        fitted = self.clone()
         fitted._opinion = PopularityOpinion(
             rated_log=np.log((stats.count + 1.0) / n_people),
             liked_log=np.log((stats.liked + 1.0) / n_people),
