@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.base import UserKey
-from recommender.vocabulary import index_or_missing, lookup
+from recommender.vocabulary import index_or_missing, lookup, positions_in
 
 if TYPE_CHECKING:
     from recommender.blend.model import BlendRecommender
@@ -57,7 +57,7 @@ class Catalogue:
         if movies is not None:
             from recommender.catalog import natural_title
 
-            pos = np.searchsorted(movie_ids, movies["movieId"].to_numpy(dtype=np.int64))
+            pos = positions_in(movie_ids, movies["movieId"].to_numpy(dtype=np.int64))
             names = [natural_title(str(t)) for t in movies["title"]]
             titles = dict(zip(movies["movieId"].astype(int), names, strict=True))
             if "year" in movies.columns:

@@ -31,6 +31,7 @@ from recommender.blend.component import Component, TrainingData
 from recommender.blend.ensemble import Ensemble
 from recommender.blend.features import FeatureLayout, feature_matrix, fill, neutral_values
 from recommender.calibration import Calibrator, expected_calibration_error, make_calibrator
+from recommender.vocabulary import lookup
 
 _THREADS: ThreadpoolController | None = None
 
@@ -121,7 +122,7 @@ def profile_rows(
             if len(ids) < size + 3:
                 continue
             profile = dict(zip(ids[:size].tolist(), stars[:size].tolist(), strict=True))
-            hidden_pos = np.searchsorted(movie_ids, ids[size:])
+            hidden_pos = lookup(movie_ids, ids[size:])[0]  # every rated movie is in the catalogue
             hidden_liked = hidden_pos[stars[size:] >= LIKED_RATING]
             opinions = ensemble.opinions(profile, None)
             drop = None

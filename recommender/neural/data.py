@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recommender.vocabulary import index_or_missing
+from recommender.vocabulary import index_or_missing, positions_in
 
 AVERAGE_SHRINKAGE = 5.0
 """Pseudo-ratings at the global mean added to every average (a Bayesian mean), so that a
@@ -77,8 +77,8 @@ class Features:
         if movies is not None:
             movie_ids = np.union1d(movie_ids, movies["movieId"].to_numpy(np.int64))
         global_mean = float(ratings["rating"].mean())
-        users = np.searchsorted(user_ids, ratings["userId"].to_numpy(np.int64))
-        items = np.searchsorted(movie_ids, ratings["movieId"].to_numpy(np.int64))
+        users = positions_in(user_ids, ratings["userId"].to_numpy(np.int64))
+        items = positions_in(movie_ids, ratings["movieId"].to_numpy(np.int64))
         stars = ratings["rating"].to_numpy(np.float64)
         movie_total = np.bincount(items, stars, minlength=len(movie_ids))
         movie_count = np.bincount(items, minlength=len(movie_ids)).astype(np.int64)
