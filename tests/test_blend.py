@@ -181,3 +181,20 @@ def test_a_new_component_is_one_class_and_one_entry():
         model.without("recent").recommend(ROMANCE_FAN, k=3).evidence[0]["components"]["recent"]
         == 0.0
     )
+
+
+class Broken(Recent):
+    name = "broken"
+    features = ("broken_value",)
+
+    def fit(self, data):
+        raise RuntimeError("cannot be built here")
+
+
+def test_a_component_that_cannot_be_built_is_left_out_loudly(caplog):
+    model = make_blend(component_types=(*COMPONENTS, Broken), use_content=False)
+    model.fit(*taste_groups())
+    assert "broken" not in model.components and "broken_missing" in model.layout.names
+    assert "blend: broken component unavailable" in caplog.text
+    evidence = model.recommend(ACTION_FAN, k=3).evidence[0]
+    assert evidence["components"]["broken"] == 0.0 and evidence["reasons"]

@@ -4,6 +4,7 @@ models and the explanation (see :mod:`recommender.blend` for what it does and wh
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,6 +29,8 @@ from recommender.blend.explanation import explain
 from recommender.blend.features import FeatureLayout, feature_matrix, fill
 from recommender.blend.learning import LearningSettings, cross_fit, learn
 from recommender.popularity import catalogue_ids
+
+log = logging.getLogger(__name__)
 
 
 class BlendRecommender(Recommender):
@@ -137,9 +140,8 @@ class BlendRecommender(Recommender):
         return self
 
     def _prototypes(self, data: TrainingData) -> list[Component]:
-        """The configured components, each prepared once on all of ``data``."""
-        import logging
-
+        """The configured components, each prepared once on all of ``data``; an optional one
+        whose preparation fails is left out (logged)."""
         prototypes = []
         for component_type in self.component_types:
             component = component_type.configure(self)
@@ -150,7 +152,8 @@ class BlendRecommender(Recommender):
             except Exception:
                 if not component.optional:
                     raise
-                logging.getLogger(__name__).exception("blend: %s unavailable", component.name)
+                log.exception("blend: %s component unavailable", component.name)
+                continue
             prototypes.append(component)
         return prototypes
 
