@@ -13,7 +13,7 @@ Names (shared with deployment and the app; see docs/api.md):
   gunicorn serves (worker/gunicorn.conf.py).
 - ``MAX_CONTENT_LENGTH`` (65536 bytes): larger request bodies get 413.
 - ``RECOMMENDER_MODEL`` (default ``auto``): ``auto`` serves the saved blend
-  (``ARTIFACTS_DIR/blend/LATEST``) when there is one, else Pearson fitted at start from the
+  (``ARTIFACTS_DIR/blend/latest``) when there is one, else Pearson fitted at start from the
   ratings; ``blend`` is the same; any other registry name (``pearson``, ``popularity``, ...) is
   fitted at start with ``make_model``.
 - ``RELOAD_CHECK_SECONDS`` (default 30): how often (at most) each process checks the ``latest``

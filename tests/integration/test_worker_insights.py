@@ -40,6 +40,7 @@ def test_plots_are_listed_in_page_order_and_served_as_png(client, artifacts, wor
     version = artifacts / "models" / "neumf" / "v1"
     version.mkdir(parents=True)
     (version / "training_curves.png").write_bytes(tiny_png((4, 5, 6)))
+    (version.parent / "latest").write_text("v1\n")  # the current version (recommender.artifacts)
     (artifacts / "secret.png").write_bytes(tiny_png())  # not a plot location: never served
 
     items = client.get(f"{API}/insights/plots", headers=headers).get_json()["items"]

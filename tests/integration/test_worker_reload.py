@@ -1,10 +1,11 @@
 """Blend as the default model, and hot reload of new model versions without a restart.
 
 Real parts: a tiny blend fitted on the contract's two-taste-groups data (40 people, 22 movies)
-and saved with ``BlendRecommender.save`` + the ``LATEST`` pointer as ``scripts/fit_blend.py``
-writes it; tiny ``embed`` models (TensorFlow, 8 dimensions, 1-2 epochs) trained on a slice of
-ml-latest-small and saved with ``recommender.neural.artifacts.save_artifact``; the session's
-redis-server; the Flask app answering from several threads while versions change.
+and saved with ``BlendRecommender.save`` + the ``latest`` pointer as ``scripts/fit_blend.py``
+writes it (:mod:`recommender.artifacts`); tiny ``embed`` models (TensorFlow, 8 dimensions,
+1-2 epochs) trained on a slice of ml-latest-small and saved with
+``recommender.neural.artifacts.save_artifact``; the session's redis-server; the Flask app
+answering from several threads while versions change.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ ACTION_LOVER = [(1, 5.0), (2, 5.0), (3, 4.5), (11, 1.0), (12, 1.5)]
 
 
 def write_blend(model, artifacts_dir: Path, version: str) -> None:
-    """Save ``model`` as blend ``version`` and point ``LATEST`` at it (atomically)."""
-    folder = artifacts_dir / "blend" / version
-    model.save(folder)
-    pointer = artifacts_dir / "blend" / ".LATEST.tmp"
-    pointer.write_text(version + "\n")
-    os.replace(pointer, artifacts_dir / "blend" / "LATEST")
+    """Save ``model`` as blend ``version`` and point ``latest`` at it (atomically)."""
+    from recommender.artifacts import set_latest
+
+    model.save(artifacts_dir / "blend" / version)
+    set_latest(artifacts_dir / "blend", version)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,21 @@ def test_without_a_blend_auto_serves_pearson_and_says_why(make_worker_app):
     assert "no blend artifact" in body["model_reason"]
 
 
+def test_a_blend_saved_in_an_older_format_is_refused_with_a_clear_reason(
+    make_worker_app, tiny_blend, artifacts_dir
+):
+    """A blend pickled before the blend was split into components cannot be loaded: the
+    worker serves Pearson and says why (``make run`` rebuilds it, scripts/build_models.py)."""
+    write_blend(tiny_blend, artifacts_dir, "old")
+    manifest = artifacts_dir / "blend" / "old" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": 2', '"format": 1'))
+    app = make_worker_app(RECOMMENDER_MODEL="auto", ARTIFACTS_DIR=str(artifacts_dir))
+    body = app.test_client().get("/readyz").get_json()
+    assert body["status"] == "ready" and body["model"] == "pearson"
+    assert "IncompatibleArtifact" in body["model_reason"]
+    assert "python -m scripts.fit_blend" in body["model_reason"]
+
+
 def test_blend_is_the_default_with_its_reasons_and_app_users_as_neighbours(
     make_worker_app, worker_login, tiny_blend, artifacts_dir, list_neighbours
 ):
@@ -104,7 +119,7 @@ def test_blend_is_the_default_with_its_reasons_and_app_users_as_neighbours(
         assert item["reasons"] and item["reason"] == item["reasons"][0]
         assert "components" in item["evidence"] and "reasons" not in item["evidence"]
     # the blend's Pearson component holds both app users as neighbours
-    pearson = app.extensions["models"].loaded.model._parts.pearson
+    pearson = app.extensions["models"].loaded.model.component("pearson").model
     store = app.extensions["store"]
     keys = {f"app:{store.user_id_for(name)}" for name in ("blend_me", "blend_twin")}
     assert keys <= set(pearson.app_users)
@@ -265,7 +280,7 @@ def test_a_broken_new_version_is_not_served_and_is_reported(
     broken = artifacts_dir / "blend" / "broken"
     broken.mkdir()
     (broken / "blend.pkl").write_bytes(b"not a pickle")
-    (artifacts_dir / "blend" / "LATEST").write_text("broken\n")
+    (artifacts_dir / "blend" / "latest").write_text("broken\n")
     body = wait_for(client, lambda b: "reload_error" in b)
     assert body["status"] == "ready" and body["model_version"] == "blend@good"
     assert "broken" in body["reload_error"]

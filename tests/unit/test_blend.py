@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.blend import FEATURE_NAMES, BlendRecommender
-from recommender.content import ContentRecommender, EmbeddingCache, SentenceEncoder
+from recommender.artifacts import IncompatibleArtifact, read_manifest
+from recommender.blend import COMPONENTS, BlendRecommender, Component, Opinion
+from recommender.blend.features import feature_matrix, fill
+from recommender.content import ContentRecommender, EmbeddingCache, SentenceEncoder, describe
 from recommender.models import make_model
 from tests.recommender_contract import (
     ACTION,
@@ -73,15 +75,23 @@ def test_falls_back_cleanly_when_components_are_missing(blend, missing):
 
 
 def test_missing_component_gets_indicator_and_neutral_values(blend):
-    partial = blend.without("pearson")
-    outputs = partial._outputs(dict(ACTION_FAN), None)
-    X = partial._fill(partial._features(outputs, np.array([5, 6])))
-    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    col = {name: i for i, name in enumerate(blend.layout.names)}
+    neutral = blend.learned.neutral
+
+    def rows(model, movies):
+        opinions = model.ensemble.opinions(dict(ACTION_FAN), None)
+        X = feature_matrix(model.layout, opinions, np.array(movies), model.default_rating)
+        return fill(X, neutral)
+
+    X = rows(blend.without("pearson"), [5, 6])
     assert (X[:, col["pearson_missing"]] == 1).all()
-    neutral = blend._neutral[col["pearson_predicted"]]
-    assert (X[:, col["pearson_predicted"]] == neutral).all()
-    full = blend._fill(blend._features(blend._outputs(dict(ACTION_FAN), None), np.array([5])))
-    assert full[0, col["pearson_missing"]] == 0
+    assert (X[:, col["pearson_predicted"]] == neutral[col["pearson_predicted"]]).all()
+    assert rows(blend, [5])[0, col["pearson_missing"]] == 0
+
+
+def test_popularity_cannot_be_removed(blend):
+    with pytest.raises(ValueError, match="popularity"):
+        blend.without("popularity")
 
 
 def test_blend_fitted_without_pearson_and_content_still_works():
@@ -102,7 +112,7 @@ def test_evidence_names_the_drivers_and_the_liked_movies(blend):
 
 
 def test_candidates_from_a_description_are_ranked_for_the_person(blend):
-    ids, cosine = blend.describe("a movie", k=8)
+    ids, cosine = describe("a movie", blend.vectors, k=8, encoder=_ENCODER)
     assert len(ids) == 8 and (np.diff(cosine) <= 1e-6).all()
     recs = blend.recommend(ACTION_FAN, k=20, candidates=ids)
     assert set(recs.movie_ids.tolist()) <= set(ids.tolist()) - set(ACTION_FAN)
@@ -110,7 +120,9 @@ def test_candidates_from_a_description_are_ranked_for_the_person(blend):
 
 def test_save_and_load_give_the_same_recommendations(blend, tmp_path):
     blend.save(tmp_path)
-    assert (tmp_path / "manifest.json").exists()
+    manifest = read_manifest(tmp_path)
+    assert manifest["components"] == list(blend.components)
+    assert {"python", "numpy", "scikit-learn"} <= set(manifest["software"])
     loaded = BlendRecommender.load(tmp_path)
     first, again = blend.recommend(ROMANCE_FAN, k=5), loaded.recommend(ROMANCE_FAN, k=5)
     assert first.movie_ids.tolist() == again.movie_ids.tolist()
@@ -118,8 +130,71 @@ def test_save_and_load_give_the_same_recommendations(blend, tmp_path):
     assert set(first.movie_ids.tolist()) <= set(ROMANCE)
 
 
-def test_similar_movies_come_from_the_story_vectors(blend):
-    ids, cosine = blend.similar(1, k=5)
+def test_story_vectors_come_with_the_content_component(blend):
+    ids, cosine = blend.vectors.similar(1, k=5)
     assert len(ids) == 5 and 1 not in ids.tolist()
     assert (np.diff(cosine) <= 1e-6).all()
-    assert blend.without("content").similar(1)[0].size == 0
+    assert blend.without("content").vectors is None
+
+
+def test_a_blend_saved_in_another_format_is_refused_clearly(blend, tmp_path):
+    blend.save(tmp_path)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": 2', '"format": 1'))
+    with pytest.raises(IncompatibleArtifact, match="scripts.fit_blend"):
+        BlendRecommender.load(tmp_path)
+
+
+class Recent(Component):
+    """A component written only here: newer movies first (to show that adding one is one
+    class plus one entry in the component list)."""
+
+    name = "recent"
+    features = ("recent_year",)
+
+    class View(Opinion):
+        def __init__(self, year):
+            self.year = year
+
+        def features(self, idx):
+            return self.year[idx, None]
+
+        def evidence(self, idx):
+            return [{"recent_year": float(self.year[p])} for p in idx]
+
+    def fit(self, data):
+        fitted = self.clone()
+        fitted.year = data.catalogue.year
+        return fitted
+
+    def opinion(self, profile, user):
+        return self.View(self.year)
+
+
+def test_a_new_component_is_one_class_and_one_entry():
+    model = make_blend(component_types=(*COMPONENTS, Recent)).fit(*taste_groups())
+    assert model.components[-1] == "recent"
+    assert model.layout.names[-2:] == ("recent_year", "recent_missing")
+    evidence = model.recommend(ROMANCE_FAN, k=3).evidence[0]
+    assert "recent" in evidence["components"] and evidence["recent_year"] > 2000
+    assert (
+        model.without("recent").recommend(ROMANCE_FAN, k=3).evidence[0]["components"]["recent"]
+        == 0.0
+    )
+
+
+class Broken(Recent):
+    name = "broken"
+    features = ("broken_value",)
+
+    def fit(self, data):
+        raise RuntimeError("cannot be built here")
+
+
+def test_a_component_that_cannot_be_built_is_left_out_loudly(caplog):
+    model = make_blend(component_types=(*COMPONENTS, Broken), use_content=False)
+    model.fit(*taste_groups())
+    assert "broken" not in model.components and "broken_missing" in model.layout.names
+    assert "blend: broken component unavailable" in caplog.text
+    evidence = model.recommend(ACTION_FAN, k=3).evidence[0]
+    assert evidence["components"]["broken"] == 0.0 and evidence["reasons"]

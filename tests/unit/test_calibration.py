@@ -33,14 +33,6 @@ def test_ece_of_a_hand_computed_case():
     assert table.share[0] == pytest.approx(0.5) and table.mean_prob[9] == pytest.approx(0.95)
 
 
-def test_ece_matches_the_evaluation_module():
-    from recommender.evaluation import expected_calibration_error as shared
-
-    rng = np.random.default_rng(3)
-    prob, outcome = rng.random(500), rng.random(500) < 0.4
-    assert expected_calibration_error(prob, outcome) == pytest.approx(shared(prob, outcome))
-
-
 def test_isotonic_recovers_the_true_probability(rng):
     score, truth, outcome = _synthetic(rng)
     calibrator = IsotonicCalibrator().fit(score, outcome)

@@ -21,6 +21,7 @@ from recommender.content import (
     text_key,
 )
 from recommender.discover import next_movies, ticks_as_profile, top_genres
+from tests.recommender_contract import RecommenderContract
 
 TEXTS = {
     1: "Alien (1979). Genres: Horror, Sci-Fi. A spaceship crew is hunted by a deadly alien.",
@@ -33,9 +34,24 @@ TEXTS = {
 SPACE, COOKING, ROMANCE = {1, 2}, {3, 4}, {5, 6}
 
 
+_ENCODER = SentenceEncoder()
+
+
 @pytest.fixture(scope="module")
 def encoder() -> SentenceEncoder:
-    return SentenceEncoder()
+    return _ENCODER
+
+
+class TestContentContract(RecommenderContract):
+    """``sbert`` keeps the contract every model keeps (texts of the contract's movies are
+    "Movie N (year). Genres: Action." etc., so the taste groups differ by genre words)."""
+
+    def make_model(self):
+        import tempfile
+        from pathlib import Path
+
+        cache = EmbeddingCache(Path(tempfile.gettempdir()) / "test_content_contract_embeddings")
+        return ContentRecommender(encoder=_ENCODER, cache=cache)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.calibration import expected_calibration_error
 from recommender.evaluation import (
     evaluate_new_users,
     evaluate_rating_prediction,
-    expected_calibration_error,
     first_ratings,
     format_markdown,
     mae,

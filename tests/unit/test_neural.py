@@ -164,8 +164,9 @@ def test_mirrored_strategy_path_trains_on_cpu():
     model.strategy = choose_strategy(devices=["/cpu:0"])
     model.fit(ratings, movies)
     assert model.strategy.num_replicas_in_sync == 1
-    predicted = model.predict_known(ratings.userId.to_numpy(), ratings.movieId.to_numpy())
-    assert predicted.shape == (len(ratings),) and np.isfinite(predicted).all()
+    movie_ids = movies.movieId.to_numpy()
+    predicted = model.predict({1: 5.0, 11: 1.0}, movie_ids, user=1)
+    assert predicted.shape == (len(movie_ids),) and np.isfinite(predicted).all()
 
 
 def _write_movielens(folder, ratings: pd.DataFrame, movies: pd.DataFrame) -> None:

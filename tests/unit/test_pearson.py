@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.pearson import PearsonRecommender, pearson, pearson_rows
+from recommender.neighbours import pearson, pearson_rows
+from recommender.pearson import PearsonRecommender
 from tests.recommender_contract import RecommenderContract
 
 
