@@ -37,7 +37,9 @@ neural training runs data-parallel across the pods; every pod computes the same 
 the chief writes and promotes.
 
 Prints the check figures and the decision; exit code 0 whether or not it promoted (the
-decision is in the output and the manifests), 2 for missing data or Redis.
+decision is in the output and the manifests), 2 for missing data or Redis, 3 when the
+training processes of a distributed run read different data (they agree on the chief's start
+time as the cut-off for app ratings; a deleted account between their exports still differs).
 """
 
 from __future__ import annotations
@@ -261,18 +263,35 @@ def main(argv: list[str] | None = None) -> int:
     from recommender.neural.runtime import limit_threads
 
     limit_threads(args.threads)
-    from recommender.neural.distributed import multi_worker_strategy
+    from recommender.neural.distributed import (
+        chief_value,
+        multi_worker_strategy,
+        same_on_every_worker,
+    )
 
     multi_worker_strategy()  # before any TensorFlow op, as TensorFlow requires
     from recommender import settings
     from recommender.blend import BlendRecommender
     from recommender.models import make_model
+    from recommender.neural.base import data_fingerprint
     from scripts.train import export_app_ratings, read_training_data
 
     started = time.perf_counter()
     artifacts = Path(args.artifacts_dir or settings.artifacts_dir())
-    app_ratings = None if args.no_app_ratings else export_app_ratings()
+    app_ratings = None
+    if not args.no_app_ratings:
+        # Across processes, everyone trains on the ratings made before the chief's start.
+        cutoff = chief_value(float(int(time.time())))
+        app_ratings = export_app_ratings()
+        app_ratings = app_ratings[app_ratings["timestamp"] <= cutoff]
     ratings, movies = read_training_data(args.data, [], app_ratings)
+    if not same_on_every_worker(data_fingerprint(ratings)):
+        print(
+            "error: the training processes read different data (an account was deleted "
+            "between their exports?); run again",
+            file=sys.stderr,
+        )
+        return 3
     train, check = split_check(ratings, args.check_share)
     profiles = check_profiles(check, args.given)
     if not profiles:

@@ -167,3 +167,35 @@ def allow_fit_across_workers(model) -> None:
 
         reduce_per_replica.averages_scalars = True
         trainer.reduce_per_replica = reduce_per_replica
+
+
+def chief_value(value: float) -> float:
+    """The chief's ``value`` on every process (e.g. one cut-off time for everybody's data);
+    ``value`` itself without ``TF_CONFIG``. Values up to 2**52 are exact."""
+    strategy = multi_worker_strategy()
+    if strategy is None:
+        return value
+    import tensorflow as tf
+
+    mine = float(value) if is_chief() else 0.0
+    total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(mine, tf.float64)), axis=None)
+    return float(total.numpy())
+
+
+def same_on_every_worker(fingerprint: str) -> bool:
+    """True when every process passed the same ``fingerprint`` (hex digest of its training
+    data), True without ``TF_CONFIG``. All processes get the same answer, so all can stop
+    together: data-parallel training on different data would silently mix two data sets."""
+    strategy = multi_worker_strategy()
+    if strategy is None:
+        return True
+    import numpy as np
+    import tensorflow as tf
+
+    digits = fingerprint.ljust(16, "0")[:16]
+    parts = np.array([int(digits[i : i + 4], 16) for i in range(0, 16, 4)], np.float64)
+    local = np.concatenate([parts, parts**2])
+    total = strategy.reduce("SUM", strategy.run(lambda: tf.constant(local)), axis=None).numpy()
+    n = worker_count()
+    sums, squares = total[:4], total[4:]
+    return bool(np.array_equal(n * squares, sums**2))  # equal iff no spread between processes
