@@ -188,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
 
     app_ratings = export_app_ratings() if args.include_app_ratings else None
     ratings, movies = read_training_data(args.data, args.extra_ratings, app_ratings)
+    from recommender.neural.base import data_fingerprint
+    from recommender.neural.distributed import same_on_every_worker
+
+    if not same_on_every_worker(data_fingerprint(ratings)):
+        print("error: the training processes read different data; run again", file=sys.stderr)
+        return 3
     model = make_model(args.model, **model_params(args))
     progress = EpochProgress(model.params["epochs"], desc=f"train {args.model}")
     model.fit(ratings, movies, callbacks=[progress])

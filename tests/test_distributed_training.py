@@ -23,13 +23,15 @@ TRAIN = ["--model", "embed", "--epochs", "6", "--batch-size", "64", "--learning-
 TRAIN += ["--param", "dim=4", "--param", "patience=6", "--threads", "1"]
 
 
-def _train(data, artifacts, processes: int) -> list[subprocess.CompletedProcess]:
-    command = [sys.executable, "-m", "scripts.train", *TRAIN, "--data", str(data)]
-    command += ["--artifacts-dir", str(artifacts)]
+def _train(data, artifacts, processes: int, expect: int = 0) -> list[subprocess.CompletedProcess]:
+    """Run ``scripts.train`` as ``processes`` processes of one cluster; ``data`` is one
+    MovieLens folder, or one per process."""
+    folders = data if isinstance(data, list) else [data] * processes
     ports = free_ports(processes)
     running = [
         subprocess.Popen(
-            command,
+            [sys.executable, "-m", "scripts.train", *TRAIN, "--data", str(folders[i])]
+            + ["--artifacts-dir", str(artifacts)],
             env={**cluster_env(ports, i), "MPLCONFIGDIR": str(artifacts.parent / "mpl")},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -40,8 +42,8 @@ def _train(data, artifacts, processes: int) -> list[subprocess.CompletedProcess]
     done = []
     for process in running:
         out, err = process.communicate(timeout=600)
-        assert process.returncode == 0, err[-3000:]
-        done.append(subprocess.CompletedProcess(process.args, 0, out, err))
+        assert process.returncode == expect, err[-3000:]
+        done.append(subprocess.CompletedProcess(process.args, expect, out, err))
     return done
 
 
@@ -69,6 +71,17 @@ def test_two_processes_reach_the_validation_rmse_of_one(tmp_path):
     assert abs(a - b) < 0.05, (a, b)  # measured: 1.185 vs 1.210; 1.0201 vs 1.0203 on 28k ratings
     first, last = together["history"]["val_rmse"][0], together["history"]["val_rmse"][-1]
     assert last < first - 0.3  # it did learn (1.80 -> 1.21 stars), in both processes together
+
+
+def test_processes_that_read_different_data_stop_together_before_training(tmp_path):
+    """Data-parallel training on two different data sets would silently mix them."""
+    ratings, movies = taste_groups()
+    _write_movielens(tmp_path / "a", ratings, movies)
+    _write_movielens(tmp_path / "b", ratings.iloc[1:], movies)  # one rating fewer
+
+    for run in _train([tmp_path / "a", tmp_path / "b"], tmp_path / "art", 2, expect=3):
+        assert "different data" in run.stderr
+    assert not (tmp_path / "art" / "models").exists()
 
 
 def test_tf_config_comes_from_the_indexed_job_pod_index():
