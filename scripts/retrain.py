@@ -214,8 +214,12 @@ def served_embed(artifacts: Path):
 
 
 def write_blend(model, artifacts: Path, version: str, manifest_extra: dict) -> Path:
-    """Save the blend as ``blend/<version>/`` with ``manifest_extra`` merged in its manifest."""
+    """Save the blend as ``blend/<version>/`` (``<version>.1``... if taken: versions are never
+    overwritten) with ``manifest_extra`` merged in its manifest."""
     folder = Path(artifacts) / "blend" / version
+    suffix = 1
+    while folder.exists():
+        folder, suffix = folder.with_name(f"{version}.{suffix}"), suffix + 1
     model.save(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest.update(manifest_extra)
@@ -319,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     # pickle), figures and decision added to the manifests before any pointer moves.
     command = "python -m scripts.retrain " + " ".join(sys.argv[1:] if argv is None else argv)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    blend_folder = write_blend(blend, artifacts, version, {"version": version})
+    blend_folder = write_blend(blend, artifacts, version, {})
+    update_manifest(blend_folder, version=blend_folder.name)
     embed_folder = write_embed(embed, artifacts, {})
     served_version, served_model = served_blend(artifacts)
     embed_version, embed_served = served_embed(artifacts)
