@@ -26,7 +26,7 @@ The one retraining command (the Kubernetes CronJob runs it). Steps:
    candidate and the version now served are scored on exactly the same profiles.
 5. **Promotion**: both versions are written (the blend under ``ARTIFACTS_DIR/blend/<version>/``,
    ``embed`` under ``ARTIFACTS_DIR/models/embed/<version>/``) with the figures of candidate and
-   served in their manifests (``retrain``). Each pointer (``blend/LATEST``, ``models/embed/latest``)
+   served in their manifests (``retrain``). Each pointer (``blend/latest``, ``models/embed/latest``)
    moves only when the candidate's check RMSE is not worse than the served one's by more than
    ``--tolerance`` stars (``--force`` moves it anyway). Running workers see the pointer within
    ``RELOAD_CHECK_SECONDS`` and hot-reload; a version that is not promoted stays on disk for
@@ -228,11 +228,10 @@ def write_blend(model, artifacts: Path, version: str, manifest_extra: dict) -> P
 
 
 def promote_blend(artifacts: Path, version: str) -> None:
-    """Point ``blend/LATEST`` at ``version`` atomically (write + rename)."""
-    root = Path(artifacts) / "blend"
-    temporary = root / f".LATEST.{os.getpid()}"
-    temporary.write_text(version + "\n")
-    os.replace(temporary, root / "LATEST")
+    """Point ``blend/latest`` at ``version`` atomically (recommender.artifacts.set_latest)."""
+    from recommender.artifacts import set_latest
+
+    set_latest(Path(artifacts) / "blend", version)
 
 
 def write_embed(model, artifacts: Path, manifest_extra: dict) -> Path:

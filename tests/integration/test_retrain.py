@@ -2,11 +2,11 @@
 not promoted.
 
 Real parts only: the session's real ``redis-server``, the worker app (its own store, HTTP API
-through Flask's client, hot reload of ``blend/LATEST`` and ``models/embed/latest``), real
+through Flask's client, hot reload of ``blend/latest`` and ``models/embed/latest``), real
 training of the blend (Pearson, co-liked, popularity, the neural ``embed-implicit`` component
 in TensorFlow, the tree models) and of the ``embed`` model on the small "two taste groups"
 data (40 MovieLens-style people, 22 movies; tests/recommender_contract.py). SBERT content is
-switched off to keep each retrain to seconds (tests/test_blend.py covers it).
+switched off to keep each retrain to seconds (tests/unit/test_blend.py covers it).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from recommender.neural.runtime import limit_threads  # noqa: E402
 limit_threads(2)
 
 from tests.recommender_contract import taste_groups  # noqa: E402
-from tests.test_neural import _write_movielens  # noqa: E402
+from tests.unit.test_neural import _write_movielens  # noqa: E402
 
 API = "/api/v1"
 SMALL = [
@@ -64,7 +64,7 @@ def retrain(data, artifacts, redis_url, monkeypatch, *more: str) -> dict:
 
 def latest(artifacts) -> tuple[str, str]:
     return (
-        (artifacts / "blend" / "LATEST").read_text().strip(),
+        (artifacts / "blend" / "latest").read_text().strip(),
         (artifacts / "models" / "embed" / "latest").read_text().strip(),
     )
 

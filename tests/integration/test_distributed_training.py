@@ -17,7 +17,7 @@ import pytest
 
 from scripts.bench_distributed import cluster_env, free_ports
 from tests.recommender_contract import taste_groups
-from tests.test_neural import _write_movielens
+from tests.unit.test_neural import _write_movielens
 
 TRAIN = ["--model", "embed", "--epochs", "6", "--batch-size", "64", "--learning-rate", "0.02"]
 TRAIN += ["--param", "dim=4", "--param", "patience=6", "--threads", "1"]
