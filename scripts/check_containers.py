@@ -31,6 +31,8 @@ Usage (from the repository root, as root, with podman installed)::
 Environment: ``DATA_DIR`` (MovieLens folder, required for ``stack``/``kube``),
 ``CONTAINERS_CONF`` (default ``k8s/podman/containers.conf``).
 The browser journey against the app container is ``tests/deployment/test_containers.py``.
+The steps live in ``scripts/containers/`` (``podman``, ``images``, ``manifests``, ``stack``,
+``kube``); this module is the command line and re-exports their public names.
 """
 
 from __future__ import annotations
