@@ -27,6 +27,7 @@ from worker.routes import (
     movies,
     ratings,
     recommendations,
+    taste,
 )
 from worker.store import Store
 
@@ -70,7 +71,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     errors.register(app)
-    blueprints = (health, auth, genres, movies, ratings, recommendations, discover, insights)
+    blueprints = (
+        health,
+        auth,
+        genres,
+        movies,
+        ratings,
+        recommendations,
+        discover,
+        insights,
+        taste,
+    )
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     app.register_blueprint(account.bp)

@@ -794,7 +794,9 @@ def _now() -> str:
 
 
 def _items(recs: Any, profile: dict[int, float]) -> list[dict[str, Any]]:
-    """Cacheable items (movie_id, predicted_rating, match, evidence) of a model's list."""
+    """Cacheable items (movie_id, predicted_rating, match, evidence) of a model's list, best
+    match first (equal matches: highest predicted stars first, then the model's order): the
+    model picks the movies, the list shows them in the order of the numbers on their cards."""
     items = []
     for i, movie_id in enumerate(recs.movie_ids.tolist()):
         if movie_id in profile:
@@ -807,6 +809,7 @@ def _items(recs: Any, profile: dict[int, float]) -> list[dict[str, Any]]:
                 "evidence": None if recs.evidence[i] is None else _clean(recs.evidence[i]),
             }
         )
+    items.sort(key=lambda item: (-item["match"], -item["predicted_rating"]))  # stable
     return items
 
 
