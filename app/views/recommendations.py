@@ -27,6 +27,12 @@ DESCRIBE_LABEL = "Describe what you feel like watching"
 DESCRIBE_HINT = "e.g. a slow-burn space mystery"
 #: Longest description sent to the worker (characters).
 DESCRIBE_MAX = 200
+#: What the list's order is (the worker sorts it so: best match, then predicted stars).
+ORDER_NOTE = (
+    "Best match first. Match = how likely you are to give it 4★ or more once you watch it "
+    "(equal matches: the higher expected rating first). Rate a movie you have seen and the "
+    "list updates."
+)
 
 
 def _query() -> str:
@@ -144,10 +150,7 @@ def render(me: dict[str, Any]) -> None:
     if not recs["items"]:
         st.info("You have rated everything we could recommend. Impressive!")
         return
-    st.caption(
-        "In order of how likely you are to pick it and love it. Match = how likely you are to "
-        "give it 4★ or more once you watch it. Rate a movie you have seen and the list updates."
-    )
+    st.caption(ORDER_NOTE)
     _grid(recs, "recommendations")
 
 
@@ -164,9 +167,9 @@ def _matches(query: str) -> None:
         st.info("No movies match that description. Try other words.")
     elif recs is not None:
         order = (
-            "ranked by how much you would like them"
+            "best match for you first"
             if recs.get("ranked_by") == "model"
-            else "best match first"
+            else "closest to your description first"
         )
         st.caption(
             f"Movies matching “{query}”, {order}. Clear the box to go back to your recommendations."
