@@ -12,6 +12,7 @@ import html
 from collections import Counter
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -36,8 +37,9 @@ def named_genres(genres: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
     (sorted by the person's mean, highest first), only genres with ``MIN_GENRE_RATINGS``
     ratings or more; a genre is never in both."""
     enough = [g for g in genres if g["count"] >= MIN_GENRE_RATINGS]
-    high = enough[:TOP_GENRES]
-    low = [g for g in reversed(enough) if g not in high][:TOP_GENRES]
+    split = min(TOP_GENRES, (len(enough) + 1) // 2)  # the upper half at most, never both
+    high = enough[:split]
+    low = list(reversed(enough[split:]))[:TOP_GENRES]
     return high, low
 
 
@@ -84,7 +86,9 @@ def _averages(summary: dict[str, Any]) -> None:
     left.metric("Movies you rated", summary["rating_count"])
     right.metric("Your average rating", _stars(mine))
     delta = None if mine is None or theirs is None else f"{mine - theirs:+.1f}★ vs everyone"
-    third.metric("Everyone's average for the same movies", _stars(theirs), delta=delta)
+    third.metric(
+        "Everyone's average for the same movies", _stars(theirs), delta=delta, delta_color="off"
+    )
     if mine is not None and theirs is not None:
         gap = mine - theirs
         if abs(gap) < 0.15:
@@ -112,23 +116,34 @@ def _genres(genres: list[dict[str, Any]]) -> None:
     if low:
         st.markdown(f"You rate lowest: {line(low)}")
     shown = [g for g in genres if g["count"] >= MIN_GENRE_RATINGS]
-    chart = pd.DataFrame(
-        {
-            "genre": [g["genre"] for g in shown] * 2,
-            "stars": [g["my_mean"] for g in shown] + [g["everyone_mean"] for g in shown],
-            "who": ["You"] * len(shown) + ["Everyone (same movies)"] * len(shown),
-        }
-    )
     st.caption("Your average rating per genre, next to everyone's average for the same movies.")
-    st.bar_chart(
-        chart,
-        x="genre",
-        y="stars",
-        color="who",
-        stack=False,
-        horizontal=True,
-        height=max(160, 44 * len(shown)),
-        sort=False,
+    st.altair_chart(genre_chart(shown), width="stretch")
+
+
+def genre_chart(genres: list[dict[str, Any]]) -> alt.Chart:
+    """Horizontal bars, two per genre (you, everyone), genres in the order given, 0–5 stars."""
+    you, everyone = "You", "Everyone (same movies)"
+    rows = [
+        {"genre": g["genre"], "who": who, "stars": value, "ratings": g["count"]}
+        for g in genres
+        for who, value in ((you, g["my_mean"]), (everyone, g["everyone_mean"]))
+        if value is not None
+    ]
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            y=alt.Y("genre:N", sort=[g["genre"] for g in genres], title=None),
+            yOffset=alt.YOffset("who:N", sort=[you, everyone]),
+            x=alt.X("stars:Q", scale=alt.Scale(domain=[0, 5]), title="average rating (stars)"),
+            color=alt.Color(
+                "who:N",
+                scale=alt.Scale(domain=[you, everyone], range=["#0e7a46", "#b8c2cc"]),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["genre", "who", alt.Tooltip("stars:Q", format=".1f"), "ratings"],
+        )
+        .properties(height=34 * len(genres) + 20)
     )
 
 

@@ -27,12 +27,16 @@ DESCRIBE_LABEL = "Describe what you feel like watching"
 DESCRIBE_HINT = "e.g. a slow-burn space mystery"
 #: Longest description sent to the worker (characters).
 DESCRIBE_MAX = 200
-#: What the list's order is (the worker sorts it so: best match, then predicted stars).
+#: What the list's order is (the worker sorts it so: best match, then predicted stars), and
+#: what the match means for each model (``docs/api.md``).
 ORDER_NOTE = (
-    "Best match first. Match = how likely you are to give it 4★ or more once you watch it "
-    "(equal matches: the higher expected rating first). Rate a movie you have seen and the "
-    "list updates."
+    "Best match first. Match = {meaning} (equal matches: the higher expected rating first). "
+    "Rate a movie you have seen and the list updates."
 )
+MATCH_MEANING = {
+    "pearson": "the share of the people with your taste who rated it",
+}
+MATCH_MEANING_DEFAULT = "how likely you are to give it 4★ or more once you watch it"
 
 
 def _query() -> str:
@@ -150,7 +154,8 @@ def render(me: dict[str, Any]) -> None:
     if not recs["items"]:
         st.info("You have rated everything we could recommend. Impressive!")
         return
-    st.caption(ORDER_NOTE)
+    meaning = MATCH_MEANING.get(str(recs.get("model")), MATCH_MEANING_DEFAULT)
+    st.caption(ORDER_NOTE.format(meaning=meaning))
     _grid(recs, "recommendations")
 
 
