@@ -3,12 +3,13 @@
 Each view (rate, recommendations, discover, my ratings, genres, insights, model insights,
 account) is a page of ``st.navigation`` with its own URL (``/recommendations``, ``/my-ratings``,
 ... see ``app.session.VIEW_PATHS``; "Rate movies" is the home page at ``/``), so links, reload
-and the browser's back button work. A signed-out visitor gets the sign-in page at whatever URL
-they opened (the navigation bar is hidden) and, once signed in, the view of that URL; a reload
-signs them in again from the session cookie. A new visitor is walked through in order: sign up
--> pick genres -> rate five movies -> recommendations. Any card's "More like this" opens a
-details dialog with similar movies. All data comes from the worker's REST API
-(``app/client.py``); settings come from the environment (``app/config.py``).
+and the browser's back button work. The page draws its own bar of links (``nav_bar``; Streamlit's
+own top bar folds into a side menu on phones that stays open over the page). A signed-out
+visitor gets the sign-in page at whatever URL they opened (no bar) and, once signed in, the
+view of that URL; a reload signs them in again from the session cookie. A new visitor is
+walked through in order: sign up -> pick genres -> rate five movies -> recommendations. Any
+card's "More like this" opens a details dialog with similar movies. All data comes from the
+worker's REST API (``app/client.py``); settings come from the environment (``app/config.py``).
 """
 
 from __future__ import annotations
@@ -95,14 +96,27 @@ def progress(me: dict) -> None:
 
 
 def header() -> None:
-    """Greeting and the one-click log-out button."""
+    """Greeting, the one-click log-out button and the navigation bar."""
     name = (st.session_state.get("user") or {}).get("username") or "guest"
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
         st.markdown(f"### Movie matcher  \nHi **{name}**")
     with right:
         st.button("Log out", key="logout", on_click=session.log_out, width="stretch")
+    nav_bar()
     account.guest_banner()
+
+
+#: This run's pages (set by :func:`main`), for the navigation bar's links.
+_PAGES: dict[str, st.Page] = {}
+
+
+def nav_bar() -> None:
+    """One link per view (real ``<a href>`` links: a new tab, a bookmark, the back button all
+    work), in a row that wraps on a phone — never folded away into a menu."""
+    with st.container(horizontal=True, gap="small", key="nav_bar"):
+        for view, page in _PAGES.items():
+            st.page_link(page, label=view, width="content")
 
 
 def logged_in_page(view: str) -> None:
@@ -158,7 +172,10 @@ def main() -> None:
         session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in
     signed_in = session.logged_in()
     registered = pages(signed_in)
-    page = st.navigation(list(registered.values()), position="top" if signed_in else "hidden")
+    _PAGES.clear()
+    _PAGES.update(registered)
+    # The bar is drawn by the page itself (nav_bar), so it stays in view on a phone too.
+    page = st.navigation(list(registered.values()), position="hidden")
     view = next(v for v, p in registered.items() if p is page)
     st.session_state["nav"] = view
     wanted = st.session_state.pop("goto", None)

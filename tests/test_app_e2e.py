@@ -189,7 +189,7 @@ def save_shot(page, name: str) -> None:
 
 
 def open_view(page, name: str) -> None:
-    """Click the link of the view ``name`` in the navigation bar (desktop width)."""
+    """Click the link of the view ``name`` in the navigation bar."""
     page.get_by_role("link", name=name, exact=True).click()
 
 
@@ -600,19 +600,11 @@ def test_every_view_has_its_own_url(served_stack, browser, size, request):
     matches = visible_matches(page)
     assert len(matches) == 24 and matches == sorted(matches, reverse=True), matches
 
-    # Another view by its link: in the bar on a desktop, in the folded » menu on a phone.
-    if phone:
-        page.get_by_test_id("stExpandSidebarButton").click()
-        menu = page.get_by_test_id("stSidebarNav")
-        expect(menu.get_by_role("link", name="My ratings")).to_be_in_viewport(timeout=WAIT_MS)
-        timed(
-            lambda: menu.get_by_role("link", name="My ratings").click(),
-            page.get_by_role("button", name="Remove").first,
-        )
-    else:
-        timed(
-            lambda: open_view(page, "My ratings"), page.get_by_role("button", name="Remove").first
-        )
+    # Another view by its link in the navigation bar (a row that wraps on a phone).
+    link = page.get_by_role("link", name="My ratings", exact=True)
+    link.scroll_into_view_if_needed()
+    expect(link).to_be_visible()
+    timed(link.click, page.get_by_role("button", name="Remove").first)
     assert page.url == f"{app}/my-ratings"
     expect(page.get_by_role("button", name="Remove")).to_have_count(len(TASTE), timeout=WAIT_MS)
     # Reload: still signed in, same view.
@@ -625,7 +617,7 @@ def test_every_view_has_its_own_url(served_stack, browser, size, request):
     assert visible_matches(page) == matches
 
     # Insights: the person's own taste, their genres on screen.
-    timed(lambda: page.goto(f"{app}/insights"), page.get_by_text("Your taste"))
+    timed(lambda: page.goto(f"{app}/insights"), page.get_by_text("Your taste", exact=True))
     highest = page.get_by_text("You rate highest:")
     expect(highest).to_be_visible(timeout=WAIT_MS)
     expect(highest).to_contain_text("Sci-Fi")
@@ -637,16 +629,14 @@ def test_every_view_has_its_own_url(served_stack, browser, size, request):
     chart = page.locator('[data-testid="stVegaLiteChart"]').first
     chart.scroll_into_view_if_needed()
     expect(chart).to_be_visible()
-    page.get_by_text("Your taste").scroll_into_view_if_needed()
+    page.get_by_text("Your taste", exact=True).scroll_into_view_if_needed()
     save_shot(page, "insights" + ("-phone" if phone else ""))
     # The model's plots are a page of their own.
-    if phone:
-        timed(lambda: page.goto(f"{app}/model-insights"), page.get_by_text("Model insights:"))
-    else:
-        timed(lambda: open_view(page, "Model insights"), page.get_by_text("Model insights:"))
+    page.get_by_role("link", name="Model insights", exact=True).scroll_into_view_if_needed()
+    timed(lambda: open_view(page, "Model insights"), page.get_by_text("Model insights:"))
     assert page.url == f"{app}/model-insights"
-    expect(page.get_by_text("Your taste")).to_have_count(0)
-    timed(page.go_back, page.get_by_text("Your taste"))
+    expect(page.get_by_text("Your taste", exact=True)).to_have_count(0)
+    timed(page.go_back, page.get_by_text("Your taste", exact=True))
     assert page.url == f"{app}/insights"
 
     # Log out keeps the URL and shows the sign-in form; the home page is Rate movies.

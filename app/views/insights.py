@@ -117,7 +117,7 @@ def _genres(genres: list[dict[str, Any]]) -> None:
         st.markdown(f"You rate lowest: {line(low)}")
     shown = [g for g in genres if g["count"] >= MIN_GENRE_RATINGS]
     st.caption("Your average rating per genre, next to everyone's average for the same movies.")
-    st.altair_chart(genre_chart(shown), width="stretch")
+    st.altair_chart(genre_chart(shown), width="stretch", height=chart_height(len(shown)))
 
 
 def genre_chart(genres: list[dict[str, Any]]) -> alt.Chart:
@@ -143,8 +143,12 @@ def genre_chart(genres: list[dict[str, Any]]) -> alt.Chart:
             ),
             tooltip=["genre", "who", alt.Tooltip("stars:Q", format=".1f"), "ratings"],
         )
-        .properties(height=34 * len(genres) + 20)
     )
+
+
+def chart_height(genres: int) -> int:
+    """Pixels for ``genres`` pairs of bars, the legend and the axis."""
+    return 36 * genres + 90
 
 
 def _shaped(me: dict[str, Any]) -> None:
