@@ -379,6 +379,8 @@ def test_journey_in_a_real_browser(served_app, browser):
     height = mobile.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     print(f"\nphone page with 24 recommendations: {height} px tall (was 11,655 px)")
     assert height < 11_655
+    settle(mobile)
+    mobile.wait_for_timeout(1000)  # the stars and links finish drawing
     mobile.get_by_text("Recommended for you").scroll_into_view_if_needed()
     save_shot(mobile, "recommendations-phone")
     # The details dialog on a phone: the poster is a thumbnail, the title and stars show.
