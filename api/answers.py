@@ -176,6 +176,30 @@ class RecommendationsPage(Page[Recommendation]):
     )
 
 
+class GenreTaste(Answer):
+    genre: str
+    count: int = Field(ge=1, description="how many of your rated movies have it")
+    my_mean: float = Field(ge=rules.MIN_STARS, le=rules.MAX_STARS)
+    everyone_mean: float | None = Field(ge=0, le=rules.MAX_STARS)
+
+
+class MovieTaste(Answer):
+    movie: Movie
+    rating: float = Field(ge=rules.MIN_STARS, le=rules.MAX_STARS)
+    everyone_mean: float = Field(ge=0, le=rules.MAX_STARS)
+    everyone_count: int = Field(ge=1)
+
+
+class Taste(Answer):
+    """Your ratings against everyone's (the dataset's average of the same movies), stars."""
+
+    rating_count: int = Field(ge=0)
+    my_mean: float | None = Field(ge=rules.MIN_STARS, le=rules.MAX_STARS)
+    everyone_mean: float | None = Field(ge=0, le=rules.MAX_STARS)
+    genres: list[GenreTaste]
+    movies: list[MovieTaste]
+
+
 class DiscoverMovie(Answer):
     movie: Movie
     similarity: float | None = Field(

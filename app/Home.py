@@ -1,10 +1,15 @@
 """Entry point of the web app: ``streamlit run app/Home.py``.
 
-One page with six views (rate, recommendations, discover, my ratings, genres, insights) chosen
-by a bar at the top, which a new visitor is walked through in order: sign up -> pick genres ->
-rate five movies -> recommendations. Any card's "More like this" opens a details dialog with
-similar movies. All data comes from the worker's REST API (``app/client.py``); settings come
-from the environment (``app/config.py``).
+Each view (rate, recommendations, discover, my ratings, genres, insights, model insights,
+account) is a page of ``st.navigation`` with its own URL (``/recommendations``, ``/my-ratings``,
+... see ``app.session.VIEW_PATHS``; "Rate movies" is the home page at ``/``), so links, reload
+and the browser's back button work. The page draws its own bar of links (``nav_bar``; Streamlit's
+own top bar folds into a side menu on phones that stays open over the page). A signed-out
+visitor gets the sign-in page at whatever URL they opened (no bar) and, once signed in, the
+view of that URL; a reload signs them in again from the session cookie. A new visitor is
+walked through in order: sign up -> pick genres -> rate five movies -> recommendations. Any
+card's "More like this" opens a details dialog with similar movies. All data comes from the
+worker's REST API (``app/client.py``); settings come from the environment (``app/config.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from app.session import (  # noqa: E402
     VIEW_GENRES,
     VIEW_INSIGHTS,
     VIEW_MINE,
+    VIEW_MODEL,
+    VIEW_PATHS,
     VIEW_RATE,
     VIEW_RECS,
     VIEWS,
@@ -41,6 +48,7 @@ from app.views import (  # noqa: E402
     discover,
     genres,
     insights,
+    model_insights,
     my_ratings,
     rate,
     recommendations,
@@ -54,6 +62,7 @@ PAGES = {
     VIEW_DISCOVER: discover.render,
     VIEW_MINE: my_ratings.render,
     VIEW_INSIGHTS: insights.render,
+    VIEW_MODEL: model_insights.render,
     VIEW_ACCOUNT: account.render,
 }
 
@@ -87,28 +96,73 @@ def progress(me: dict) -> None:
 
 
 def header() -> None:
-    """Greeting and the one-click log-out button."""
+    """Greeting, the one-click log-out button and the navigation bar."""
     name = (st.session_state.get("user") or {}).get("username") or "guest"
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
         st.markdown(f"### Movie matcher  \nHi **{name}**")
     with right:
         st.button("Log out", key="logout", on_click=session.log_out, width="stretch")
+    nav_bar()
     account.guest_banner()
 
 
-def logged_in_page() -> None:
+#: This run's pages (set by :func:`main`), for the navigation bar's links.
+_PAGES: dict[str, st.Page] = {}
+
+
+def nav_bar() -> None:
+    """One link per view (real ``<a href>`` links: a new tab, a bookmark, the back button all
+    work), in a row that wraps on a phone — never folded away into a menu."""
+    with st.container(horizontal=True, gap="small", key="nav_bar"):
+        for view, page in _PAGES.items():
+            st.page_link(page, label=view, width="content")
+
+
+def logged_in_page(view: str) -> None:
+    """The page of ``view`` for a signed-in person: header, messages, progress, the view, and
+    the details dialog when one is open."""
     header()
-    if st.session_state.get("nav") not in VIEWS:
-        st.session_state["nav"] = VIEW_RATE
-    # Drawn before any worker call, so the chosen view survives a worker outage.
-    st.segmented_control("Go to", VIEWS, key="nav", required=True, label_visibility="collapsed")
     me = client().me()
     st.session_state["rating_count"] = int(me.get("rating_count", 0))
     session.show_flashes()
     progress(me)
-    PAGES[st.session_state["nav"]](me)
+    PAGES[view](me)
     details.render()
+
+
+def signed_out_page() -> None:
+    """What every URL shows a signed-out visitor: the sign-in forms."""
+    session.show_flashes()
+    session.guarded(auth.render)
+
+
+def _signed_in_draw(view: str):
+    def draw() -> None:
+        session.guarded(lambda: logged_in_page(view))
+
+    return draw
+
+
+def pages(signed_in: bool) -> dict[str, st.Page]:
+    """One ``st.Page`` per view, under the same URL paths whether signed in or not (so signing
+    in or out keeps the URL): the view itself, or the sign-in forms (hidden from the bar)."""
+    made = {}
+    for view in VIEWS:
+        home = view == VIEW_RATE
+        if signed_in:
+            made[view] = st.Page(
+                _signed_in_draw(view), title=view, url_path=VIEW_PATHS[view], default=home
+            )
+        else:
+            made[view] = st.Page(
+                signed_out_page,
+                title="Sign in",
+                url_path=VIEW_PATHS[view],
+                default=home,
+                visibility="hidden",
+            )
+    return made
 
 
 def main() -> None:
@@ -116,11 +170,18 @@ def main() -> None:
     components.inject_css()
     if not session.logged_in():
         session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in
-    if session.logged_in():
-        session.guarded(logged_in_page)
-    else:
-        session.show_flashes()
-        session.guarded(auth.render)
+    signed_in = session.logged_in()
+    registered = pages(signed_in)
+    _PAGES.clear()
+    _PAGES.update(registered)
+    # The bar is drawn by the page itself (nav_bar), so it stays in view on a phone too.
+    page = st.navigation(list(registered.values()), position="hidden")
+    view = next(v for v, p in registered.items() if p is page)
+    st.session_state["nav"] = view
+    wanted = st.session_state.pop("goto", None)
+    if signed_in and wanted in registered and wanted != view:
+        st.switch_page(registered[wanted])  # a button asked for another view: its URL too
+    page.run()
     session.draw_cookie()  # last, so its coming and going never moves the page's elements
 
 

@@ -301,6 +301,12 @@ class WorkerClient:
 
     # -- insights (the plots the training and evaluation scripts made) --------------------------
 
+    def taste(self) -> dict[str, Any]:
+        """The person's taste against everyone's: ``{"rating_count", "my_mean",
+        "everyone_mean", "genres": [{"genre", "count", "my_mean", "everyone_mean"}],
+        "movies": [{"movie", "rating", "everyone_mean", "everyone_count"}]}`` (stars)."""
+        return self.request("GET", "/me/taste")
+
     def plots(self) -> list[dict[str, Any]]:
         """The Insights page's plots, in page order: ``[{"name", "title", "caption", "url"}]``
         (empty until the models are built)."""

@@ -6,7 +6,9 @@ in again from the cookie (:func:`restore_from_cookie`) until the session expires
 revokes the token on the worker, clears the whole session state and deletes the cookie in the
 same click; other tabs are signed out at their next action (the worker answers 401).
 
-Keys used: ``token``, ``user``, ``nav`` (current view), ``flash`` (messages shown once),
+Keys used: ``token``, ``user``, ``nav`` (the view of the page being drawn, set from its URL by
+``app/Home.py``), ``goto`` (a view to switch to at the start of the next run), ``flash``
+(messages shown once),
 ``cookie_write`` (seconds: write the cookie on this run), ``cookie_clear``, ``cookie_dead`` (a
 cookie token known to be revoked),
 ``ratings`` (this session's latest known ratings {movie_id: rating or None}),
@@ -35,15 +37,34 @@ VIEW_RECS = "Recommendations"
 VIEW_MINE = "My ratings"
 VIEW_DISCOVER = "Discover"
 VIEW_INSIGHTS = "Insights"
+VIEW_MODEL = "Model insights"
 VIEW_ACCOUNT = "Account"
-VIEWS = [VIEW_RATE, VIEW_RECS, VIEW_DISCOVER, VIEW_MINE, VIEW_GENRES, VIEW_INSIGHTS, VIEW_ACCOUNT]
+#: The views in the order of the navigation bar; each has its own URL path (``VIEW_PATHS``).
+VIEWS = [
+    VIEW_RATE,
+    VIEW_RECS,
+    VIEW_DISCOVER,
+    VIEW_MINE,
+    VIEW_GENRES,
+    VIEW_INSIGHTS,
+    VIEW_MODEL,
+    VIEW_ACCOUNT,
+]
+#: URL path of each view (``http://host/recommendations``); the first view, "Rate movies",
+#: is the app's home page and is served at ``/``.
+VIEW_PATHS = {
+    VIEW_RATE: "rate",
+    VIEW_RECS: "recommendations",
+    VIEW_DISCOVER: "discover",
+    VIEW_MINE: "my-ratings",
+    VIEW_GENRES: "genres",
+    VIEW_INSIGHTS: "insights",
+    VIEW_MODEL: "model-insights",
+    VIEW_ACCOUNT: "account",
+}
 
 #: At most this many addresses of an incoming ``X-Forwarded-For`` are passed on.
 MAX_FORWARDED = 8
-
-
-class SessionEnded(Exception):
-    """The worker no longer accepts this visitor's token (expired or revoked)."""
 
 
 def forwarded_chain(incoming: str | None, peer: str | None) -> str | None:
@@ -178,8 +199,14 @@ def log_out() -> None:
 
 
 def go_to(view: str) -> None:
-    """Button callback: switch to another view."""
-    st.session_state["nav"] = view
+    """Button callback (or a step of an action): switch to ``view``'s page, and so its URL, at
+    the start of the next run (``app/Home.py`` does it with ``st.switch_page``)."""
+    st.session_state["goto"] = view
+
+
+def current_view() -> str | None:
+    """The view whose page is being drawn (from the URL), None before navigation."""
+    return st.session_state.get("nav")
 
 
 def open_details(movie_id: int, why: dict[str, Any] | None = None) -> None:

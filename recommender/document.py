@@ -222,7 +222,9 @@ class RecommendationList:
 
 def items_of(recs: Any, profile: dict[int, float]) -> list[Recommendation]:
     """The items of a model's :class:`recommender.base.Recommendations`, movies in
-    ``profile`` left out; ``predicted_rating`` to 2 decimals, ``match`` whole."""
+    ``profile`` left out; ``predicted_rating`` to 2 decimals, ``match`` whole. Best match
+    first (equal matches: highest predicted stars first, then the model's order): the model
+    picks the movies, the list shows them in the order of the numbers on their cards."""
     items = []
     for i, movie_id in enumerate(recs.movie_ids.tolist()):
         if movie_id in profile:
@@ -236,4 +238,5 @@ def items_of(recs: Any, profile: dict[int, float]) -> list[Recommendation]:
                 evidence=None if evidence is None else json_safe(evidence),
             )
         )
+    items.sort(key=lambda item: (-item.match, -item.predicted_rating))  # stable
     return items

@@ -27,6 +27,7 @@ from worker.routes import (
     movies,
     ratings,
     recommendations,
+    taste,
 )
 from worker.services import ModelLoader, ModelService
 from worker.store import Store
@@ -84,7 +85,17 @@ def create_app(
         return response
 
     errors.register(app)
-    blueprints = (health, auth, genres, movies, ratings, recommendations, discover, insights)
+    blueprints = (
+        health,
+        auth,
+        genres,
+        movies,
+        ratings,
+        recommendations,
+        discover,
+        insights,
+        taste,
+    )
     for blueprint in (module.bp for module in blueprints):
         app.register_blueprint(blueprint)
     app.register_blueprint(account.bp)

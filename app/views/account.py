@@ -45,7 +45,7 @@ def _start_guest() -> None:
         flash("error", forms.api_message(err))
         return
     start_session(answer["token"], answer["user"], answer.get("expires_in"))
-    st.session_state["nav"] = VIEW_GENRES
+    go_to(VIEW_GENRES)
     flash("success", "Welcome! You are trying Movie matcher as a guest. Start with some genres.")
 
 
@@ -138,7 +138,7 @@ def _merge_into(username: str, password: str) -> None:
         st.error(forms.api_message(err))
         return
     start_session(answer["token"], answer["user"], answer.get("expires_in"))
-    st.session_state["nav"] = VIEW_ACCOUNT
+    go_to(VIEW_ACCOUNT)
     flash("success", f"Welcome back, {username}! Your guest ratings are in your account now.")
     st.rerun()
 

@@ -6,7 +6,16 @@ import streamlit as st
 
 from api import rules
 from app.client import ApiError
-from app.session import VIEW_GENRES, VIEW_RATE, VIEW_RECS, client, flash, start_session
+from app.session import (
+    VIEW_GENRES,
+    VIEW_RATE,
+    VIEW_RECS,
+    client,
+    current_view,
+    flash,
+    go_to,
+    start_session,
+)
 
 #: Wrong passwords in a row after which the worker pauses logins to an account (the worker's
 #: ``LOGIN_MAX_FAILURES_PER_USER``), and for how long (``LOGIN_WINDOW_SECONDS``). The app uses
@@ -86,18 +95,22 @@ def api_message(err: ApiError) -> str:
 
 
 def _log_in(username: str, password: str) -> None:
-    """Log in and pick the first useful view (genres, then rating, then recommendations)."""
+    """Log in. On the home page, go on to the first useful view (genres, then rating, then
+    recommendations); on another page's URL (a link, a bookmark) stay there."""
     answer = client().login(username, password)
+    came_to = current_view()
     start_session(
         answer["token"], answer.get("user") or {"username": username}, answer.get("expires_in")
     )
     me = client().me()
     if len(me.get("genres") or []) == 0:
-        st.session_state["nav"] = VIEW_GENRES
+        go_to(VIEW_GENRES)
+    elif came_to not in (None, VIEW_RATE):
+        go_to(came_to)
     elif me.get("ratings_needed", 0) > 0:
-        st.session_state["nav"] = VIEW_RATE
+        go_to(VIEW_RATE)
     else:
-        st.session_state["nav"] = VIEW_RECS
+        go_to(VIEW_RECS)
 
 
 def render() -> None:

@@ -121,10 +121,12 @@ SOURCE_WORDS = {
 
 
 def contribution_bars(components: dict[str, float]) -> str:
-    """HTML of a small bar chart: one bar per source, longest = largest contribution.
+    """HTML of a small bar chart: one bar per source, longest = largest contribution, each
+    labelled with its share of all the sources' contributions (the shares add up to 100 %).
 
-    Input: ``{component: contribution in percentage points of the match}`` (the blend's
-    ``evidence["components"]``); sources that added nothing are left out. Output: HTML.
+    Input: ``{component: contribution}`` (the blend's ``evidence["components"]``: percentage
+    points of its ranking score, not of the match, so only the shares are shown); sources
+    that added nothing are left out. Output: HTML.
     """
     shown = sorted(
         ((float(v), k) for k, v in components.items() if v is not None and float(v) > 0.05),
@@ -133,6 +135,7 @@ def contribution_bars(components: dict[str, float]) -> str:
     if not shown:
         return ""
     top = shown[0][0]
+    total = sum(value for value, _ in shown)
     rows = []
     for value, name in shown:
         words = html.escape(SOURCE_WORDS.get(name, "other signals"))
@@ -140,24 +143,24 @@ def contribution_bars(components: dict[str, float]) -> str:
         rows.append(
             f'<div class="mr-why-row"><div class="mr-why-label">{words}</div>'
             f'<div class="mr-why-track"><div class="mr-why-bar" style="width:{width}%"></div>'
-            f'</div><div class="mr-why-value">+{value:.0f}</div></div>'
+            f'</div><div class="mr-why-value">{round(100 * value / total)}%</div></div>'
         )
     return '<div class="mr-why">' + "".join(rows) + "</div>"
 
 
 def why_section(item: dict[str, Any]) -> None:
     """The match and predicted stars in one sentence, the bar chart of what each source
-    added to the match, and every reason."""
+    weighed (shares of 100 %), and every reason."""
     match, predicted = item.get("match"), item.get("predicted_rating")
     if match is not None and predicted is not None:
         st.markdown(
-            f"**{int(round(match))}% match**: we expect you to rate it about "
-            f"**{float(predicted):.1f}★**."
+            f"**{int(round(match))}% match**: a {int(round(match))}% chance you will rate it "
+            f"4★ or more; we expect about **{float(predicted):.1f}★**."
         )
     components = (item.get("evidence") or {}).get("components") or {}
     bars = contribution_bars(components)
     if bars:
-        st.caption("What each source added to the match (points out of 100):")
+        st.caption("What put it on your list, and how much each part weighed:")
         st.markdown(bars, unsafe_allow_html=True)
     reasons = [str(r) for r in item.get("reasons") or [] if r]
     if reasons:

@@ -28,6 +28,16 @@ DESCRIBE_LABEL = "Describe what you feel like watching"
 DESCRIBE_HINT = "e.g. a slow-burn space mystery"
 #: Longest description sent to the worker (characters).
 DESCRIBE_MAX = rules.QUERY_MAX
+#: What the list's order is (the worker sorts it so: best match, then predicted stars), and
+#: what the match means for each model (``docs/api.md``).
+ORDER_NOTE = (
+    "Best match first. Match = {meaning} (equal matches: the higher expected rating first). "
+    "Rate a movie you have seen and the list updates."
+)
+MATCH_MEANING = {
+    "pearson": "the share of the people with your taste who rated it",
+}
+MATCH_MEANING_DEFAULT = "how likely you are to give it 4★ or more once you watch it"
 
 
 def _query() -> str:
@@ -145,10 +155,8 @@ def render(me: dict[str, Any]) -> None:
     if not recs["items"]:
         st.info("You have rated everything we could recommend. Impressive!")
         return
-    st.caption(
-        "In order of how likely you are to pick it and love it. Match = how likely you are to "
-        "give it 4★ or more once you watch it. Rate a movie you have seen and the list updates."
-    )
+    meaning = MATCH_MEANING.get(str(recs.get("model")), MATCH_MEANING_DEFAULT)
+    st.caption(ORDER_NOTE.format(meaning=meaning))
     _grid(recs, "recommendations")
 
 
@@ -165,9 +173,9 @@ def _matches(query: str) -> None:
         st.info("No movies match that description. Try other words.")
     elif recs is not None:
         order = (
-            "ranked by how much you would like them"
+            "best match for you first"
             if recs.get("ranked_by") == "model"
-            else "best match first"
+            else "closest to your description first"
         )
         st.caption(
             f"Movies matching “{query}”, {order}. Clear the box to go back to your recommendations."

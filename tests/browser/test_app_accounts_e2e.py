@@ -23,6 +23,7 @@ from tests.browser.test_app_e2e import GENRES, SHOTS, STARS, WAIT_MS, click_star
 from tests.helpers import PASSWORD
 
 # The browser and the served stack, as the journey test starts them (one stack per module).
+served_stack = e2e.served_stack
 served_app = e2e.served_app
 browser = e2e.browser
 
@@ -60,7 +61,7 @@ def signed_in_as(page, name: str) -> None:
 def recommended_titles(page) -> list[str]:
     from playwright.sync_api import expect
 
-    page.get_by_role("radio", name="Recommendations").click()
+    e2e.open_view(page, "Recommendations")
     expect(page.locator(".mr-badge")).to_have_count(24, timeout=WAIT_MS)
     return page.locator(".mr-title").all_inner_texts()
 
@@ -68,7 +69,7 @@ def recommended_titles(page) -> list[str]:
 def rated_titles(page) -> list[str]:
     from playwright.sync_api import expect
 
-    page.get_by_role("radio", name="My ratings").click()
+    e2e.open_view(page, "My ratings")
     expect(page.get_by_role("button", name="Remove")).to_have_count(5, timeout=WAIT_MS)
     return sorted(page.locator(".mr-title").all_inner_texts())
 
@@ -129,7 +130,7 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     assert rated_titles(page) == ratings
 
     # Download my ratings: a MovieLens CSV of the same five movies.
-    page.get_by_role("radio", name="Account").click()
+    e2e.open_view(page, "Account")
     with page.expect_download(timeout=WAIT_MS) as download:
         page.get_by_role("button", name="Download my ratings (CSV)").click()
     lines = Path(download.value.path()).read_text().splitlines()
@@ -145,7 +146,7 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=WAIT_MS)
     page.wait_for_timeout(500)
     assert session_cookie(context) is None
-    other_tab.get_by_role("radio", name="Genres").click()
+    e2e.open_view(other_tab, "Genres")
     expect(other_tab.get_by_role("button", name="Log in")).to_be_visible(timeout=WAIT_MS)
     expect(other_tab.get_by_text("Your session has ended")).to_be_visible()
     other_tab.close()
@@ -190,18 +191,18 @@ def test_account_session_cookie_reload_and_deletion(served_app, browser):
     pick_genres(guest_page)
     expect(guest_page.locator(STARS)).to_have_count(24, timeout=WAIT_MS)
     click_star(guest_page, 0, "5★", "Rated 1 of 5", [])
-    guest_page.get_by_role("radio", name="Account").click()
+    e2e.open_view(guest_page, "Account")
     guest_page.get_by_label("Username", exact=True).fill(username)
     guest_page.get_by_label("Password", exact=True).fill(PASSWORD)
     guest_page.get_by_role("button", name="Log in to my account").click()
     signed_in_as(guest_page, username)
     expect(guest_page.get_by_text("Your guest ratings are in your account now.")).to_be_visible()
     elsewhere.close()
-    page.get_by_role("radio", name="My ratings").click()
+    e2e.open_view(page, "My ratings")
     expect(page.get_by_role("button", name="Remove")).to_have_count(1, timeout=WAIT_MS)
 
     # The Account view: wrong password refused, then the account is deleted.
-    page.get_by_role("radio", name="Account").click()
+    e2e.open_view(page, "Account")
     expect(page.get_by_role("button", name="Download my ratings (CSV)")).to_be_visible(
         timeout=WAIT_MS
     )

@@ -52,12 +52,14 @@ WAIT_MS = 90_000  # two shared cores: a page rerun can take several seconds
 
 
 @pytest.fixture(scope="module")
-def served_app(tmp_path_factory, data_dir, content_artifacts):
-    """URL of the app started by ``python -m scripts.serve``; everything stops afterwards.
+def served_stack(tmp_path_factory, data_dir, content_artifacts):
+    """``{"app": URL, "worker": URL}`` of the stack started by ``python -m scripts.serve``;
+    everything stops afterwards.
 
     The worker reads its movie vectors from ``content_artifacts`` (real SBERT vectors of the
     most-rated movies), so the test does not depend on what the developer built locally."""
     folder = tmp_path_factory.mktemp("serve")
+    worker_port = free_port()
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -72,7 +74,7 @@ def served_app(tmp_path_factory, data_dir, content_artifacts):
             "-m",
             "scripts.serve",
             "--worker-port",
-            str(free_port()),
+            str(worker_port),
             "--app-port",
             str(free_port()),
             "--redis-dir",
@@ -100,7 +102,7 @@ def served_app(tmp_path_factory, data_dir, content_artifacts):
             line = lines.get(timeout=600)
             found = re.search(r"App ready at (http://\S+)", line)
             url = found.group(1) if found else None
-        yield url
+        yield {"app": url, "worker": f"http://127.0.0.1:{worker_port}"}
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -109,6 +111,12 @@ def served_app(tmp_path_factory, data_dir, content_artifacts):
             process.kill()
             process.wait()
     assert process.returncode == 0, f"serve did not stop cleanly; see {folder / 'serve.log'}"
+
+
+@pytest.fixture(scope="module")
+def served_app(served_stack):
+    """URL of the app of :func:`served_stack`."""
+    return served_stack["app"]
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +188,11 @@ def save_shot(page, name: str) -> None:
         shutil.copyfile(SHOTS / f"{name}.png", DOCS / f"screenshot-{name}.png")
 
 
+def open_view(page, name: str) -> None:
+    """Click the link of the view ``name`` in the navigation bar."""
+    page.get_by_role("link", name=name, exact=True).click()
+
+
 def journey_to_recommendations(
     page, url: str, username: str, timings: list[float] | None = None
 ) -> None:
@@ -205,7 +218,7 @@ def journey_to_recommendations(
         page.get_by_role("button", name=genre, exact=True).click()
         page.wait_for_timeout(300)
     # Skipping ahead keeps the two picks and guides back.
-    page.get_by_role("radio", name="Rate movies").click()
+    open_view(page, "Rate movies")
     expect(page.get_by_text("You have picked 2 so far")).to_be_visible(timeout=WAIT_MS)
     page.get_by_role("button", name="Pick my genres").click()
     expect(page.get_by_text("2 chosen — pick 3 more.")).to_be_visible(timeout=WAIT_MS)
@@ -292,7 +305,7 @@ def test_journey_in_a_real_browser(served_app, browser):
     expect(badges).to_have_count(48, timeout=WAIT_MS)
 
     # My ratings: six, newest (the recommended one) first.
-    page.get_by_role("radio", name="My ratings").click()
+    open_view(page, "My ratings")
     expect(page.get_by_role("button", name="Remove")).to_have_count(6, timeout=WAIT_MS)
     expect(page.locator(".mr-title").first).to_have_text(first_title)
     # Editing a rating keeps the card where it is.
@@ -326,7 +339,7 @@ def test_journey_in_a_real_browser(served_app, browser):
     expect(page.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
 
     # Discover: five movies; tick one, "Next 5", and the top genres show.
-    page.get_by_role("radio", name="Discover").click()
+    open_view(page, "Discover")
     expect(page.get_by_role("checkbox", name="I like this")).to_have_count(5, timeout=WAIT_MS)
     page.locator('[data-testid="stCheckbox"] label').first.click()
     page.wait_for_timeout(1000)
@@ -344,8 +357,7 @@ def test_journey_in_a_real_browser(served_app, browser):
         device_scale_factor=2,
     )
     mobile = phone.new_page()
-    browser_log_in(mobile, served_app, username, timeout_ms=WAIT_MS)
-    mobile.get_by_role("radio", name="Recommendations").click()
+    browser_log_in(mobile, f"{served_app}/recommendations", username, timeout_ms=WAIT_MS)
     expect(mobile.locator(".mr-badge")).to_have_count(24, timeout=WAIT_MS)
     first, second = (mobile.locator(".mr-poster").nth(i).bounding_box() for i in (0, 1))
     assert second["y"] > first["y"] + first["height"]  # stacked, not side by side
@@ -356,6 +368,8 @@ def test_journey_in_a_real_browser(served_app, browser):
     height = mobile.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     print(f"\nphone page with 24 recommendations: {height} px tall (was 11,655 px)")
     assert height < 11_655
+    settle(mobile)
+    mobile.wait_for_timeout(1000)  # the stars and links finish drawing
     mobile.get_by_text("Recommended for you").scroll_into_view_if_needed()
     save_shot(mobile, "recommendations-phone")
     # The details dialog on a phone: the poster is a thumbnail, the title and stars show.
@@ -373,11 +387,12 @@ def test_journey_in_a_real_browser(served_app, browser):
     phone.close()
 
     # Removing ratings below five keeps the last list, with a note.
-    page.get_by_role("radio", name="My ratings").click()
+    open_view(page, "My ratings")
     for left in (5, 4):
+        settle(page)  # as a person would: click what is on screen, not what is being drawn
         page.get_by_role("button", name="Remove").first.click()
         expect(page.get_by_role("button", name="Remove")).to_have_count(left, timeout=WAIT_MS)
-    page.get_by_role("radio", name="Recommendations").click()
+    open_view(page, "Recommendations")
     expect(page.get_by_text("this is your last list")).to_be_visible(timeout=WAIT_MS)
     expect(badges).to_have_count(48, timeout=WAIT_MS)
 
@@ -482,3 +497,145 @@ def test_poster_shows_when_it_loads_and_placeholder_when_it_fails(browser):
         "No poster",
     ]
     context.close()
+
+
+def rated_user(worker: str, ratings: dict[int, float]) -> str:
+    """A new account with five genres and ``ratings``, made through the worker's API (the
+    journey test covers doing it by hand); returns its username."""
+    import requests
+
+    name = f"url{uuid.uuid4().hex[:10]}"
+    body = {"username": name, "password": PASSWORD}
+    assert requests.post(f"{worker}/api/v1/auth/signup", json=body, timeout=60).status_code == 201
+    token = requests.post(f"{worker}/api/v1/auth/login", json=body, timeout=60).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    put = requests.put(f"{worker}/api/v1/me/genres", json={"genres": GENRES}, headers=auth)
+    assert put.status_code == 200
+    for movie_id, stars in ratings.items():
+        answer = requests.put(
+            f"{worker}/api/v1/me/ratings/{movie_id}", json={"rating": stars}, headers=auth
+        )
+        assert answer.status_code == 200
+    return name
+
+
+def visible_matches(page, count: int = 24) -> list[int]:
+    """The match percentages of the ``count`` recommendation cards, top to bottom and left to
+    right, each asserted visible (not only in the DOM)."""
+    from playwright.sync_api import expect
+
+    badges = page.locator(".mr-badge")
+    expect(badges).to_have_count(count, timeout=WAIT_MS)
+    settle(page)
+    values = []
+    for index in range(badges.count()):
+        badge = badges.nth(index)
+        badge.scroll_into_view_if_needed()
+        expect(badge).to_be_visible()
+        values.append(int(re.fullmatch(r"(\d{1,3})% match", badge.inner_text()).group(1)))
+    return values
+
+
+#: Loves Star Wars IV, V and The Matrix; dislikes Forrest Gump, Toy Story and A Bug's Life.
+TASTE = {260: 5.0, 1196: 5.0, 2571: 4.5, 356: 1.5, 1: 1.0, 2355: 1.0}
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param({"viewport": {"width": 1280, "height": 900}}, id="desktop"),
+        pytest.param(
+            {
+                "viewport": {"width": 390, "height": 844},
+                "is_mobile": True,
+                "has_touch": True,
+                "device_scale_factor": 2,
+            },
+            id="phone",
+        ),
+    ],
+)
+def test_every_view_has_its_own_url(served_stack, browser, size, request):
+    """Links, reload and the back button, signed out and signed in; the recommendations are in
+    the order the page says (best match first, read off the visible cards); Insights shows
+    the person's own genres. Each navigation's click-to-screen time is printed."""
+    from playwright.sync_api import expect
+
+    app = served_stack["app"]
+    phone = request.node.callspec.id == "phone"
+    name = rated_user(served_stack["worker"], TASTE)
+    context = browser.new_context(**size)
+    page = context.new_page()
+    timings: list[float] = []
+
+    def timed(action, then) -> None:
+        started = time.monotonic()
+        action()
+        expect(then).to_be_visible(timeout=WAIT_MS)
+        settle(page)
+        timings.append(time.monotonic() - started)
+
+    # Signed out, a link to a view: the sign-in form at that URL, no navigation bar ...
+    page.goto(f"{app}/recommendations")
+    page.get_by_role("radio", name="I have an account").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("link", name="My ratings")).to_have_count(0)
+    assert page.url == f"{app}/recommendations"
+    # ... and once signed in, that view.
+    page.get_by_label("Username", exact=True).fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Recommended for you")).to_be_visible(timeout=WAIT_MS)
+    assert page.url == f"{app}/recommendations"
+    expect(page.get_by_text("Best match first.")).to_be_visible(timeout=WAIT_MS)
+    matches = visible_matches(page)
+    assert len(matches) == 24 and matches == sorted(matches, reverse=True), matches
+
+    # Another view by its link in the navigation bar (a row that wraps on a phone).
+    link = page.get_by_role("link", name="My ratings", exact=True)
+    link.scroll_into_view_if_needed()
+    expect(link).to_be_visible()
+    timed(link.click, page.get_by_role("button", name="Remove").first)
+    assert page.url == f"{app}/my-ratings"
+    expect(page.get_by_role("button", name="Remove")).to_have_count(len(TASTE), timeout=WAIT_MS)
+    # Reload: still signed in, same view.
+    timed(page.reload, page.get_by_role("button", name="Remove").first)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    assert page.url == f"{app}/my-ratings"
+    # Back: the recommendations again, still best match first.
+    timed(page.go_back, page.get_by_text("Recommended for you"))
+    assert page.url == f"{app}/recommendations"
+    assert visible_matches(page) == matches
+
+    # Insights: the person's own taste, their genres on screen.
+    timed(lambda: page.goto(f"{app}/insights"), page.get_by_text("Your taste", exact=True))
+    highest = page.get_by_text("You rate highest:")
+    expect(highest).to_be_visible(timeout=WAIT_MS)
+    expect(highest).to_contain_text("Sci-Fi")
+    lowest = page.get_by_text("You rate lowest:")
+    expect(lowest).to_be_visible()
+    expect(lowest).to_contain_text("Comedy")
+    expect(page.get_by_text("Your average rating", exact=True)).to_be_visible()
+    expect(page.get_by_text("Forrest Gump").first).to_be_visible()
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    expect(chart).to_be_visible()
+    page.get_by_text("Your taste", exact=True).scroll_into_view_if_needed()
+    save_shot(page, "insights" + ("-phone" if phone else ""))
+    # The model's plots are a page of their own.
+    page.get_by_role("link", name="Model insights", exact=True).scroll_into_view_if_needed()
+    timed(lambda: open_view(page, "Model insights"), page.get_by_text("Model insights:"))
+    assert page.url == f"{app}/model-insights"
+    expect(page.get_by_text("Your taste", exact=True)).to_have_count(0)
+    timed(page.go_back, page.get_by_text("Your taste", exact=True))
+    assert page.url == f"{app}/insights"
+
+    # Log out keeps the URL and shows the sign-in form; the home page is Rate movies.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=WAIT_MS)
+    assert page.url == f"{app}/insights"
+    context.close()
+    print(
+        f"\n{request.node.callspec.id}: {len(timings)} navigations, click-to-screen median "
+        f"{statistics.median(timings):.2f} s, max {max(timings):.2f} s"
+    )

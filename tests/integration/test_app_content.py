@@ -82,7 +82,9 @@ def tick(at: AppTest, movie_id: int) -> None:
 
 
 def go(at: AppTest, view: str) -> AppTest:
-    return ok(at.segmented_control(key="nav").set_value(view).run())
+    """Open ``view``'s page, as its navigation link does (``st.switch_page``, app/Home.py)."""
+    at.session_state["goto"] = view
+    return ok(at.run())
 
 
 def test_details_dialog_shows_similar_movies(app: AppTest, live_worker):
@@ -201,13 +203,36 @@ def test_reasons_under_every_recommendation(app: AppTest, live_worker):
     assert first in lines  # the one-line reason on the card
 
 
+def test_insights_show_my_taste(app: AppTest, live_worker):
+    """Insights is about the person: the genres they rate high and low (their own averages),
+    their average next to everyone's for the same movies, where they differ most."""
+    at = app
+    # Loves Star Wars IV, V and The Matrix; dislikes Forrest Gump, Toy Story and A Bug's Life.
+    ratings = {260: 5.0, 1196: 5.0, 2571: 4.5, 356: 1.5, 1: 1.0, 2355: 1.0}
+    name, _ = new_user(live_worker, ratings)
+    log_in(at, name)
+    go(at, "Insights")
+    page = texts(at)
+    assert [s.value for s in at.subheader] == ["Your taste"] and len(at.get("image")) == 0
+    high = next(m.value for m in at.markdown if m.value.startswith("You rate highest:"))
+    low = next(m.value for m in at.markdown if m.value.startswith("You rate lowest:"))
+    assert "**Sci-Fi** (4.8★ over 3)" in high and "Comedy" not in high
+    assert "**Comedy** (1.2★ over 3)" in low or "**Children** (1.0★ over 2)" in low
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Movies you rated"] == "6" and metrics["Your average rating"] == "3.0★"
+    assert "Forrest Gump: you 1.5★, everyone" in page  # liked less than most
+    assert "You liked more than most" in page
+    charts = [e for e in at.main if "vega" in e.type or "chart" in e.type]
+    assert len(charts) == 1, {e.type for e in at.main}  # the genre chart
+
+
 def test_insights_page_with_and_without_plots(app: AppTest, live_worker, content_artifacts):
-    """The page shows what the worker lists: nothing built yet, then three plots written into
-    the worker's ARTIFACTS_DIR (the app itself reads no files)."""
+    """Model insights shows what the worker lists: nothing built yet, then three plots written
+    into the worker's ARTIFACTS_DIR (the app itself reads no files)."""
     at = app
     name, _ = new_user(live_worker)
     log_in(at, name)
-    go(at, "Insights")
+    go(at, "Model insights")
     assert "Not built yet" in texts(at)
     assert len(at.get("image")) == 0
     root = content_artifacts

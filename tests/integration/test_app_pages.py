@@ -53,6 +53,12 @@ def app(live_worker, monkeypatch) -> AppTest:
     return at
 
 
+def go(at: AppTest, view: str) -> AppTest:
+    """Open ``view``'s page, as its navigation link does (``st.switch_page``, app/Home.py)."""
+    at.session_state["goto"] = view
+    return at.run()
+
+
 def test_full_journey(app: AppTest, live_worker):
     at = app
     username = new_username()
@@ -121,7 +127,7 @@ def test_full_journey(app: AppTest, live_worker):
     rated_rec = int(first.key.split(":")[1])
 
     # My ratings: newest first, editable, removable.
-    at.segmented_control(key="nav").set_value("My ratings").run()
+    go(at, "My ratings")
     assert not at.exception, at.exception
     mine = sliders(at, "mine")
     assert len(mine) == 6
@@ -194,7 +200,7 @@ def test_search_and_genre_change(app: AppTest):
     assert "toys" in texts(at).lower()
     button(at, "Close").click().run()
     # Genres can be changed later and the page keeps the current choice.
-    at.segmented_control(key="nav").set_value("Genres").run()
+    go(at, "Genres")
     assert sorted(at.pills(key="genre_pick").value) == sorted(GENRES)
     at.pills(key="genre_pick").set_value(GENRES + ["Animation"]).run()
     button(at, "Save genres").click().run()
@@ -206,7 +212,7 @@ def test_recommendations_locked_below_five(app: AppTest):
     sign_up(at, new_username())
     at.pills(key="genre_pick").set_value(GENRES).run()
     button(at, "Save genres").click().run()
-    at.segmented_control(key="nav").set_value("Recommendations").run()
+    go(at, "Recommendations")
     assert not at.exception, at.exception
     assert "Rate 5 more movies" in texts(at)
     assert badges(at) == 0

@@ -7,6 +7,8 @@ control's clicks and keys) is in ``tests/browser/test_app_e2e.py``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from streamlit.testing.v1 import AppTest
@@ -27,7 +29,9 @@ def app(live_worker, monkeypatch) -> AppTest:
 
 
 def go(at: AppTest, view: str) -> AppTest:
-    return ok(at.segmented_control(key="nav").set_value(view).run())
+    """Open ``view``'s page, as its navigation link does (``st.switch_page``, app/Home.py)."""
+    at.session_state["goto"] = view
+    return ok(at.run())
 
 
 def warnings(at: AppTest) -> str:
@@ -84,7 +88,10 @@ def test_removing_ratings_below_five_keeps_the_last_list(app: AppTest, live_work
     go(at, "Recommendations")
     shown = ids(at, "recs")
     assert len(shown) == 24
-    assert "In order of how likely you are to pick it and love it" in texts(at)  # says the order
+    assert "Best match first" in texts(at)  # says the order, and keeps to it:
+    cards = "\n".join(m.value for m in at.markdown if 'class="mr-badge"' in m.value)
+    matches = [int(m) for m in re.findall(r'class="mr-badge">(\d+)% match<', cards)]
+    assert len(matches) == 24 and matches == sorted(matches, reverse=True), matches
     go(at, "My ratings")
     assert len(ids(at, "mine")) == 5
     ok(button(at, "Remove").click().run())
@@ -143,6 +150,7 @@ def test_why_bars_in_plain_words():
     bars = contribution_bars({"pearson": 30.0, "content": 10.0, "neural": -2.0, "popularity": 0})
     assert bars.index("people with your taste") < bars.index("its story")
     assert "width:100%" in bars and "width:33%" in bars
+    assert ">75%<" in bars and ">25%<" in bars  # shares of what the sources weighed
     assert "pattern of your ratings" not in bars  # lowered the score: left out
     assert "neural" not in bars and "pearson" not in bars
     assert contribution_bars({}) == ""

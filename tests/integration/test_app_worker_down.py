@@ -19,6 +19,7 @@ import requests
 from streamlit.testing.v1 import AppTest
 
 from tests.helpers import PASSWORD, button
+from tests.integration.test_app_pages import go
 from worker.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +132,7 @@ def test_worker_down_then_back(worker, monkeypatch):
     # Slow: the worker is frozen, so requests time out after WORKER_TIMEOUT_SECONDS.
     worker.signal(signal.SIGSTOP)
     try:
-        at.segmented_control(key="nav").set_value("My ratings").run()
+        go(at, "My ratings")
         assert_down_message(at, "is too slow to answer")
     finally:
         worker.signal(signal.SIGCONT)

@@ -110,3 +110,39 @@ def test_find_plots_prefers_the_plots_copy_of_training_curves(tmp_path):
         "extra_thing",
     ]
     assert find_plots(tmp_path / "missing") == []
+
+
+def test_my_taste_compares_my_ratings_with_everyones(worker_client, worker_login, data_dir):
+    """``GET /me/taste``: genres ranked by the person's own average, and their ratings next to
+    the dataset's average rating of the same movies, checked against ratings.csv directly."""
+    import pandas as pd
+
+    client = worker_client
+    headers = worker_login(client, "taste_me")
+    assert client.get(f"{API}/me/taste").status_code == 401
+    empty = client.get(f"{API}/me/taste", headers=headers).get_json()
+    assert empty["rating_count"] == 0 and empty["genres"] == [] and empty["my_mean"] is None
+    # Loves Star Wars IV, V and The Matrix (Sci-Fi), dislikes two comedies.
+    mine = {260: 5.0, 1196: 5.0, 2571: 4.5, 1: 1.0, 2355: 1.5}
+    for movie_id, stars in mine.items():
+        client.put(f"{API}/me/ratings/{movie_id}", json={"rating": stars}, headers=headers)
+    taste = client.get(f"{API}/me/taste", headers=headers).get_json()
+
+    ratings = pd.read_csv(data_dir / "ml-latest-small" / "ratings.csv")
+    everyone = ratings.groupby("movieId")["rating"].mean()
+    assert taste["rating_count"] == 5
+    assert taste["my_mean"] == pytest.approx(sum(mine.values()) / 5, abs=0.01)
+    assert taste["everyone_mean"] == pytest.approx(everyone[list(mine)].mean(), abs=0.01)
+    genres = {g["genre"]: g for g in taste["genres"]}
+    assert taste["genres"][0]["genre"] in {"Sci-Fi", "Action", "Adventure"}
+    assert genres["Sci-Fi"]["my_mean"] > 4.5 > 1.5 > genres["Comedy"]["my_mean"]
+    assert genres["Comedy"]["count"] == 2
+    assert [g["my_mean"] for g in taste["genres"]] == sorted(
+        (g["my_mean"] for g in taste["genres"]), reverse=True
+    )
+    movies = taste["movies"]
+    assert len(movies) == 5 and movies[-1]["movie"]["id"] == 1  # furthest below everyone
+    assert movies[-1]["everyone_mean"] == pytest.approx(everyone[1], abs=0.01)
+    assert movies[-1]["movie"]["my_rating"] == 1.0
+    gaps = [m["rating"] - m["everyone_mean"] for m in movies]
+    assert gaps == sorted(gaps, reverse=True)

@@ -73,6 +73,7 @@ class ModelLoader:
         self._sbert: dict[tuple, Any] = {}
         self._encoder: str | None = None
         self._given: Loaded | None = None
+        self._everyone: tuple[Any, Any] | None = None
 
     @classmethod
     def serving(
@@ -91,6 +92,17 @@ class ModelLoader:
         if self._given is not None:
             return self._given.catalog
         return self._catalog_and_ratings()[0]
+
+    def everyone(self) -> Any:
+        """Per movie of the configured ratings: everyone's ``mean`` stars and ``count``
+        (:func:`recommender.taste.everyone`), computed once per loader."""
+        from recommender.taste import everyone
+
+        ratings = self._catalog_and_ratings()[1].ratings
+        with self._lock:
+            if self._everyone is None or self._everyone[0] is not ratings:
+                self._everyone = (ratings, everyone(ratings))
+            return self._everyone[1]
 
     def _catalog_and_ratings(self) -> tuple[Any, Any]:
         from recommender.catalog import Catalog
