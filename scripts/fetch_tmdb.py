@@ -11,8 +11,8 @@ allowed), one row per movie TMDB knows.
 - **Key**: a free TMDB account gives one (themoviedb.org → Settings → API; the README says
   how). ``TMDB_API_KEY`` holds either the v3 "API Key" (sent as ``api_key``) or the v4 "API
   Read Access Token" (a JWT, sent as ``Authorization: Bearer``). A rejected key stops the run.
-- **Rate-limited**: at most ``--rate`` requests per second (default 20, under TMDB's limit of
-  about 40); a 429 answer waits its ``Retry-After`` and asks again.
+- **Rate-limited**: at most ``--rate`` requests per second (default 20, well under TMDB's limit of
+  about 50); a 429 answer waits its ``Retry-After`` and asks again.
 - **Cached and resumable**: every answer is kept in ``<out folder>/tmdb-cache/<tmdbId>.json``
   (a movie TMDB does not know as ``{"status_code": 404}``) before the next request, so an
   interrupted run (Ctrl-C, a network failure) continues where it stopped and a finished one

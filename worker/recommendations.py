@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from recommender import settings
+from recommender.describe import description_match, story_reason
 from worker import artifacts, trust
 from worker.errors import ApiError
 from worker.store import Store
@@ -118,6 +119,8 @@ class Content:
     allowed: list[int] = field(default_factory=list)
     genres_of: dict[int, list[str]] = field(default_factory=dict)
     encoder: str = "none"
+    more_like_this: Any = None  # recommender.similar.MoreLikeThis over the catalogue
+    story: Any = None  # recommender.describe.StoryMatcher (with the encoder)
 
 
 # Process-wide caches: one catalogue per data folder, one fitted model per name and data folder,
@@ -341,7 +344,26 @@ class ModelService:
                 int(catalog.ids[p]): list(catalog.genre_lists[p]) for p in order.tolist()
             }
             content.encoder = warm_encoder()
+        self._similar_into(content, loaded.catalog)
         return content
+
+    def _similar_into(self, content: Content, catalog: Any) -> None:
+        """Build "more like this" (story, genres and audience; :mod:`recommender.similar`)
+        and the story matcher of described movies from what ``content`` holds."""
+        from recommender.describe import StoryMatcher
+        from recommender.similar import MoreLikeThis
+
+        if content.vectors is not None or content.embed is not None:
+            content.more_like_this = MoreLikeThis.build(
+                catalog,
+                content=content.vectors,
+                embed=content.embed,
+                min_ratings=self.similar_min_ratings,
+            )
+        if content.encoder == "loaded":
+            from recommender.content import default_encoder
+
+            content.story = StoryMatcher.from_encoder(default_encoder())
 
     def _load_embed_into(self, content: Content, version: str) -> bool:
         try:
@@ -487,6 +509,7 @@ class ModelService:
             if "embed" in changes:
                 fresh = replace(new_content, embed=None, embed_version=None, embed_error=None)
                 if self._load_embed_into(fresh, changes["embed"]):
+                    self._similar_into(fresh, loaded.catalog)
                     new_content = fresh
                 else:
                     self.reload_error = f"embed {changes['embed']}: {fresh.embed_error}"
@@ -618,12 +641,17 @@ class ModelService:
         """Movies matching a free-text description, ranked for the user.
 
         The query is encoded with SBERT and its ``QUERY_CANDIDATES`` (200) nearest movies are
-        the candidates. With >= 5 ratings the model ranks them for the user (``ranked_by``
-        "model"); with fewer, they are ranked by how close they are to the description
-        (``ranked_by`` "description", ``match`` = 100 × cosine). Items ranked by the model
-        carry ``query_similarity`` and are explained a page at a time, as in
-        :meth:`recommendations`. Cached per (user, ratings version, model version, query)
-        for ``QUERY_CACHE_TTL_SECONDS``; the doc's ``digest`` names that cache entry.
+        the candidates, ranked by meaning first (:mod:`recommender.describe`: closeness to the
+        description and of the best sentence of the story, then how many rated it). With >= 5
+        ratings the model's match for the user is the taste that reorders movies of similar
+        meaning (``ranked_by`` "model"; items keep the model's match and stars); with fewer,
+        there is no taste (``ranked_by`` "description", ``match`` =
+        :func:`recommender.describe.description_match`, falling in the list's order). Every
+        item's first reason is the sentence of its story that matches (``story_match``).
+        Items ranked by the model carry ``query_similarity`` and are explained a page at a
+        time, as in :meth:`recommendations`. Cached per (user, ratings version, model
+        version, query) for ``QUERY_CACHE_TTL_SECONDS``; the doc's ``digest`` names that
+        cache entry.
         """
         from recommender.content import describe as encode_query
 
@@ -660,17 +688,24 @@ class ModelService:
                 explain_first=self.explain_first,
             )
             items = _items(recs, profile)
-            for item in items:
+            taste = [float(item["match"]) for item in items]
+            ids = [item["movie_id"] for item in items]
+            order, _, stories = _rank_query(content, catalog, text, ids, similarity, taste)
+            for item, story in zip(items, stories, strict=True):
                 item["query_similarity"] = round(similarity[item["movie_id"]], 3)
+                item["story_match"] = story
+            items = [items[i] for i in order]
             doc.update(ranked_by="model", neighbour_count=recs.context.get("neighbour_count"))
             doc["items"] = items
         else:
             predicted = _safe_predict(loaded.model, profile, candidates, key)
             needed = max(0, MIN_RATINGS - len(profile))
             items = []
-            for movie_id, stars in zip(candidates, predicted, strict=True):
+            order, fit, stories = _rank_query(content, catalog, text, candidates, similarity)
+            for position, score in zip(order, fit, strict=True):
+                movie_id, stars = candidates[position], predicted[position]
                 cosine = similarity[movie_id]
-                reason = _close_to_description(cosine)
+                reason = story_reason(stories[position], cosine)
                 reasons = [reason]
                 if needed:
                     plural = "s" if needed != 1 else ""
@@ -679,10 +714,13 @@ class ModelService:
                     {
                         "movie_id": movie_id,
                         "predicted_rating": round(float(stars), 2),
-                        "match": round(100 * min(max(cosine, 0.0), 1.0)),
+                        "match": description_match(score),
                         "reason": reason,
                         "reasons": reasons,
-                        "evidence": {"query_similarity": round(cosine, 3)},
+                        "evidence": {
+                            "query_similarity": round(cosine, 3),
+                            "story_match": stories[position],
+                        },
                     }
                 )
             doc.update(ranked_by="description", items=items)
@@ -740,26 +778,20 @@ class ModelService:
         return {**updated, "cached": cached}
 
     def similar(self, movie_id: int, k: int) -> tuple[list[int], list[float], str]:
-        """The ``k`` movies most similar to ``movie_id`` in the catalogue: ``(ids, cosines,
-        source)``; source "embed" (the embed model's movie embeddings, when that model knows
-        the movie) or "sbert" (content vectors). Empty lists when no vector covers the movie."""
-        from recommender.similar import similar_movies
+        """The ``k`` movies most like ``movie_id`` in the catalogue: ``(ids, scores, source)``.
 
-        loaded = self.require()
+        Story, genres and audience together (:class:`recommender.similar.MoreLikeThis`; the
+        scores are its :meth:`~recommender.similar.MoreLikeThis.closeness`, -1..1, best
+        first); source "embed" when the embed model's vectors took part, else "sbert". Empty
+        lists when no vector covers the movie."""
+        self.require()
         content = self.require_content(vectors=False)
-        catalog = loaded.catalog
-        ids, sims = np.zeros(0, np.int64), np.zeros(0)
-        source = "embed" if content.embed is not None else "sbert"
-        extra = k + 10  # a few spare in case some are not in the catalogue
-        embed = content.embed
-        if embed is not None and movie_id in set(_known(embed.movie_ids, [movie_id])):
-            ids, sims = similar_movies(embed, [movie_id], extra)
-        elif content.vectors is not None and content.vectors.vector(movie_id) is not None:
-            ids, sims = content.vectors.similar(movie_id, extra)
-            source = "sbert"
-        pairs = [(int(m), float(s)) for m, s in zip(ids, sims, strict=True) if int(m) in catalog]
-        pairs = pairs[:k]
-        return [m for m, _ in pairs], [s for _, s in pairs], source
+        if content.more_like_this is None:
+            return [], [], "sbert"
+        ids, scores, parts = content.more_like_this.similar(movie_id, k)
+        source = "embed" if "embed" in parts else "sbert"
+        closeness = content.more_like_this.closeness(scores)
+        return [int(m) for m in ids], [float(x) for x in closeness], source
 
     def _remember(self, user_id: str, doc: dict[str, Any]) -> None:
         """Keep the parsed list of recently served users in process memory (saves moving and
@@ -779,14 +811,6 @@ def not_enough_ratings(count: int) -> ApiError:
         f"Rate {needed} more movie{'s' if needed != 1 else ''} to get recommendations.",
         fields={"ratings_needed": needed},
     )
-
-
-def _known(sorted_ids: np.ndarray, wanted: list[int]) -> list[int]:
-    """Those of ``wanted`` present in the sorted id array."""
-    wanted_arr = np.asarray(wanted, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(sorted_ids, wanted_arr), max(len(sorted_ids) - 1, 0))
-    ok = sorted_ids[pos] == wanted_arr if len(sorted_ids) else np.zeros(len(wanted_arr), bool)
-    return wanted_arr[ok].tolist()
 
 
 def _now() -> str:
@@ -836,9 +860,11 @@ def explain(item: dict[str, Any], neighbour_count: int | None) -> dict[str, Any]
     if not reason:
         reason = describe(evidence, predicted, neighbour_count)
         reasons = [reason, f"Predicted rating for you: {predicted:.1f}★"]
-    if "query_similarity" in item:  # a movie found by describing what you want
+    if "query_similarity" in item:  # a movie found by describing what you want: its story first
         evidence["query_similarity"] = item["query_similarity"]
-        reasons = [*reasons, _close_to_description(item["query_similarity"])]
+        evidence["story_match"] = item.get("story_match")
+        reason = story_reason(item.get("story_match"), item["query_similarity"])
+        reasons = [reason, *reasons]
     return {
         "predicted_rating": predicted,
         "match": item["match"],
@@ -848,8 +874,30 @@ def explain(item: dict[str, Any], neighbour_count: int | None) -> dict[str, Any]
     }
 
 
-def _close_to_description(cosine: float) -> str:
-    return f"Its story matches your description ({round(100 * max(cosine, 0.0))}% close)"
+def _rank_query(
+    content: Content,
+    catalog: Any,
+    query: str,
+    movie_ids: list[int],
+    similarity: dict[int, float],
+    taste: list[float] | None = None,
+) -> tuple[list[int], list[float], list[str | None]]:
+    """:func:`recommender.describe.rank_matches` of ``movie_ids`` with the catalogue's rating
+    counts and overviews: ``(positions best first, scores, best sentence of each)``."""
+    from recommender.describe import rank_matches
+
+    if not movie_ids:
+        return [], [], []
+    rows = catalog.positions(movie_ids)
+    order, scores, stories = rank_matches(
+        query,
+        np.array([similarity[m] for m in movie_ids]),
+        catalog.rating_counts[rows],
+        catalog.overviews[rows].tolist(),
+        content.story,
+        None if taste is None else np.array(taste, dtype=np.float64),
+    )
+    return order.tolist(), scores.tolist(), stories
 
 
 def describe(evidence: dict[str, Any], predicted: float, neighbour_count: int | None) -> str:

@@ -164,9 +164,9 @@ def _matches(query: str) -> None:
         st.info("No movies match that description. Try other words.")
     elif recs is not None:
         order = (
-            "ranked by how much you would like them"
+            "best fit for the description first, then your taste"
             if recs.get("ranked_by") == "model"
-            else "best match first"
+            else "best fit for the description first"
         )
         st.caption(
             f"Movies matching “{query}”, {order}. Clear the box to go back to your recommendations."
