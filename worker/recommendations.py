@@ -9,9 +9,10 @@ start. ``/readyz`` says which model and version are served and why (``model_reas
 
 **Movie vectors** (similar movies, discover, describe what you want): SBERT content vectors
 from ``ARTIFACTS_DIR/sbert`` (``scripts/embed.py``), else the content vectors inside the blend;
-for similar movies the ``embed`` neural model's movie embeddings are preferred when an ``embed``
-artifact exists. The SBERT encoder (for free-text queries) is loaded at start when there are
-content vectors. Missing vectors only disable those routes (503 ``not_ready``).
+similar movies combine them with the genres and, when an ``embed`` artifact exists, the
+``embed`` neural model's movie embeddings (:class:`recommender.similar.MoreLikeThis`). The
+SBERT encoder (for free-text queries) is loaded at start when there are content vectors.
+Missing vectors only disable those routes (503 ``not_ready``).
 
 **Start-up**: :meth:`ModelService.start` loads everything in a background thread, so
 ``/healthz`` answers at once and ``/readyz`` says 503 until loading is done. Loaded objects
