@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from recommender import settings
 from recommender.content_quality import (
     ACTION_PROFILE,
@@ -41,7 +39,7 @@ SIMILAR_METHODS = {
 }
 
 
-def similar_table(more_like_this, title_of) -> list[str]:
+def similar_table(more_like_this) -> list[str]:
     """Markdown rows: method, hit rate, per-case hit rates."""
     lines = [
         "| method | hit rate (top 10) | " + " | ".join(c.title[:18] for c in SIMILAR_CASES) + " |",
@@ -122,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         embed = EmbedVectors.from_model(load_artifact(model_dir("embed", root) / version), 5)
         more_like_this = MoreLikeThis.build(catalog, content=vectors, embed=embed)
         print(f"## More like this (embed {version}, {len(SIMILAR_CASES)} cases)\n")
-        print("\n".join(similar_table(more_like_this, None)) + "\n")
+        print("\n".join(similar_table(more_like_this)) + "\n")
     if args.describe or both:
         model, name = _taste_model(root, ml)
         counts = dict(zip(catalog.ids.tolist(), catalog.rating_counts.tolist(), strict=True))
@@ -148,5 +146,4 @@ def _taste_model(root, ml):
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=3)
     raise SystemExit(main())
