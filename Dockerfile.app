@@ -49,6 +49,10 @@ COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /srv/recommender
 COPY --chown=root:root app/ app/
+# The recommendation document the app reads answers into (standard library only).
+COPY --chown=root:root recommender/__init__.py recommender/document.py recommender/
+# The API's field rules (plain Python), shared with the worker; not its pydantic models.
+COPY --chown=root:root api/__init__.py api/rules.py api/
 
 USER 10001:10001
 

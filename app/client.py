@@ -26,6 +26,7 @@ import requests
 import requests.adapters
 
 from app.config import PAGE_SIZE, AppConfig
+from recommender.document import Recommendation
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 """Methods the client may send again when a connection breaks (HTTP's idempotent methods)."""
@@ -87,26 +88,11 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def _scored(item: dict[str, Any]) -> dict[str, Any]:
-    """``{"movie", "similarity"}`` from either that shape or a movie with ``similarity``."""
-    if isinstance(item.get("movie"), dict):
-        return item
-    return {"movie": item, "similarity": item.get("similarity")}
-
-
-def _round(answer: dict[str, Any]) -> dict[str, Any]:
-    """A discover round with ``items`` as movie objects carrying ``similarity`` (either shape
-    accepted) and ``top_genres``/``liked`` always present."""
-    items = []
-    for item in answer.get("items") or []:
-        scored = _scored(item)
-        items.append({**scored["movie"], "similarity": scored["similarity"]})
-    return {
-        **answer,
-        "items": items,
-        "top_genres": answer.get("top_genres") or [],
-        "liked": answer.get("liked") or [],
-    }
+def _recommendation(item: dict[str, Any]) -> dict[str, Any]:
+    """An API recommendation read through the shared document type
+    (:class:`recommender.document.Recommendation`): ``{"movie", "predicted_rating", "match",
+    "reason", "reasons", "evidence"}`` with ``reasons`` a list of non-empty sentences."""
+    return {"movie": item.get("movie") or {}, **Recommendation.from_api(item).shown_json()}
 
 
 class WorkerClient:
@@ -300,19 +286,18 @@ class WorkerClient:
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
             params["query"] = query.strip()
-        return self.request("GET", "/me/recommendations", params=params)
+        answer = self.request("GET", "/me/recommendations", params=params)
+        answer["items"] = [_recommendation(item) for item in answer.get("items") or []]
+        return answer
 
     def movie(self, movie_id: int) -> dict[str, Any]:
         """One movie object (with ``my_rating`` when logged in)."""
         return self.request("GET", f"/movies/{quote(str(int(movie_id)))}")
 
     def similar(self, movie_id: int, k: int = 12) -> dict[str, Any]:
-        """``{"items": [{"movie", "similarity" 0..1}], "source": "embed"|"sbert"}``: the ``k``
-        movies most like ``movie_id``, most similar first. (Items sent as a movie object with a
-        ``similarity`` key are put in the same ``{"movie", "similarity"}`` shape.)"""
-        answer = self.request("GET", f"/movies/{int(movie_id)}/similar", params={"k": int(k)})
-        answer["items"] = [_scored(item) for item in answer.get("items") or []]
-        return answer
+        """``{"items": [{"movie", "similarity" -1..1}], "source": "embed"|"sbert"}``: the ``k``
+        movies most like ``movie_id``, most similar first."""
+        return self.request("GET", f"/movies/{int(movie_id)}/similar", params={"k": int(k)})
 
     # -- insights (the plots the training and evaluation scripts made) --------------------------
 
@@ -333,15 +318,15 @@ class WorkerClient:
     # -- discover (tick what you like, five movies at a time) ----------------------------------
 
     def discover(self) -> dict[str, Any]:
-        """The current round: ``{"items": [movie + "similarity"] x5, "top_genres": [{"genre",
-        "count"}], "liked": [ids], "round": n}``."""
-        return _round(self.request("GET", "/me/discover"))
+        """The current round: ``{"items": [{"movie", "similarity"}] x5, "top_genres":
+        [{"genre", "count"}], "liked": [ids], "round": n}``."""
+        return self.request("GET", "/me/discover")
 
     def discover_next(self, liked: list[int], shown: list[int]) -> dict[str, Any]:
         """Send this round's ticks (``liked``) and the movies ``shown``; returns the next round
         in the same shape as :meth:`discover`."""
         body = {"liked": [int(m) for m in liked], "shown": [int(m) for m in shown]}
-        return _round(self.request("POST", "/me/discover", json=body))
+        return self.request("POST", "/me/discover", json=body)
 
     def discover_reset(self) -> None:
         """Forget the ticks and start discovering from the beginning."""

@@ -17,9 +17,14 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-#: Rating choices of the star control: 0 means "not seen / not rated", then 0.5 .. 5 in half
-#: steps.
-RATING_CHOICES: list[float] = [0.0] + [x / 2 for x in range(1, 11)]
+from api import rules
+
+#: Rating choices of the star control: 0 means "not seen / not rated", then the ratings the
+#: worker takes (:mod:`api.rules`: 0.5 .. 5 in half steps).
+RATING_CHOICES: list[float] = [0.0] + [
+    rules.MIN_STARS + i * rules.STAR_STEP
+    for i in range(round((rules.MAX_STARS - rules.MIN_STARS) / rules.STAR_STEP) + 1)
+]
 
 _CSS = """
 <style>

@@ -13,7 +13,8 @@ each with the sentence of its story that matches.
 - **Which part of its story matches** (:class:`StoryMatcher`): the overview sentence closest
   to the description, compared as bags of the SBERT model's own word-piece embeddings (its
   input table, no transformer pass: tokenising a few hundred short sentences takes
-  milliseconds, where encoding them takes seconds on a busy 2-core machine).
+  milliseconds, where encoding them takes seconds on a busy 2-core machine); the card's line
+  that quotes it is :func:`recommender.reasons.story_reason`.
 """
 
 from __future__ import annotations
@@ -159,17 +160,6 @@ def description_match(score: float) -> int:
     list: ``round(100 × sigmoid(score))`` of its :func:`rank_description` score, so the
     numbers fall in the list's order (an average candidate shows 50)."""
     return round(100 / (1 + np.exp(-float(score))))
-
-
-def story_reason(sentence: str | None, cosine: float, limit: int = 160) -> str:
-    """The line a card shows for a movie found by a description: the matching sentence of
-    its story (shortened to ``limit`` characters at a word), or the closeness when it has no
-    overview."""
-    if not sentence:
-        return f"Its story matches your description ({round(100 * max(cosine, 0.0))}% close)"
-    if len(sentence) > limit:
-        sentence = sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
-    return f"Its story: “{sentence}”"
 
 
 def search(

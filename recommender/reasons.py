@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+
+from recommender.document import Recommendation
 
 MIN_STORY_SIMILARITY = 0.35
 """Cosine (0–1) below which "its story is close to ..." is not claimed."""
@@ -102,3 +105,83 @@ def reason_line(evidence: Mapping[str, Any]) -> str:
     """The one-line reason (the strongest sentence), "" when there is none."""
     reasons = reasons_for(evidence)
     return reasons[0] if reasons else ""
+
+
+# ============================================================================================
+# The worker's sentences: lists served by the worker (Pearson's own evidence, the movies
+# matching a description, what is still needed). Every sentence a person reads about a
+# recommendation is written in this module.
+# ============================================================================================
+
+
+def rate_more(needed: int, purpose: str) -> str:
+    """``"Rate 3 more movies to <purpose>"`` (``needed`` >= 1 ratings still missing)."""
+    return f"Rate {needed} more movie{'s' if needed != 1 else ''} to {purpose}"
+
+
+def not_enough_ratings(needed: int) -> str:
+    """The message of a list asked for with fewer than five ratings."""
+    return rate_more(needed, "get recommendations.")
+
+
+def rank_for_you(needed: int) -> str:
+    """The reason added to movies matching a description while ratings are still missing."""
+    return rate_more(needed, "rank these for you")
+
+
+def close_to_description(cosine: float) -> str:
+    """A movie found by describing what you want; ``cosine`` in -1..1."""
+    return f"Its story matches your description ({round(100 * max(cosine, 0.0))}% close)"
+
+
+def story_reason(sentence: str | None, cosine: float, limit: int = 160) -> str:
+    """The line a card shows for a movie found by a description: the matching sentence of
+    its story (:class:`recommender.describe.StoryMatcher`; shortened to ``limit`` characters
+    at a word), or :func:`close_to_description` when it has no overview."""
+    if not sentence:
+        return close_to_description(cosine)
+    if len(sentence) > limit:
+        sentence = sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return f"Its story: “{sentence}”"
+
+
+def neighbour_sentence(
+    evidence: Mapping[str, Any], predicted: float, neighbour_count: int | None
+) -> str:
+    """One line from a neighbourhood model's evidence (``neighbours_rated``,
+    ``neighbours_liked``) and the list's ``neighbour_count``; else the predicted stars."""
+    rated, liked = evidence.get("neighbours_rated"), evidence.get("neighbours_liked")
+    if rated is not None and neighbour_count:
+        liked_part = f", {liked} gave it 4★+" if liked is not None else ""
+        return f"{rated} of {neighbour_count} people with your taste rated it{liked_part}"
+    return f"We predict you would rate it {predicted:.1f}★"
+
+
+def predicted_sentence(predicted: float) -> str:
+    return f"Predicted rating for you: {predicted:.1f}★"
+
+
+def explained(item: Recommendation, neighbour_count: int | None) -> Recommendation:
+    """``item`` (explained: its ``evidence`` is set) with ``reason`` (one line) and
+    ``reasons`` (all) as a person reads them, and the evidence without the reason keys.
+
+    The model's own reasons (the blend's ``evidence["reasons"]``) are used when it gives them;
+    otherwise the neighbour sentence and the predicted stars. A movie found by a description
+    leads with the sentence of its story that matches (:func:`story_reason`; ``story_match``
+    and ``query_similarity`` go into its evidence). Items that already carry reasons (lists
+    ranked by a description) are returned as they are."""
+    if item.reason is not None and item.reasons is not None:
+        return item
+    predicted = item.predicted_rating
+    evidence = dict(item.evidence or {})
+    reasons = [str(r) for r in evidence.pop("reasons", None) or [] if r]
+    reason = evidence.pop("reason", None) or (reasons[0] if reasons else None)
+    if not reason:
+        reason = neighbour_sentence(evidence, predicted, neighbour_count)
+        reasons = [reason, predicted_sentence(predicted)]
+    if item.query_similarity is not None:  # found by a description: its story first
+        evidence["query_similarity"] = item.query_similarity
+        evidence["story_match"] = item.story_match
+        reason = story_reason(item.story_match, item.query_similarity)
+        reasons = [reason, *reasons]
+    return replace(item, reason=reason, reasons=reasons, evidence=evidence)

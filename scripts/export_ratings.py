@@ -3,7 +3,7 @@
 Usage: ``python -m scripts.export_ratings --out app_ratings.csv`` (Redis from ``REDIS_URL``)
 
 Writes ``userId,movieId,rating,timestamp`` rows: ``userId`` is 1,000,000,000 + a stable
-per-user number kept in Redis (``export_user_ids``), so an app user keeps the same id in
+per-user number kept in Redis (``{export}:user_ids``), so an app user keeps the same id in
 every export and never collides with a MovieLens userId; ``timestamp`` is the Unix second of
 the rating. See :func:`worker.store.export_ratings`. The training CLI takes the file with
 ``--extra-ratings app_ratings.csv``.
@@ -27,11 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         print("set REDIS_URL (or pass --redis-url) to the worker's Redis", file=sys.stderr)
         return 2
 
-    import redis
-
     from worker.store import export_ratings
+    from worker.store.client import make_client
 
-    table = export_ratings(redis.Redis.from_url(url))
+    table = export_ratings(make_client(url))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_name(args.out.name + ".tmp")
     table.to_csv(temporary, index=False)

@@ -44,6 +44,7 @@ import requests
 from app.client import ApiError, WorkerClient, WorkerUnavailable
 from worker.embedded_redis import EmbeddedRedis, start_embedded_redis
 from worker.launch import LiveWorker, start_worker
+from worker.store import keys
 
 API = "/api/v1"
 APP_CONFIG = {"BCRYPT_ROUNDS": 4, "RECOMMENDER_MODEL": "popularity", "SIGNUP_MAX_PER_ADDRESS": 1000}
@@ -140,7 +141,7 @@ def lost_ratings(server_url: str, load: Load) -> tuple[int, int]:
     db = redis.Redis.from_url(server_url, decode_responses=True)
     acknowledged = lost = 0
     for user_id, movies in load.acknowledged.items():
-        stored = {int(m) for m in db.hkeys(f"ratings:{user_id}")}
+        stored = {int(m) for m in db.hkeys(keys.ratings(user_id))}
         acknowledged += len(movies)
         lost += len(movies - stored)
     return acknowledged, lost

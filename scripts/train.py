@@ -103,9 +103,10 @@ def export_app_ratings() -> pd.DataFrame:
     import redis
 
     from worker.store import export_ratings
+    from worker.store.client import make_client
 
     try:
-        return export_ratings(redis.Redis.from_url(url, socket_connect_timeout=10))
+        return export_ratings(make_client(url, connect_timeout=10))
     except redis.RedisError as error:
         print(f"error: cannot export the app's ratings from REDIS_URL: {error}", file=sys.stderr)
         raise SystemExit(2) from error

@@ -89,19 +89,30 @@ def content_artifacts(tmp_path_factory, data_dir) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def model_loader(data_dir):
+    """The session's :class:`worker.services.ModelLoader`: every worker app made by
+    :func:`make_worker_app` shares it, so models and the catalogue load once per session."""
+    from worker.services import ModelLoader
+
+    return ModelLoader()
+
+
 @pytest.fixture()
-def make_worker_app(redis_server, data_dir, empty_artifacts):
-    """Factory ``make_worker_app(**overrides)`` of worker apps on the session's Redis.
+def make_worker_app(redis_server, data_dir, empty_artifacts, model_loader):
+    """Factory ``make_worker_app(loader=None, **overrides)`` of worker apps on the session's
+    Redis.
 
     The Redis database is emptied first, so every test starts from nothing. Models and the
-    catalogue load once per test session (they are cached per process). ``ARTIFACTS_DIR`` is
+    catalogue load once per test session (:func:`model_loader`) unless a ``loader`` is given
+    (e.g. ``ModelLoader.serving(catalog, model, "pearson")``). ``ARTIFACTS_DIR`` is
     an empty folder unless overridden (then similar/discover/query answer 503).
     """
     import redis
 
     from worker.app import create_app
 
-    def make(**overrides):
+    def make(loader=None, **overrides):
         redis.Redis.from_url(redis_server.url).flushdb()
         config = {
             **WORKER_TEST_CONFIG,
@@ -109,7 +120,7 @@ def make_worker_app(redis_server, data_dir, empty_artifacts):
             "ARTIFACTS_DIR": str(empty_artifacts),
             **overrides,
         }
-        return create_app(config)
+        return create_app(config, loader=loader or model_loader)
 
     return make
 
@@ -129,8 +140,8 @@ def worker_client(worker_app):
 @pytest.fixture(scope="session")
 def live_worker(tmp_path_factory, data_dir, content_artifacts):
     """Base URL (``http://127.0.0.1:PORT``) of a real worker: gunicorn, 2 processes, its own
-    redis-server, bcrypt cost 4, a high per-address login limit (generated tests log in a
-    lot from one address; the per-username limit of 5 stays) and the session's content
+    redis-server, bcrypt cost 4, high per-address login, sign-up and guest limits (generated
+    tests make many from one address; the per-username limit of 5 stays) and the session's content
     vectors (no blend artifact: it serves Pearson, as RECOMMENDER_MODEL=auto falls back)."""
     from worker.launch import start_worker
 
@@ -140,6 +151,7 @@ def live_worker(tmp_path_factory, data_dir, content_artifacts):
         "BCRYPT_ROUNDS": 4,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 1000,
         "SIGNUP_MAX_PER_ADDRESS": 1000,
+        "GUEST_MAX_PER_ADDRESS": 1000,
         "ARTIFACTS_DIR": str(content_artifacts),
     }
     worker = start_worker(server.url, app_config=config, log_path=folder / "worker.log")
@@ -160,3 +172,22 @@ def worker_login():
         return {"Authorization": f"Bearer {answer.get_json()['token']}"}
 
     return login
+
+
+@pytest.fixture()
+def list_neighbours():
+    """``list_neighbours(app, username)``: the taste neighbours (``{"user", "similarity",
+    ...}``, app users as ``app:<id>``) behind the user's recommendation list, as the app's
+    model computes them now (the store keeps only which app users a list leaned on)."""
+    from worker.services import user_model_key
+
+    def neighbours(app, username: str) -> list[dict]:
+        store, service = app.extensions["store"], app.extensions["models"]
+        user_id = store.user_id_for(username)
+        service.sync()
+        recs = service.loaded.model.recommend(
+            store.profile(user_id), k=service.lists.cache_size, user=user_model_key(user_id)
+        )
+        return list(recs.context.get("neighbours", []))
+
+    return neighbours

@@ -147,7 +147,8 @@ def test_describing_ranks_by_meaning_first_and_taste_second(pool):
 
 def test_story_matcher_finds_the_sentence_that_matches(pool):
     from recommender.content import default_encoder
-    from recommender.describe import StoryMatcher, sentences, story_reason
+    from recommender.describe import StoryMatcher, sentences
+    from recommender.reasons import story_reason
 
     matcher = StoryMatcher.from_encoder(default_encoder())
     overview = pool.catalog.movie(SPACE_ODYSSEY)["overview"]

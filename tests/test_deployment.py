@@ -247,20 +247,40 @@ def test_worker_image_installs_cpu_torch_before_requirements():
 
 def test_app_requirements_cover_what_app_imports_at_dev_versions():
     """requirements-app.txt pins every third-party module app/ imports, at the dev venv's
-    versions; the app image has nothing else (no recommender/, no model stack)."""
+    versions; the app image has nothing else (of recommender/ only the standard-library
+    document module, no model stack)."""
     pins = dict(
         line.split("==")
         for line in (ROOT / "requirements-app.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     )
-    imported = set()
+    imported, ours, from_api = set(), set(), set()
     for path in (ROOT / "app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported |= {alias.name.split(".")[0] for alias in node.names}
+                ours |= {a.name for a in node.names if a.name.startswith("recommender")}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
-    third_party = imported - set(sys.stdlib_module_names) - {"app", "__future__"}
+                ours |= {node.module} if node.module.startswith("recommender") else set()
+                if node.module == "api":
+                    from_api |= {alias.name for alias in node.names}
+                elif node.module.startswith("api."):
+                    from_api.add(node.module.split(".")[1])
+    # the one module shared with the library; tests/test_document.py keeps it standard-library
+    assert ours == {"recommender.document"}, "the app shares only the document module"
+    assert from_api <= {"rules"}, "the app image has api/rules.py only (no pydantic models)"
+    copies = " ".join(instruction(final_stage("Dockerfile.app"), "COPY"))
+    for module in ("api/__init__.py", "api/rules.py"):  # the API's rules, shared with the worker
+        assert module in copies, module
+        for node in ast.walk(ast.parse((ROOT / module).read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+    third_party = (
+        imported - set(sys.stdlib_module_names) - {"app", "api", "recommender", "__future__"}
+    )
     assert third_party <= set(pins), f"app imports {third_party - set(pins)} not in the image"
     worker_pins = dict(
         re.match(r"([\w.-]+)==([\w.+-]+)", line).groups()
@@ -270,8 +290,8 @@ def test_app_requirements_cover_what_app_imports_at_dev_versions():
     for package, version in pins.items():
         assert metadata.version(package) == version, package
         assert worker_pins.get(package, version) == version, f"{package}: images disagree"
-    copies = " ".join(instruction(final_stage("Dockerfile.app"), "COPY"))
-    assert "recommender/" not in copies and "worker/" not in copies
+    assert "worker/" not in copies and "recommender/ recommender/" not in copies
+    assert "recommender/__init__.py recommender/document.py recommender/" in copies
 
 
 def test_dockerignore_keeps_data_and_state_out_but_not_the_sources():

@@ -5,15 +5,15 @@ worker process where neighbour pools matter."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import threading
 import time
 
 import pytest
-import redis
 
-from worker.recommendations import ModelService, load, user_model_key
+from worker.services import ModelLoader, ModelService, user_model_key
+from worker.store import keys
+from worker.store.client import make_client
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -44,17 +44,14 @@ def _my_ratings(client, headers) -> dict[int, float]:
 
 def _keys_of(app, user_id: str) -> list[str]:
     """Every Redis key naming the user, plus the sets / hashes that list them."""
-    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+    db = make_client(app.config["REDIS_URL"])
     found = [k for k in db.scan_iter(f"*{user_id}*")]
     if db.sismember("users", user_id):
         found.append("users")
     if db.zscore("guests", user_id) is not None:
         found.append("guests")
-    if db.hexists("export_user_ids", user_id):
-        found.append("export_user_ids")
-    for key in db.scan_iter("session:*"):
-        if db.get(key) == user_id:
-            found.append(key)
+    if db.hexists(keys.EXPORT_IDS, user_id):
+        found.append(keys.EXPORT_IDS)
     return found
 
 
@@ -66,16 +63,11 @@ def other_process(worker_app):
     from recommender.movielens import load_movielens
 
     store = worker_app.extensions["store"]
-    shared = load(worker_app.config["RECOMMENDER_MODEL"])
+    catalog = worker_app.extensions["models"].catalog
     ml = load_movielens(settings.movielens_dir())
-    other = ModelService(store, worker_app.config)
-    other.loaded = dataclasses.replace(
-        shared,
-        model=make_model("pearson").fit(ml.ratings, ml.movies),
-        pool=set(),
-        lock=type(shared.lock)(),
-    )
-    other._resync(other.loaded)
+    model = make_model("pearson").fit(ml.ratings, ml.movies)
+    other = ModelService(store, worker_app.config, ModelLoader.serving(catalog, model, "pearson"))
+    other.start(background=False)
     return other
 
 
@@ -89,10 +81,10 @@ def _twins(client, worker_login, headers) -> dict[str, str]:
     return twin
 
 
-def _neighbour_users(app, username: str) -> list[str]:
+def _leaning_on(app, user_id: str) -> set[str]:
+    """Usernames whose cached list has ``user_id`` as a taste neighbour."""
     store = app.extensions["store"]
-    user_id = store.user_id_for(username)
-    return [n["user"] for n in store.cached_neighbours(user_id, store.ratings_version(user_id))]
+    return {store.get_user(u).username for u in store.users_leaning_on(user_id)}
 
 
 # --- guests -----------------------------------------------------------------------------------
@@ -151,7 +143,7 @@ def test_unused_guests_are_removed_everywhere_and_used_ones_stay(
     used, used_id = _guest(client)
     twin = _twins(client, worker_login, unused)
     client.get(f"{API}/me/recommendations", headers=twin)
-    assert f"app:{unused_id}" in _neighbour_users(app, "twin_user")
+    assert "twin_user" in _leaning_on(app, unused_id)
     other_process.sync()
     assert user_model_key(unused_id) in other_process.loaded.model.app_users
 
@@ -168,7 +160,7 @@ def test_unused_guests_are_removed_everywhere_and_used_ones_stay(
     other_process.sync()
     assert user_model_key(unused_id) not in other_process.loaded.model.app_users
     assert client.get(f"{API}/me/recommendations", headers=twin).get_json()["cached"] is False
-    assert f"app:{unused_id}" not in _neighbour_users(app, "twin_user")
+    assert _leaning_on(app, unused_id) == set()
 
 
 # --- sign-up from a guest ---------------------------------------------------------------------
@@ -200,7 +192,7 @@ def test_signup_with_a_guest_token_keeps_everything(make_worker_app, content_art
     account = _bearer(login["token"])
     assert login["user"]["id"] == guest_id
     assert _my_ratings(client, account) == {1: 5.0, 2: 3.5, 3: 4.0, 5: 2.0, 6: 4.5}
-    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+    db = make_client(app.config["REDIS_URL"])
     assert db.zscore("guests", guest_id) is None
     # the account is not a guest any more: a second sign-up with its token is refused
     second = client.post(
@@ -459,7 +451,7 @@ def test_deleting_an_account_removes_every_key_and_every_neighbour_trace(
     client.put(f"{API}/me/genres", json={"genres": ["Drama"]}, headers=doomed)
     client.get(f"{API}/me/recommendations", headers=doomed)
     client.get(f"{API}/me/recommendations", headers=twin)
-    assert f"app:{doomed_id}" in _neighbour_users(worker_app, "twin_user")
+    assert "twin_user" in _leaning_on(worker_app, doomed_id)
     other_process.sync()
     assert user_model_key(doomed_id) in other_process.loaded.model.app_users
 
@@ -484,7 +476,7 @@ def test_deleting_an_account_removes_every_key_and_every_neighbour_trace(
     assert user_model_key(doomed_id) not in other_process.loaded.model.app_users
     # and nobody's list still leans on them
     assert client.get(f"{API}/me/recommendations", headers=twin).get_json()["cached"] is False
-    assert f"app:{doomed_id}" not in _neighbour_users(worker_app, "twin_user")
+    assert _leaning_on(worker_app, doomed_id) == set()
     # the name is free again
     signup = client.post(f"{API}/auth/signup", json=login)
     assert signup.status_code == 201 and signup.get_json()["user"]["id"] != doomed_id
@@ -495,25 +487,3 @@ def test_a_guest_deletes_itself_without_a_password(worker_client):
     _rate(worker_client, guest, {1: 4.0})
     assert worker_client.delete(f"{API}/me", json={}, headers=guest).status_code == 204
     assert _keys_of(worker_client.application, guest_id) == []
-
-
-def test_sessions_from_before_the_per_user_index_are_revoked_too(make_worker_app, worker_login):
-    """A session stored the old way (``session:{hash}`` only) is indexed on the first request
-    after the upgrade, so a password change still signs it out."""
-    import hashlib
-
-    app = make_worker_app()
-    client = app.test_client()
-    headers = worker_login(client, "upgraded")
-    user_id = app.extensions["store"].user_id_for("upgraded")
-    db = redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
-    db.delete("sessions_indexed")
-    app.extensions.pop("sessions_indexed", None)
-    app.extensions["guest_sweep_due"] = 0.0
-    old_token = "an-old-style-session-token-0123456789abcdef"
-    db.set("session:" + hashlib.sha256(old_token.encode()).hexdigest(), user_id, ex=600)
-    assert client.get(f"{API}/me", headers=_bearer(old_token)).status_code == 200
-    body = {"old_password": PASSWORD, "new_password": "a new password"}
-    assert client.put(f"{API}/me/password", json=body, headers=headers).status_code == 204
-    assert client.get(f"{API}/me", headers=_bearer(old_token)).status_code == 401
-    assert client.get(f"{API}/me", headers=headers).status_code == 200

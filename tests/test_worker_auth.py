@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from worker import config
+from worker.store import keys
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -143,7 +144,7 @@ def test_password_hashes_use_bcrypt_at_the_configured_cost(
     worker_login(worker_client, "karl")
     db = redis.Redis.from_url(redis_server.url, decode_responses=True)
     user_id = db.get("username:karl")
-    assert db.hget(f"user:{user_id}", "password_hash").startswith("v2$$2b$04$")  # test config
+    assert db.hget(keys.user(user_id), "password_hash").startswith("v2$$2b$04$")  # test config
 
 
 def test_production_bcrypt_cost_is_at_least_12(monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from tests.test_worker_validation import snapshot
+from worker.store import keys
 
 API = "/api/v1"
 TOY_STORY, JUMANJI = 1, 2
@@ -86,17 +87,18 @@ def test_discover_round_trip_moves_towards_ticked_movies_and_never_touches_ratin
 ):
     headers = worker_login(client, "discoverer")
     client.put(f"{API}/me/genres", json={"genres": ["Animation", "Children"]}, headers=headers)
-    stream_before = db.xlen("rating_changes")
+    stream_before = db.xlen(keys.CHANGES)
 
     first = client.get(f"{API}/me/discover", headers=headers).get_json()
     assert first["round"] == 1 and first["liked"] == [] and first["top_genres"] == []
     assert len(first["items"]) == 5
     assert all(item["similarity"] is None for item in first["items"])
-    assert {"Animation", "Children"} & set(first["items"][0]["genres"])  # chosen genres first
+    first_genres = set(first["items"][0]["movie"]["genres"])
+    assert {"Animation", "Children"} & first_genres  # chosen genres first
     again = client.get(f"{API}/me/discover", headers=headers).get_json()
     assert again == first  # GET does not advance the loop
 
-    shown = [item["id"] for item in first["items"]]
+    shown = [item["movie"]["id"] for item in first["items"]]
     liked = shown[:2]
     answer = client.post(
         f"{API}/me/discover", json={"liked": liked, "shown": shown}, headers=headers
@@ -104,7 +106,7 @@ def test_discover_round_trip_moves_towards_ticked_movies_and_never_touches_ratin
     assert answer.status_code == 200, answer.get_json()
     second = answer.get_json()
     assert second["round"] == 2 and second["liked"] == liked and len(second["items"]) == 5
-    new_ids = [item["id"] for item in second["items"]]
+    new_ids = [item["movie"]["id"] for item in second["items"]]
     assert not set(new_ids) & set(shown)
     sims = [item["similarity"] for item in second["items"]]
     assert all(isinstance(s, float) for s in sims) and sims == sorted(sims, reverse=True)
@@ -130,9 +132,9 @@ def test_discover_round_trip_moves_towards_ticked_movies_and_never_touches_ratin
     me = client.get(f"{API}/me", headers=headers).get_json()
     assert me["rating_count"] == 0
     user_id = me["user"]["id"]
-    assert db.get(f"ratings_version:{user_id}") is None
-    assert db.xlen("rating_changes") == stream_before
-    assert db.ttl(f"discover_liked:{user_id}") > 29 * 86400
+    assert db.get(keys.version(user_id)) is None
+    assert db.xlen(keys.CHANGES) == stream_before
+    assert db.ttl(keys.discover_liked(user_id)) > 29 * 86400
 
     assert client.delete(f"{API}/me/discover", headers=headers).status_code == 204
     restarted = client.get(f"{API}/me/discover", headers=headers).get_json()
@@ -142,11 +144,11 @@ def test_discover_round_trip_moves_towards_ticked_movies_and_never_touches_ratin
 def test_discover_never_proposes_rated_movies(client, worker_login):
     headers = worker_login(client, "discover_rater")
     first = client.get(f"{API}/me/discover", headers=headers).get_json()
-    rated = first["items"][0]["id"]
+    rated = first["items"][0]["movie"]["id"]
     rate(client, headers, [(rated, 5.0)])
     assert client.delete(f"{API}/me/discover", headers=headers).status_code == 204
     fresh = client.get(f"{API}/me/discover", headers=headers).get_json()
-    assert rated not in [item["id"] for item in fresh["items"]]
+    assert rated not in [item["movie"]["id"] for item in fresh["items"]]
 
 
 def test_discover_needs_a_token(client):
@@ -157,10 +159,11 @@ def test_discover_needs_a_token(client):
 def discovering(client, worker_login):
     """A user in round 2 of the loop: returns (headers, ids shown in round 2)."""
     headers = worker_login(client, "discover_validator")
-    shown = [m["id"] for m in client.get(f"{API}/me/discover", headers=headers).get_json()["items"]]
+    first = client.get(f"{API}/me/discover", headers=headers).get_json()
+    shown = [item["movie"]["id"] for item in first["items"]]
     body = {"liked": shown[:1], "shown": shown}
     second = client.post(f"{API}/me/discover", json=body, headers=headers).get_json()
-    return headers, [m["id"] for m in second["items"]], shown
+    return headers, [item["movie"]["id"] for item in second["items"]], shown
 
 
 BAD_BODIES = {

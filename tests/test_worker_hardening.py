@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_worker_validation import snapshot
+from worker.store import keys
 
 API = "/api/v1"
 DEEP = 3000
@@ -86,7 +87,7 @@ def test_old_hashes_still_log_in_and_are_migrated(worker_client, redis_server, p
     body = {"username": "oldtimer", "password": "placeholder pw"}
     assert worker_client.post(f"{API}/auth/signup", json=body).status_code == 201
     db = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    key = f"user:{db.get('username:oldtimer')}"
+    key = keys.user(db.get("username:oldtimer"))
     raw = password.encode()
     old_input = base64.b64encode(hashlib.sha256(raw).digest()) if len(raw) > 72 else raw
     db.hset(key, "password_hash", bcrypt.hashpw(old_input, bcrypt.gensalt(4)).decode())

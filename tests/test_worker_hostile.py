@@ -19,6 +19,7 @@ import redis
 
 from tests.test_worker_validation import snapshot
 from worker.embedded_redis import start_embedded_redis
+from worker.store import keys
 
 API = "/api/v1"
 READ_TIMEOUT = 3
@@ -156,7 +157,7 @@ def test_chunked_body_within_the_limit_is_accepted(hostile, token):
     data = head("PUT", f"{API}/me/ratings/2", token, "Transfer-Encoding: chunked\r\n\r\n")
     status, _, body = raw(url, data + chunked(json.dumps({"rating": 3.5}).encode(), size=3))
     assert status == 200, body
-    assert db.hget(f"ratings:{db.get('username:victim')}", "2") == "3.5"
+    assert db.hget(keys.ratings(db.get("username:victim")), "2") == "3.5"
     request(url, "DELETE", f"{API}/me/ratings/2", token=token)
 
 

@@ -91,7 +91,7 @@ def test_title_search_ignores_case_and_accents(worker_client, worker_login):
     assert worker_client.get(f"{API}/movies/999999999").status_code == 404
 
 
-def test_neighbour_pool_follows_other_users_ratings(worker_app, worker_login):
+def test_neighbour_pool_follows_other_users_ratings(worker_app, worker_login, list_neighbours):
     """An app user who rated exactly like me becomes my closest taste neighbour."""
     client = worker_app.test_client()
     me = worker_login(client, "me_user")
@@ -104,10 +104,11 @@ def test_neighbour_pool_follows_other_users_ratings(worker_app, worker_login):
     client.put(f"{API}/me/ratings/176101", json={"rating": 5}, headers=twin)
     assert client.get(f"{API}/me/recommendations", headers=me).status_code == 200
     store = worker_app.extensions["store"]
-    user_id = store.user_id_for("me_user")
-    neighbours = store.cached_neighbours(user_id, store.ratings_version(user_id))
-    assert neighbours and neighbours[0]["user"].startswith("app:")
+    user_id, twin_id = store.user_id_for("me_user"), store.user_id_for("twin_user")
+    neighbours = list_neighbours(worker_app, "me_user")
+    assert neighbours and neighbours[0]["user"] == f"app:{twin_id}"
     assert neighbours[0]["similarity"] > 0.99
+    assert store.users_leaning_on(twin_id) == {user_id}  # recorded with the cached list
 
 
 def test_probes_report_liveness_at_once_and_readiness_only_when_models_load(make_worker_app):
@@ -123,27 +124,3 @@ def test_probes_report_liveness_at_once_and_readiness_only_when_models_load(make
     refused = broken.get(f"{API}/genres")
     assert refused.status_code == 503 and refused.get_json()["error"]["code"] == "not_ready"
     assert "Retry-After" in refused.headers
-
-
-def test_lists_cached_before_model_versions_were_in_the_key_are_replaced(
-    worker_app, worker_login, redis_server
-):
-    """An old-style string entry at ``recs:{id}:{version}`` (written before the cache was keyed
-    by model version) is treated as missing and replaced, never a WRONGTYPE error."""
-    import redis
-
-    client = worker_app.test_client()
-    headers = worker_login(client, "old_cache_user")
-    for movie_id in (1, 2, 3, 5, 6):
-        client.put(f"{API}/me/ratings/{movie_id}", json={"rating": 4.0}, headers=headers)
-    store = worker_app.extensions["store"]
-    user_id = store.user_id_for("old_cache_user")
-    version = store.ratings_version(user_id)
-    db = redis.Redis.from_url(redis_server.url)
-    db.set(f"recs:{user_id}:{version}", '{"items": []}')
-    db.set(f"neighbours:{user_id}:{version}", "[]")
-    assert store.cached_neighbours(user_id, version) is None
-    answer = client.get(f"{API}/me/recommendations", headers=headers)
-    assert answer.status_code == 200 and answer.get_json()["items"]
-    assert db.type(f"recs:{user_id}:{version}") == b"hash"
-    assert store.cached_neighbours(user_id, version)

@@ -80,7 +80,7 @@ def test_without_a_blend_auto_serves_pearson_and_says_why(make_worker_app):
 
 
 def test_blend_is_the_default_with_its_reasons_and_app_users_as_neighbours(
-    make_worker_app, worker_login, tiny_blend, artifacts_dir
+    make_worker_app, worker_login, tiny_blend, artifacts_dir, list_neighbours
 ):
     write_blend(tiny_blend, artifacts_dir, "v1")
     app = make_worker_app(RECOMMENDER_MODEL="auto", ARTIFACTS_DIR=str(artifacts_dir))
@@ -109,7 +109,7 @@ def test_blend_is_the_default_with_its_reasons_and_app_users_as_neighbours(
     keys = {f"app:{store.user_id_for(name)}" for name in ("blend_me", "blend_twin")}
     assert keys <= set(pearson.app_users)
     me_id = store.user_id_for("blend_me")
-    neighbours = store.cached_neighbours(me_id, store.ratings_version(me_id), "blend@v1")
+    neighbours = list_neighbours(app, "blend_me")
     twin_key = f"app:{store.user_id_for('blend_twin')}"
     assert any(n["user"] == twin_key and n["similarity"] > 0.99 for n in neighbours)
     assert not any(n["user"] == f"app:{me_id}" for n in neighbours)  # never one's own

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 import redis
 
+from worker.store import keys
+
 API = "/api/v1"
 PRODUCTION_RULES = {
     "NEIGHBOUR_MIN_AGE_SECONDS": 3 * 86400,
@@ -60,7 +62,7 @@ def _fakes(client, worker_login, redis_server, n, profile, age_days=0):
         headers = worker_login(client, f"fake{i:02d}")
         if age_days:  # the attacker waited: the account is older than the age rule
             created = datetime.now(UTC) - timedelta(days=age_days)
-            user_key = f"user:{db.get(f'username:fake{i:02d}')}"
+            user_key = keys.user(db.get(f"username:fake{i:02d}"))
             db.hset(user_key, "created_at", created.isoformat(timespec="seconds"))
         for movie_id, stars in profile.items():
             assert (
@@ -73,7 +75,7 @@ def _fakes(client, worker_login, redis_server, n, profile, age_days=0):
 
 @pytest.mark.parametrize(("fakes", "age_days"), [(6, 0), (20, 30)])
 def test_fake_accounts_do_not_push_a_film_into_a_persons_list(
-    make_worker_app, worker_login, redis_server, attack, fakes, age_days
+    make_worker_app, worker_login, redis_server, attack, fakes, age_days, list_neighbours
 ):
     """6 fresh fakes (the attack that reached rank 163) are not neighbours at all; 20 fakes
     old enough and padded to 20 ratings are at most 3 of the 50 neighbours, and the film
@@ -94,9 +96,11 @@ def test_fake_accounts_do_not_push_a_film_into_a_persons_list(
     assert target not in _list_of(client, headers)
     store = app.extensions["store"]
     me = store.user_id_for("victim")
-    neighbours = store.cached_neighbours(me, store.ratings_version(me))
+    neighbours = list_neighbours(app, "victim")
     app_neighbours = [n for n in neighbours if str(n["user"]).startswith("app:")]
     assert len(app_neighbours) == (3 if age_days else 0), app_neighbours
+    leaned_on = {u for u in store.all_user_ids() if me in store.users_leaning_on(u)}
+    assert leaned_on == {n["user"].removeprefix("app:") for n in app_neighbours}
 
 
 def test_sign_ups_are_limited_per_address(make_worker_app):

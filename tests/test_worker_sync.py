@@ -7,11 +7,9 @@ stream), and a removed profile leaves the other's pool.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from worker.recommendations import ModelService, load, user_model_key
+from worker.services import ModelLoader, ModelService, user_model_key
 from worker.store import now_ms
 
 
@@ -24,14 +22,12 @@ def two_processes(worker_app):
 
     store = worker_app.extensions["store"]
     mine = worker_app.extensions["models"]
-    shared = load(worker_app.config["RECOMMENDER_MODEL"])
     ml = load_movielens(settings.movielens_dir())
     other_model = make_model("pearson").fit(ml.ratings, ml.movies)
-    other = ModelService(store, worker_app.config)
-    other.loaded = dataclasses.replace(
-        shared, model=other_model, pool=set(), lock=type(shared.lock)()
+    other = ModelService(
+        store, worker_app.config, ModelLoader.serving(mine.catalog, other_model, "pearson")
     )
-    other._resync(other.loaded)
+    other.start(background=False)
     return store, mine, other
 
 

@@ -87,6 +87,7 @@ BAD_REQUESTS = {
     "page not a number": (_raw("GET", f"{API}/movies?page=two", None, None), 422),
     "page_size zero": (_raw("GET", f"{API}/movies?page_size=0", None, None), 422),
     "page_size 101": (_raw("GET", f"{API}/me/recommendations?page_size=101", None, None), 422),
+    "page given twice": (_raw("GET", f"{API}/me/ratings?page=1&page=2", None, None), 422),
     "page float": (_raw("GET", f"{API}/movies?page=1.5", None, None), 422),
     # grid filters
     "unknown genre filter": (_raw("GET", f"{API}/movies?genres=Comedy,Nope", None, None), 422),
@@ -202,3 +203,51 @@ def test_server_errors_use_the_same_shape_without_details(make_worker_app):
             "message": "Something went wrong on our side.",
         }
     }
+
+
+# --------------------------------------------------------------------------- one source of rules
+
+
+def _accepted(model, body) -> bool:
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(body)
+    except ValidationError:
+        return False
+    return True
+
+
+USERNAMES = ["abc", "ab", "a" * 32, "a" * 33, "zoë_user", "ａｂｃｄ", "abc\n", "a b c", "x.y-Z_1"]
+PASSWORDS = ["p" * 7, "p" * 8, "p" * 1024, "p" * 1025, "abc\x00defgh", "ünïcödé ok"]
+
+
+@pytest.mark.parametrize("username", USERNAMES)
+def test_the_app_checks_usernames_as_the_worker_does(username):
+    from api.inputs import SignUp
+    from app.views.auth import username_problem
+
+    worker_ok = _accepted(SignUp, {"username": username, "password": "long enough"})
+    assert (username_problem(username) is None) == worker_ok
+    assert worker_ok == (username in ("abc", "a" * 32, "x.y-Z_1"))
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_the_app_checks_new_passwords_as_the_worker_does(password):
+    from api.inputs import SignUp
+    from app.views.auth import password_problem
+
+    worker_ok = _accepted(SignUp, {"username": "someone", "password": password})
+    assert (password_problem(password) is None) == worker_ok
+    assert worker_ok == (password in ("p" * 8, "p" * 1024, "ünïcödé ok"))
+
+
+def test_the_app_offers_exactly_the_ratings_the_worker_takes():
+    from api.inputs import RateMovie
+    from app.components import RATING_CHOICES
+
+    offered = RATING_CHOICES[1:]  # 0 is "not rated"
+    assert offered == [x / 2 for x in range(1, 11)]
+    assert all(_accepted(RateMovie, {"rating": stars}) for stars in offered)
+    between = [0.0, 0.25, 4.3, 5.5, 2.5000000001]
+    assert not any(_accepted(RateMovie, {"rating": stars}) for stars in between)

@@ -1,4 +1,4 @@
-"""The worker's Flask app factory: ``create_app(test_config=None)``.
+"""The worker's Flask app factory: ``create_app(test_config=None, *, loader=None)``.
 
 Production: ``gunicorn "worker.app:create_app()" --bind 0.0.0.0:8000``. Locally:
 ``python -m worker``. Settings come from the environment (:mod:`worker.config`); tests pass
@@ -11,11 +11,11 @@ import logging
 import time
 from typing import Any
 
+import redis
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from worker import config, errors, framing
-from worker.recommendations import ModelService
 from worker.routes import (
     API,
     account,
@@ -28,11 +28,19 @@ from worker.routes import (
     ratings,
     recommendations,
 )
+from worker.services import ModelLoader, ModelService
 from worker.store import Store
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, Redis store, model service (loading starts now), blueprints."""
+def create_app(
+    test_config: dict[str, Any] | None = None, *, loader: ModelLoader | None = None
+) -> Flask:
+    """Build the app: settings, Redis store, model services (loading starts now), blueprints.
+
+    ``loader`` gives the models (:class:`worker.services.ModelLoader`): apps made with one
+    loader share what it loaded, and ``ModelLoader.serving(catalog, model, name)`` serves a
+    model fitted elsewhere (tests hand it a small one). By default a new loader reads
+    ``DATA_DIR`` and ``ARTIFACTS_DIR``."""
     app = Flask(__name__)
     app.config.update(config.from_environment())
     if test_config:
@@ -48,7 +56,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     store = Store.from_url(app.config["REDIS_URL"])
-    service = ModelService(store, app.config)
+    try:
+        store.check_layout()  # refuses data of an older key layout (run scripts.migrate_keys)
+    except (redis.RedisError, redis.exceptions.RedisClusterException) as exc:
+        # Redis not up yet: /readyz says so. The layout is then not checked by this process;
+        # the other processes (and the next start) check it.
+        logging.getLogger(__name__).warning("could not check the Redis key layout: %s", exc)
+    service = ModelService(store, app.config, loader)
     app.extensions["store"] = store
     app.extensions["models"] = service
 

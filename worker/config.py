@@ -2,7 +2,8 @@
 
 Names (shared with deployment and the app; see docs/api.md):
 
-- ``REDIS_URL``: Redis to use; unset => ``python -m worker`` starts an embedded ``redis-server``
+- ``REDIS_URL``: Redis to use (``redis://`` one server, ``redis+cluster://`` a Redis Cluster: see
+  :mod:`worker.store.client`); unset => ``python -m worker`` starts an embedded ``redis-server``
   with its data in ``WORKER_DATA_DIR`` (default ``./var/redis``).
 - ``SESSION_TTL_SECONDS`` (default 604800 = 7 days): lifetime of a login token.
 - ``BCRYPT_ROUNDS`` (default 12): bcrypt cost. The environment can raise it but never lower it

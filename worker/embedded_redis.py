@@ -99,6 +99,7 @@ class EmbeddedRedis:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        args += self.extra_args()
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
@@ -117,6 +118,10 @@ class EmbeddedRedis:
                 time.sleep(0.05)
         self._end(kill=False)
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
+
+    def extra_args(self) -> list[str]:
+        """More ``redis-server`` options (a cluster node adds its cluster settings)."""
+        return []
 
     def supervise(self) -> EmbeddedRedis:
         """Restart the server whenever it exits until :meth:`stop` (see the module doc)."""

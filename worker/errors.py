@@ -97,6 +97,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(redis.ConnectionError)
     @app.errorhandler(redis.TimeoutError)
+    @app.errorhandler(redis.exceptions.RedisClusterException)  # no node of a cluster answers
+    @app.errorhandler(redis.exceptions.ClusterDownError)  # a cluster with slots not served
     def _storage_down(exc: Exception):
         log.error("redis unavailable: %s", exc)
         return error_response(

@@ -1,9 +1,10 @@
 """Counters that limit what one client can do per time window, reserved atomically in Redis.
 
 Every limit is a Redis counter that expires at the end of its window. A request that is
-limited **reserves** its slot first, in one Lua script that checks every counter it is under
-and increments them all only if none is full: so however many requests arrive at once, no more
-than the limit get past the check (there is no gap between "check" and "count" to race in).
+limited **reserves** its slot first, one Lua script per counter that checks it and increments
+it only if it is not full (giving back the counters already taken when a later one is full):
+so however many requests arrive at once, no more than the limit get past the check (there is no
+gap between "check" and "count" to race in).
 
 - Login (see :mod:`worker.auth`): each attempt reserves one slot in the per-username and the
   per-address failure counters *before* bcrypt runs. A wrong password keeps its slots (they
@@ -19,54 +20,39 @@ Over a limit the answer is 429 with ``Retry-After`` (seconds until the fullest w
 from __future__ import annotations
 
 import redis
+from redis.cluster import RedisCluster
 
 from worker.errors import ApiError
-
-# KEYS: counters. ARGV: window seconds, then one limit per key. Returns 0 when every counter
-# was incremented, else the seconds until the first full counter expires (nothing changed).
-_RESERVE = """
-for i, key in ipairs(KEYS) do
-  local n = tonumber(redis.call('GET', key) or '0')
-  if n >= tonumber(ARGV[i + 1]) then
-    local ttl = redis.call('TTL', key)
-    if ttl < 1 then ttl = 1 end
-    return ttl
-  end
-end
-for _, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 or redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[1]) end
-end
-return 0
-"""
-
-# KEYS: counters. Takes one back from each (never below zero).
-_RELEASE = """
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
-end
-return 1
-"""
+from worker.store.client import scripts_of
 
 
 class Limits:
-    """Reserve/release slots of window counters on one Redis client."""
+    """Reserve/release slots of window counters on one Redis client (one server or Cluster).
 
-    def __init__(self, client: redis.Redis) -> None:
-        self._reserve = client.register_script(_RESERVE)
-        self._release = client.register_script(_RELEASE)
+    Each counter is its own key (its own Cluster slot), so a reservation of several counters
+    takes them one at a time (``lua/reserve_slot.lua``, atomic per counter) and gives back
+    those already taken when one is full: nothing stays counted for a refused attempt, and no
+    counter ever passes its limit."""
+
+    def __init__(self, client: redis.Redis | RedisCluster) -> None:
+        self._scripts = scripts_of(client)
 
     def reserve(self, limits: list[tuple[str, int]], window_seconds: int) -> int:
         """Take one slot of every ``(counter key, limit)``, all or none; returns 0 when taken,
         else the seconds to wait (nothing was counted)."""
-        keys = [key for key, _ in limits]
-        args = [int(window_seconds), *(int(limit) for _, limit in limits)]
-        return int(self._reserve(keys=keys, args=args))
+        taken: list[str] = []
+        for key, limit in limits:
+            wait = int(self._scripts.reserve_slot(keys=[key], args=[int(window_seconds), limit]))
+            if wait:
+                self.release(taken)
+                return wait
+            taken.append(key)
+        return 0
 
     def release(self, keys: list[str]) -> None:
         """Give back one slot of each counter (an attempt that turned out not to count)."""
-        if keys:
-            self._release(keys=keys)
+        for key in keys:
+            self._scripts.release_slot(keys=[key])
 
 
 def too_many(code: str, what: str, wait: int) -> ApiError:

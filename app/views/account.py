@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from api import rules
 from app.client import ApiError
 from app.session import (
     VIEW_ACCOUNT,
@@ -80,9 +81,11 @@ def _guest_view() -> None:
         "Guest sessions unused for 30 days are removed."
     )
     with st.form("guest_signup"):
-        username = st.text_input("Choose a username", key="guest_username", max_chars=32)
+        username = st.text_input(
+            "Choose a username", key="guest_username", max_chars=rules.USERNAME_MAX
+        )
         password = st.text_input(
-            "Choose a password (at least 8 characters)",
+            f"Choose a password (at least {rules.PASSWORD_MIN} characters)",
             type="password",
             key="guest_password",
             autocomplete="new-password",
@@ -159,7 +162,7 @@ def _account_view(me: dict) -> None:
             "Current password", type="password", key="old_password", autocomplete="current-password"
         )
         new = st.text_input(
-            "New password (at least 8 characters)",
+            f"New password (at least {rules.PASSWORD_MIN} characters)",
             type="password",
             key="new_password",
             autocomplete="new-password",

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
+from api import rules
 from app.client import ApiError
 from app.session import VIEW_GENRES, VIEW_RATE, VIEW_RECS, client, flash, start_session
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
-PASSWORD_MIN = 8
-PASSWORD_MAX = 1024
 #: Wrong passwords in a row after which the worker pauses logins to an account (the worker's
 #: ``LOGIN_MAX_FAILURES_PER_USER``), and for how long (``LOGIN_WINDOW_SECONDS``). The app uses
 #: them only to warn before the pause; the worker enforces it.
@@ -24,18 +20,23 @@ MODE_LOGIN = "I have an account"
 
 
 def username_problem(username: str) -> str | None:
-    """Why ``username`` would be refused (the worker's rule), or None when it is fine."""
-    if not USERNAME_RE.match(username):
-        return "Usernames are 3–32 characters: letters, digits, dot, dash or underscore."
+    """Why ``username`` would be refused (the worker's rule, :mod:`api.rules`), or None."""
+    if not rules.username_ok(username):
+        return (
+            f"Usernames are {rules.USERNAME_MIN}–{rules.USERNAME_MAX} characters: letters, "
+            "digits, dot, dash or underscore."
+        )
     return None
 
 
 def password_problem(password: str) -> str | None:
-    """Why ``password`` is too weak or too long, or None when it is fine."""
-    if len(password) < PASSWORD_MIN:
-        return f"Your password is too short: use at least {PASSWORD_MIN} characters."
-    if len(password) > PASSWORD_MAX:
-        return f"Your password is too long: use at most {PASSWORD_MAX} characters."
+    """Why ``password`` would be refused as a new password (:mod:`api.rules`), or None."""
+    if len(password) < rules.PASSWORD_MIN:
+        return f"Your password is too short: use at least {rules.PASSWORD_MIN} characters."
+    if len(password) > rules.PASSWORD_MAX:
+        return f"Your password is too long: use at most {rules.PASSWORD_MAX} characters."
+    if not rules.password_ok(password):
+        return "Your password cannot contain a NUL character."
     return None
 
 
@@ -121,10 +122,13 @@ def render() -> None:
     if mode == MODE_SIGNUP:
         with st.form("signup", clear_on_submit=False):
             username = st.text_input(
-                "Choose a username", key="signup_username", max_chars=32, autocomplete="username"
+                "Choose a username",
+                key="signup_username",
+                max_chars=rules.USERNAME_MAX,
+                autocomplete="username",
             )
             password = st.text_input(
-                "Choose a password (at least 8 characters)",
+                f"Choose a password (at least {rules.PASSWORD_MIN} characters)",
                 type="password",
                 key="signup_password",
                 autocomplete="new-password",

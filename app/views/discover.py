@@ -46,7 +46,7 @@ def current() -> dict[str, Any]:
 def _next_five() -> None:
     """Button callback: send this round's ticks and the movies shown; keep the next round."""
     state = st.session_state.get("discover") or {}
-    shown = [int(m["id"]) for m in state.get("items") or []]
+    shown = [int(item["movie"]["id"]) for item in state.get("items") or []]
     liked = [m for m in shown if st.session_state.get(_tick_key(state, m))]
     st.session_state["discover"] = client().discover_next(liked, shown)
 
@@ -82,8 +82,8 @@ def render(me: dict[str, Any]) -> None:
     items = state.get("items") or []
     if not items:
         st.info("You have seen every movie we could suggest here. Start over to go again.")
-    for movie in items:
-        _card(state, movie, liked)
+    for item in items:
+        _card(state, item, liked)
     left, right = st.columns(2)
     with left:
         st.button(
@@ -98,9 +98,10 @@ def render(me: dict[str, Any]) -> None:
         st.button("Start over", key="discover_reset", on_click=_start_over, width="stretch")
 
 
-def _card(state: dict[str, Any], movie: dict[str, Any], liked: list[int]) -> None:
-    """One movie as a row: poster left; title, overview, tick box and stars right."""
-    similarity = movie.get("similarity")
+def _card(state: dict[str, Any], item: dict[str, Any], liked: list[int]) -> None:
+    """One ``{"movie", "similarity"}`` as a row: poster left; title, overview, tick box and
+    stars right."""
+    movie, similarity = item["movie"], item.get("similarity")
     badge = (
         f"{round(100 * max(0.0, min(1.0, float(similarity))))}% your taste"
         if similarity is not None and liked

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from api import rules
 from app.client import ApiError
 from app.components import card_grid, movie_card, sentence
 from app.config import PAGE_SIZE, RATINGS_NEEDED
@@ -26,7 +27,7 @@ from app.session import (
 DESCRIBE_LABEL = "Describe what you feel like watching"
 DESCRIBE_HINT = "e.g. a slow-burn space mystery"
 #: Longest description sent to the worker (characters).
-DESCRIBE_MAX = 200
+DESCRIBE_MAX = rules.QUERY_MAX
 
 
 def _query() -> str:

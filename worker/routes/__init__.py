@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import current_app
 
-from worker.recommendations import ModelService
+from api import rules
+from worker.services import ModelService
 from worker.store import Store
 
 API = "/api/v1"
@@ -29,12 +30,9 @@ def movie_json(movie_id: int, my_rating: float | None) -> dict[str, Any] | None:
     return movie
 
 
-MAX_MOVIE_ID = 2**31 - 1
-
-
 def require_movie(movie_id: int) -> None:
     """404 ``movie_not_found`` unless the catalogue has ``movie_id``."""
     from worker.errors import ApiError
 
-    if not (0 < movie_id <= MAX_MOVIE_ID) or movie_id not in models().catalog:
+    if not (0 < movie_id <= rules.MAX_MOVIE_ID) or movie_id not in models().catalog:
         raise ApiError(404, "movie_not_found", f"No movie has id {movie_id}.")

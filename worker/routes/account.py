@@ -11,13 +11,15 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g
 
-from worker import accounts, auth, validation
-from worker.errors import ApiError
+from api import answers, inputs
+from worker import accounts, auth
+from worker.endpoint import endpoint
+from worker.errors import ApiError, validation_error
 from worker.limits import too_many
 from worker.routes import API, models, store
-from worker.store import User
+from worker.store import User, keys
 
 bp = Blueprint("account", __name__, url_prefix=API)
 log = logging.getLogger("worker.accounts")
@@ -49,6 +51,12 @@ def _drop_from_pool() -> None:
 
 
 @bp.post("/auth/guest")
+@endpoint(
+    "Start as a guest: returns a bearer token of a new guest user",
+    tag="auth",
+    answers={201: answers.Session},
+    errors=(429,),
+)
 def create_guest():
     """201 ``{"token", "expires_in", "user": {"id", "username": null, "guest": true}}``;
     429 ``too_many_guests`` (with Retry-After) past the per-address limit."""
@@ -60,7 +68,7 @@ def create_guest():
     ttl = _setting("GUEST_TTL_SECONDS")
     guest = _accounts().create_guest(_now_iso(), ttl)
     user = {"id": guest.user_id, "username": None, "guest": True}
-    return jsonify({"token": guest.token, "expires_in": ttl, "user": user}), 201
+    return {"token": guest.token, "expires_in": ttl, "user": user}, 201
 
 
 def note_guest_use(user: User, token: str) -> None:
@@ -76,8 +84,7 @@ _sweep_lock = threading.Lock()
 @bp.before_app_request
 def _remove_unused_guests() -> None:
     """At most every ``GUEST_SWEEP_SECONDS`` per process: remove guests unused for
-    ``GUEST_TTL_SECONDS`` (all their keys, and from every neighbour pool). The first time,
-    also index sessions created before ``sessions:{id}`` existed (once per database)."""
+    ``GUEST_TTL_SECONDS`` (all their keys, and from every neighbour pool)."""
     due = current_app.extensions.get("guest_sweep_due", 0.0)
     if time.monotonic() < due or not _sweep_lock.acquire(blocking=False):
         return
@@ -85,11 +92,6 @@ def _remove_unused_guests() -> None:
         current_app.extensions["guest_sweep_due"] = time.monotonic() + _setting(
             "GUEST_SWEEP_SECONDS"
         )
-        if "sessions_indexed" not in current_app.extensions:
-            indexed = _accounts().index_existing_sessions()  # once per database
-            current_app.extensions["sessions_indexed"] = True
-            if indexed:
-                log.info("indexed %d sessions created before the per-user index", indexed)
         removed = _accounts().expire_guests(_setting("GUEST_TTL_SECONDS"))
         if removed:
             log.info("removed %d unused guests", removed)
@@ -157,7 +159,7 @@ def _check_password(user: User, password: str, field: str) -> None:
     The attempt is reserved atomically before bcrypt runs, as at log-in
     (:func:`worker.auth.authenticate`), so a burst of simultaneous attempts gets no more
     password checks than the limit."""
-    key = f"password_failures:{user.id}"
+    key = keys.password_failures(user.id)
     cfg = current_app.config
     wait = auth.limits().reserve(
         [(key, int(cfg["LOGIN_MAX_FAILURES_PER_USER"]))], int(cfg["LOGIN_WINDOW_SECONDS"])
@@ -179,24 +181,20 @@ def _require_account(what: str) -> User:
 
 
 @bp.put("/me/password")
-@auth.login_required
-def change_password():
+@endpoint(
+    "Change the password; every other session of the user is revoked",
+    tag="auth",
+    auth="required",
+    body=inputs.ChangePassword,
+    answers={204: None},
+    errors=(403, 409, 429),
+)
+def change_password(body: inputs.ChangePassword):
     """``{"old_password", "new_password"}`` → 204; every other session of the user is revoked.
     403 ``wrong_password``, 409 ``guest_account``, 422 bad input, 429 too many wrong tries."""
-    body = validation.json_body(request, {"old_password", "new_password"})
-    old = body.get("old_password")
-    fields = {}
-    if not isinstance(old, str) or not (1 <= len(old) <= validation.PASSWORD_MAX):
-        fields["old_password"] = f"must be a string of 1-{validation.PASSWORD_MAX} characters"
-    try:
-        new = validation.password(body.get("new_password"))
-    except ApiError as exc:
-        fields["new_password"] = (exc.fields or {}).get("password", "invalid")
-    if fields:
-        raise validation.validation_error(fields)
     user = _require_account("change a password")
-    _check_password(user, old, "old_password")
-    new_hash = auth.hash_password(new, current_app.config["BCRYPT_ROUNDS"])
+    _check_password(user, body.old_password, "old_password")
+    new_hash = auth.hash_password(body.new_password, current_app.config["BCRYPT_ROUNDS"])
     if _accounts().change_password(user.id, user.password_hash, new_hash, g.token) < 0:
         raise ApiError(409, "conflict", "Your password was changed meanwhile; try again.")
     return "", 204
@@ -210,7 +208,12 @@ def _movielens_title(catalog, movie_id: int) -> str:
 
 
 @bp.get("/me/ratings/export")
-@auth.login_required
+@endpoint(
+    "My ratings as CSV: movieId,title,rating,timestamp (oldest first)",
+    tag="ratings",
+    auth="required",
+    answers={200: "text/csv"},
+)
 def export_my_ratings():
     """text/csv ``movieId,title,rating,timestamp`` (MovieLens columns: title with its year,
     stars 0.5-5, Unix seconds), oldest first."""
@@ -232,20 +235,24 @@ def export_my_ratings():
 
 
 @bp.delete("/me")
-@auth.login_required
-def delete_me():
+@endpoint(
+    "Delete my account and every piece of its data (a guest sends {})",
+    tag="auth",
+    auth="required",
+    body=inputs.DeleteAccount,
+    answers={204: None},
+    errors=(403, 409, 429),
+    description="An account must send its password (422 without it); a guest sends {}.",
+)
+def delete_me(body: inputs.DeleteAccount):
     """``{"password"}`` (accounts; a guest sends ``{}``) → 204: every key of the user removed
     in one transaction and the user dropped from this process's neighbour pool (every other
     process drops it before its next scoring). 403 ``wrong_password``, 422 bad input."""
-    body = validation.json_body(request, {"password"})
     user = g.user
     if not user.guest:
-        password = body.get("password")
-        if not isinstance(password, str) or not (1 <= len(password) <= validation.PASSWORD_MAX):
-            raise validation.validation_error(
-                {"password": f"must be a string of 1-{validation.PASSWORD_MAX} characters"}
-            )
-        _check_password(user, password, "password")
+        if body.password is None:
+            raise validation_error({"password": "required"})
+        _check_password(user, body.password, "password")
     if _accounts().delete_user(user.id, user.password_hash) < 0:
         raise ApiError(409, "conflict", "Your password was changed meanwhile; try again.")
     _drop_from_pool()

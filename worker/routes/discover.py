@@ -8,21 +8,20 @@ vector of everything ticked, :func:`recommender.discover.next_movies`); ``DELETE
 Ticks are not ratings: the loop keeps its own keys (``discover*:{id}``, see
 :mod:`worker.store`) and never touches the ratings, their version or the change stream. Movies
 the user rated are never proposed. Every answer:
-``{"items": [movie + "similarity"], "top_genres": [{"genre", "count"}], "liked": [ids],
+``{"items": [{"movie", "similarity"}], "top_genres": [{"genre", "count"}], "liked": [ids],
 "round": n}`` (``similarity``: cosine -1..1 to the ticked movies' mean vector, ``null`` in the
 first round).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g
 
-from worker import auth, validation
+from api import answers, inputs
+from worker.endpoint import endpoint
 from worker.errors import ApiError, validation_error
-from worker.routes import API, MAX_MOVIE_ID, models, movie_json, store
+from worker.routes import API, models, movie_json, store
 
 bp = Blueprint("discover", __name__, url_prefix=f"{API}/me/discover")
 
@@ -62,8 +61,7 @@ def _page(content, user, round_: int, liked: list[int], ids: list[int], sims: li
         if movie is None:
             continue
         ok = similarity is not None and np.isfinite(similarity)
-        movie["similarity"] = round(float(similarity), 4) if ok else None
-        items.append(movie)
+        items.append({"movie": movie, "similarity": round(float(similarity), 4) if ok else None})
     genres = top_genres(liked, content.genres_of)
     return {
         "items": items,
@@ -94,7 +92,13 @@ def _conflict() -> ApiError:
 
 
 @bp.get("")
-@auth.login_required
+@endpoint(
+    "The discover loop's current round (starts one when there is none)",
+    tag="discover",
+    auth="required",
+    answers={200: answers.DiscoverRound},
+    errors=(409,),
+)
 def current_round():
     """The current round (starting the loop when there is none)."""
     content = models().require_content()
@@ -105,36 +109,28 @@ def current_round():
         new = store().discover_advance(user.id, 0, [], page.movie_ids, **_settings())
         if new is None:
             raise _conflict()
-        return jsonify(_page(content, user, new, [], page.movie_ids, page.similarity))
+        return _page(content, user, new, [], page.movie_ids, page.similarity)
     sims = _similarities(content, [m for m in liked if m not in current], current)
-    return jsonify(_page(content, user, round_, liked, current, sims))
-
-
-def _id_list(value: Any, name: str, low: int, high: int) -> list[int]:
-    if not isinstance(value, list) or not (low <= len(value) <= high):
-        raise validation_error({name: f"must be a list of {low}-{high} movie ids"})
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise validation_error({name: "must hold whole-number movie ids"})
-    if len(set(value)) != len(value):
-        raise validation_error({name: "must not repeat a movie"})
-    return list(value)
+    return _page(content, user, round_, liked, current, sims)
 
 
 @bp.post("")
-@auth.login_required
-def next_round():
+@endpoint(
+    "Tick the liked movies of the current round; answers the next round",
+    tag="discover",
+    auth="required",
+    body=inputs.DiscoverTicks,
+    answers={200: answers.DiscoverRound},
+    errors=(409,),
+    description="shown: movies of the current round; liked: those of them ticked. Movies of "
+    "another round, unknown movies or liked movies not in shown are refused with 422.",
+)
+def next_round(body: inputs.DiscoverTicks):
     """Body ``{"liked": [ids], "shown": [ids]}``: ``shown`` are movies of the current round
     (1-5), ``liked`` those of them the user ticked (0-5). Answers the next round."""
-    from recommender.discover import BATCH
-
-    body = validation.json_body(request, {"liked", "shown"})
-    missing = {name: "required" for name in ("liked", "shown") if name not in body}
-    if missing:
-        raise validation_error(missing)
-    shown = _id_list(body["shown"], "shown", 1, BATCH)
-    liked = _id_list(body["liked"], "liked", 0, BATCH)
+    shown, liked = body.shown, body.liked
     catalog = models().catalog
-    unknown = [m for m in shown + liked if not (0 < m <= MAX_MOVIE_ID) or m not in catalog]
+    unknown = [m for m in shown + liked if m not in catalog]
     if unknown:
         raise validation_error({"shown": f"unknown movie ids: {sorted(set(unknown))[:10]}"})
     if set(liked) - set(shown):
@@ -155,11 +151,16 @@ def next_round():
     new = store().discover_advance(user.id, round_, ticked, page.movie_ids, **_settings())
     if new is None:
         raise _conflict()
-    return jsonify(_page(content, user, new, all_liked, page.movie_ids, page.similarity))
+    return _page(content, user, new, all_liked, page.movie_ids, page.similarity)
 
 
 @bp.delete("")
-@auth.login_required
+@endpoint(
+    "Start the discover loop over (ratings are untouched)",
+    tag="discover",
+    auth="required",
+    answers={204: None},
+)
 def reset():
     """204: forget the loop's ticks and shown movies (ratings are untouched)."""
     store().discover_reset(g.user.id)

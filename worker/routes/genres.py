@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g
 
-from worker import auth, validation
+from api import answers, inputs
+from worker.endpoint import endpoint
 from worker.routes import API, models, store
 
 bp = Blueprint("genres", __name__, url_prefix=API)
 
 
 @bp.get("/genres")
+@endpoint("Every genre", tag="genres", answers={200: answers.Genres})
 def all_genres():
     """Every genre of the catalogue, sorted."""
-    return jsonify({"genres": models().catalog.genres})
+    return {"genres": models().catalog.genres}
 
 
 @bp.get("/me/genres")
-@auth.login_required
+@endpoint("The user's genres", tag="genres", auth="required", answers={200: answers.Genres})
 def my_genres():
-    return jsonify({"genres": g.user.genres})
+    return {"genres": g.user.genres}
 
 
 @bp.put("/me/genres")
-@auth.login_required
-def save_my_genres():
+@endpoint(
+    "Replace the user's genres (1..N distinct names of GET /genres, order kept)",
+    tag="genres",
+    auth="required",
+    body=inputs.ChooseGenres,
+    answers={200: answers.Genres},
+)
+def save_my_genres(body: inputs.ChooseGenres):
     """Replace the user's genres: 1..N distinct names from ``GET /genres``."""
-    body = validation.json_body(request, {"genres"})
-    chosen = validation.genre_list(body.get("genres"), models().catalog.genres)
-    store().set_genres(g.user.id, chosen)
-    return jsonify({"genres": chosen})
+    store().set_genres(g.user.id, body.genres)
+    return {"genres": body.genres}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app
 
-from worker.openapi import spec
+from api import answers
+from worker import openapi
+from worker.endpoint import endpoint
 from worker.routes import API, models, store
 
 bp = Blueprint("health", __name__)
@@ -26,12 +28,18 @@ os.register_at_fork(after_in_child=_new_instance)
 
 
 @bp.get("/healthz")
+@endpoint("Liveness probe", tag="health", answers={200: answers.Health})
 def healthz():
     """Liveness: 200 as soon as the process serves HTTP, even while models load."""
-    return jsonify({"status": "ok"})
+    return {"status": "ok"}
 
 
 @bp.get("/readyz")
+@endpoint(
+    "Readiness probe: models loaded and Redis reachable",
+    tag="health",
+    answers={200: answers.Ready, 503: answers.Ready},
+)
 def readyz():
     """Readiness: 200 once models are loaded and Redis answers PING, else 503."""
     service = models()
@@ -41,10 +49,13 @@ def readyz():
     body["instance"] = INSTANCE  # which worker process answered, without telling its pid
     if service.error:
         body["error"] = service.error
-    return jsonify(body), 200 if body["status"] == "ready" else 503
+    return body, 200 if body["status"] == "ready" else 503
 
 
 @bp.get(f"{API}/openapi.json")
-def openapi():
-    """The OpenAPI 3 description of this API."""
-    return jsonify(spec())
+@endpoint("This document", tag="health", answers={200: answers.Document})
+def openapi_document():
+    """The OpenAPI 3.1 document of this API, generated from its models (worker.openapi)."""
+    service = models()
+    genres = service.loaded.catalog.genres if service.loaded is not None else None
+    return openapi.document(current_app, genres)

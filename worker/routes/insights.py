@@ -6,9 +6,10 @@ They are read from the worker's ``ARTIFACTS_DIR`` on each request (the training 
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, send_file
+from flask import Blueprint, send_file
 
-from worker import auth
+from api import answers
+from worker.endpoint import endpoint
 from worker.errors import ApiError
 from worker.plots import find_plot, find_plots
 from worker.routes import API, models
@@ -17,7 +18,12 @@ bp = Blueprint("insights", __name__, url_prefix=API)
 
 
 @bp.get("/insights/plots")
-@auth.login_required
+@endpoint(
+    "The plots of the Insights page: name, title, caption and image URL",
+    tag="insights",
+    auth="required",
+    answers={200: answers.Plots},
+)
 def plots():
     """``{"items": [{"name", "title", "caption", "url"}]}`` in the order the page shows them;
     empty until the models are built."""
@@ -30,11 +36,17 @@ def plots():
         }
         for plot in find_plots(models().artifacts_dir)
     ]
-    return jsonify({"items": items})
+    return {"items": items}
 
 
 @bp.get("/insights/plots/<name>")
-@auth.login_required
+@endpoint(
+    "One plot's PNG image",
+    tag="insights",
+    auth="required",
+    answers={200: "image/png"},
+    errors=(404,),
+)
 def plot(name: str):
     """The PNG of one plot listed by ``GET /insights/plots``; 404 ``plot_not_found`` else."""
     found = find_plot(models().artifacts_dir, name)

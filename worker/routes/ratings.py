@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g
 
-from worker import auth, validation
+from api import answers, inputs
+from worker.endpoint import endpoint
 from worker.errors import ApiError
 from worker.routes import API, movie_json, require_movie, store
 from worker.store import now_ms
@@ -19,26 +20,30 @@ def _iso(ms: int) -> str:
 
 
 @bp.put("/<int:movie_id>")
-@auth.login_required
-def rate(movie_id: int):
+@endpoint(
+    "Set or change a rating",
+    tag="ratings",
+    auth="required",
+    body=inputs.RateMovie,
+    answers={200: answers.Rated},
+    errors=(404,),
+)
+def rate(movie_id: int, body: inputs.RateMovie):
     """Set or change a rating: body ``{"rating": 0.5..5.0 in steps of 0.5}``."""
-    body = validation.json_body(request, {"rating"})
-    stars = validation.stars(body.get("rating"))
+    stars = body.rating
     require_movie(movie_id)
     rated_at = now_ms()
     change = store().set_rating(g.user.id, movie_id, stars, rated_at)
-    return jsonify(
-        {
-            "movie_id": movie_id,
-            "rating": stars,
-            "rated_at": _iso(rated_at),
-            "rating_count": change.rating_count,
-        }
-    )
+    return {
+        "movie_id": movie_id,
+        "rating": stars,
+        "rated_at": _iso(rated_at),
+        "rating_count": change.rating_count,
+    }
 
 
 @bp.delete("/<int:movie_id>")
-@auth.login_required
+@endpoint("Remove a rating", tag="ratings", auth="required", answers={204: None}, errors=(404,))
 def unrate(movie_id: int):
     """Remove a rating: 204, or 404 ``rating_not_found`` when the movie was not rated."""
     require_movie(movie_id)
@@ -48,13 +53,19 @@ def unrate(movie_id: int):
 
 
 @bp.get("")
-@auth.login_required
-def my_ratings():
+@endpoint(
+    "The user's ratings, newest first",
+    tag="ratings",
+    auth="required",
+    query=inputs.Paging,
+    answers={200: answers.RatingsPage},
+)
+def my_ratings(query: inputs.Paging):
     """Paged ``{"movie", "rating", "rated_at"}``, newest first."""
-    page, size = validation.paging(request)
+    page, size = query.page, query.page_size
     rows, total = store().ratings_page(g.user.id, (page - 1) * size, size)
     items = [
         {"movie": movie_json(movie_id, stars), "rating": stars, "rated_at": _iso(ms)}
         for movie_id, stars, ms in rows
     ]
-    return jsonify({"items": items, **validation.page_of(total, page, size)})
+    return {"items": items, **answers.Page.of(total, page, size)}

@@ -1,0 +1,228 @@
+"""Response bodies of every route (pydantic models).
+
+Convention: a list item that scores or annotates a movie is ``{"movie": Movie, ...scores}``
+(ratings, recommendations, similar movies and discover rounds alike). Paged lists are a
+:class:`Page` of their items.
+
+The worker builds each answer through these models (:mod:`worker.endpoint`), so a body never
+holds a field the document does not describe (unknown keys are dropped: ``extra="ignore"``,
+while the document says ``additionalProperties: false``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import rules
+
+Item = TypeVar("Item")
+Similarity = Field(ge=-1.0001, le=1.0001, description="cosine, -1..1")
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+"""An ISO 8601 time with its UTC offset, sent as the worker wrote it."""
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
+
+
+class User(Answer):
+    id: str
+    username: str | None = Field(description="null for a guest")
+    guest: bool
+
+
+class Movie(Answer):
+    """The movie object, everywhere a movie appears."""
+
+    id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    poster_url: str | None
+    overview: str | None
+    tagline: str | None
+    my_rating: float | None = Field(
+        ge=rules.MIN_STARS, le=rules.MAX_STARS, description="the caller's rating (null: none)"
+    )
+
+
+class Page(Answer, Generic[Item]):
+    """One page of a list: ``items`` and the paging fields (``next_page`` null on the last)."""
+
+    items: list[Item]
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1, le=rules.PAGE_SIZE_MAX)
+    total: int = Field(ge=0)
+    next_page: int | None = Field(ge=2, description="null on the last page")
+
+    @staticmethod
+    def of(total: int, page: int, size: int) -> dict[str, Any]:
+        """The paging fields of page ``page`` (of ``size`` items) of ``total`` items."""
+        next_page = page + 1 if page * size < total else None
+        return {"page": page, "page_size": size, "total": total, "next_page": next_page}
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class Ready(Answer):
+    status: Literal["ready", "not ready"]
+    models: dict[str, str]
+    model: str | None
+    model_version: str | None
+    model_reason: str | None = None
+    versions: dict[str, str | None] | None = None
+    load_seconds: float | None = None
+    reloaded_at: Timestamp | None = None
+    reload_error: str | None = None
+    redis: Literal["ok", "unreachable"]
+    instance: str
+    error: str | None = None
+
+
+class Document(BaseModel):
+    """The OpenAPI document itself."""
+
+    model_config = ConfigDict(extra="allow")
+    openapi: str
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+class SignedUp(Answer):
+    user: User
+
+
+class Session(Answer):
+    token: str = Field(min_length=43)
+    expires_in: int = Field(ge=1, description="seconds")
+    user: User
+
+
+class Me(Answer):
+    user: User
+    genres: list[str]
+    rating_count: int = Field(ge=0)
+    ratings_needed: int = Field(ge=0, le=5)
+    session_expires_in: int = Field(ge=0, description="seconds this token still lives")
+
+
+class Genres(Answer):
+    genres: list[str]
+
+
+# --- movies and ratings -----------------------------------------------------------------------
+
+
+class MoviesPage(Page[Movie]):
+    pass
+
+
+class SimilarMovie(Answer):
+    movie: Movie
+    similarity: float = Field(
+        ge=-1.0001,
+        le=1.0001,
+        description="closeness -1..1 of story, genres and audience (tanh of the score / 3)",
+    )
+
+
+class SimilarMovies(Answer):
+    items: list[SimilarMovie] = Field(max_length=rules.SIMILAR_K_MAX)
+    source: Literal["embed", "sbert"]
+
+
+class Rated(Answer):
+    movie_id: int
+    rating: float = Field(ge=rules.MIN_STARS, le=rules.MAX_STARS)
+    rated_at: Timestamp
+    rating_count: int = Field(ge=1)
+
+
+class Rating(Answer):
+    movie: Movie
+    rating: float = Field(ge=rules.MIN_STARS, le=rules.MAX_STARS)
+    rated_at: Timestamp
+
+
+class RatingsPage(Page[Rating]):
+    pass
+
+
+# --- recommendations and discover -------------------------------------------------------------
+
+
+class Recommendation(Answer):
+    movie: Movie
+    predicted_rating: float = Field(ge=rules.MIN_STARS, le=rules.MAX_STARS)
+    match: int = Field(ge=0, le=100, description="percent")
+    reason: str
+    reasons: list[str]
+    evidence: dict[str, Any]
+
+
+class RecommendationsPage(Page[Recommendation]):
+    model: str
+    model_version: str
+    computed_at: Timestamp
+    ratings_version: int = Field(ge=0)
+    cached: bool
+    query: str | None = Field(None, description="only when asked with a query")
+    ranked_by: Literal["model", "description"] | None = Field(
+        None, description="only when asked with a query"
+    )
+
+
+class DiscoverMovie(Answer):
+    movie: Movie
+    similarity: float | None = Field(
+        ge=-1.0001,
+        le=1.0001,
+        description="cosine to the ticked movies' mean vector; null before any tick",
+    )
+
+
+class TopGenre(Answer):
+    genre: str
+    count: int = Field(ge=1)
+
+
+class DiscoverRound(Answer):
+    items: list[DiscoverMovie] = Field(max_length=rules.DISCOVER_BATCH)
+    top_genres: list[TopGenre] = Field(max_length=5)
+    liked: list[int]
+    round: int = Field(ge=1)
+
+
+# --- insights and errors ----------------------------------------------------------------------
+
+
+class Plot(Answer):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str
+    caption: str
+    url: str
+
+
+class Plots(Answer):
+    items: list[Plot]
+
+
+class ErrorBody(Answer):
+    status: int
+    code: str
+    message: str
+    fields: dict[str, Any] | None = Field(None, description="the wrong inputs, by name")
+
+
+class Error(Answer):
+    """Every error the worker answers: ``{"error": {"status", "code", "message", "fields"}}``."""
+
+    error: ErrorBody

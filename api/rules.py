@@ -1,0 +1,65 @@
+"""The rules of the API's input fields, in one place (no third-party imports).
+
+The pydantic field types (:mod:`api.fields`) are built from these constants, so the worker's
+validation and its OpenAPI document follow them; the app's forms check the same rules before
+they send anything (``app/views/auth.py``). Each ``*_RULE`` is the text a 422 names for the
+field (``{"error": {"fields": {"username": USERNAME_RULE}}}``).
+"""
+
+from __future__ import annotations
+
+import re
+
+USERNAME_MIN, USERNAME_MAX = 3, 32
+USERNAME_PATTERN = rf"^[A-Za-z0-9_.-]{{{USERNAME_MIN},{USERNAME_MAX}}}$"
+"""ASCII letters and digits, ``_ . -``; 3-32 characters. Unique ignoring case."""
+USERNAME_RULE = "must be 3-32 characters: letters A-Z, digits, '_', '.', '-'"
+
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+"""A new password: 8-1024 characters, any Unicode except NUL."""
+PASSWORD_PATTERN = r"^[^\x00]*$"
+PASSWORD_RULE = f"must be a string of {PASSWORD_MIN}-{PASSWORD_MAX} characters"
+PASSWORD_NUL_RULE = "must not contain NUL characters"
+CURRENT_PASSWORD_RULE = f"must be a string of 1-{PASSWORD_MAX} characters"
+"""A password being checked (log-in, change, delete): any 1-1024 characters."""
+
+MIN_STARS, MAX_STARS, STAR_STEP = 0.5, 5.0, 0.5
+STARS_RULE = "must be a number from 0.5 to 5.0 in steps of 0.5"
+
+PAGE_MAX = 10_000
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 24, 100
+SIMILAR_K_DEFAULT, SIMILAR_K_MAX = 12, 50
+MAX_MOVIE_ID = 2**31 - 1
+
+QUERY_MAX = 200
+"""Longest title search (``q``) and description (``query``), in characters."""
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+"""Text without control characters (C0 and DEL)."""
+DESCRIPTION_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+"""Printable text with at least one character that is not a space."""
+TITLE_SEARCH_RULE = f"must be at most {QUERY_MAX} printable characters"
+DESCRIPTION_RULE = f"must be 1-{QUERY_MAX} printable characters describing what you want"
+
+DISCOVER_BATCH = 5
+"""Movies per discover round (``recommender.discover.BATCH`` says the same)."""
+
+_USERNAME = re.compile(USERNAME_PATTERN, re.ASCII)
+
+
+def whole_number_rule(low: int, high: int) -> str:
+    return f"must be a whole number from {low} to {high}"
+
+
+def username_ok(username: str) -> bool:
+    """Whether ``username`` follows the rule (3-32 of ``A-Z a-z 0-9 _ . -``)."""
+    return bool(_USERNAME.fullmatch(username))
+
+
+def password_ok(password: str) -> bool:
+    """Whether ``password`` may be a new password (8-1024 characters, no NUL)."""
+    return PASSWORD_MIN <= len(password) <= PASSWORD_MAX and "\x00" not in password
+
+
+def stars_ok(stars: float) -> bool:
+    """Whether ``stars`` is a rating: 0.5-5.0 in steps of 0.5."""
+    return MIN_STARS <= stars <= MAX_STARS and float(stars) * 2 == int(float(stars) * 2)

@@ -1,0 +1,182 @@
+"""A person's recommendation lists and their pages: :class:`RecommendationLists`.
+
+**Cache**: a computed list (top ``RECS_CACHE_SIZE`` = 240, a
+:class:`recommender.document.RecommendationList`) and its neighbours are stored under the
+user's ratings version *and* the model version (``recs:{id}:{version}`` hash field
+``model_version``): a rating change or a new model version means a fresh list. The lists of
+the users served recently are also kept parsed in this process (``MEMO_SIZE``), valid exactly
+while Redis holds the same ratings version.
+
+**Explained when shown**: working out the evidence and reasons of a movie costs about as much as
+ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST`` = 24); a
+later page is explained the first time it is asked for (:meth:`RecommendationLists.page`) and
+the cached list is updated, so it is explained once. An item whose ``evidence`` is ``None`` has
+not been explained yet.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import UTC, datetime
+from threading import Lock
+from typing import TYPE_CHECKING, Any
+
+from recommender import reasons
+from recommender.document import Recommendation, RecommendationList, json_safe
+from worker.errors import ApiError
+from worker.services.pool import NeighbourPool, user_model_key
+from worker.services.registry import ModelRegistry
+from worker.store import Store
+
+if TYPE_CHECKING:
+    from worker.services.describe import DescribeRanking
+
+MIN_RATINGS = 5
+"""Ratings a person needs before their list is computed."""
+
+MEMO_SIZE = 1024
+"""Users whose parsed list this process keeps."""
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601 with microseconds (a list's ``computed_at``)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def not_enough_ratings(count: int) -> ApiError:
+    """422 ``not_enough_ratings`` for a person with ``count`` (< 5) ratings."""
+    needed = MIN_RATINGS - count
+    return ApiError(
+        422,
+        "not_enough_ratings",
+        reasons.not_enough_ratings(needed),
+        fields={"ratings_needed": needed},
+    )
+
+
+class RecommendationLists:
+    """Computes, caches and pages the lists of one app (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: ModelRegistry,
+        pool: NeighbourPool,
+        describe: DescribeRanking,
+        config: dict[str, Any],
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.pool = pool
+        self.describe = describe
+        self.cache_size = config["RECS_CACHE_SIZE"]
+        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
+        self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
+        self._memo: OrderedDict[str, RecommendationList] = OrderedDict()
+        self._memo_lock = Lock()
+
+    def recommendations(self, user_id: str) -> RecommendationList:
+        """The user's cached list, or a fresh one computed and cached now (``cached`` says
+        which). Items hold ``evidence`` only for the pages explained so far (use :meth:`page`).
+        422 ``not_enough_ratings`` below five ratings."""
+        loaded = self.registry.require()
+        held = self._memo.get(user_id)
+        if held is not None and held.model_version != loaded.model_version:
+            held = None
+        held_version = held.ratings_version if held else -1
+        count, version, saved = self.store.recs_state(user_id, held_version, loaded.model_version)
+        cached = RecommendationList.from_json(saved) if saved is not None else None
+        if version == held_version and held is not None:
+            cached = held
+        if count < MIN_RATINGS:
+            raise not_enough_ratings(count)
+        if cached is not None and cached.model_version == loaded.model_version:
+            self._remember(user_id, cached)
+            return cached.served(cached=True)
+        profile, version = self.store.profile_and_version(user_id)  # one consistent snapshot
+        if len(profile) < MIN_RATINGS:  # a rating was removed meanwhile
+            return self.recommendations(user_id)
+        self.pool.sync(loaded)  # the model scores on a snapshot of its pool: no lock needed
+        recs = loaded.model.recommend(
+            profile,
+            k=self.cache_size,
+            user=user_model_key(user_id),
+            explain_first=self.explain_first,
+        )
+        doc = RecommendationList.from_recommendations(
+            recs,
+            profile,
+            model=loaded.model_name,
+            model_version=loaded.model_version,
+            computed_at=now_iso(),
+            ratings_version=version,
+        )
+        neighbours = [json_safe(n) for n in recs.context.get("neighbours", [])]
+        if self.store.save_recs(
+            user_id, version, doc.to_json(), neighbours, self.cache_ttl, loaded.model_version
+        ):
+            self._remember(user_id, doc)
+        return doc.served(cached=False)
+
+    def page(
+        self, user_id: str, start: int, size: int, query: str | None = None
+    ) -> tuple[RecommendationList, list[Recommendation]]:
+        """``(doc, items)``: the user's list (:meth:`recommendations`, or the movies matching
+        ``query``, :meth:`DescribeRanking.matches`) and its items ``start:start + size``, every
+        one of them explained.
+
+        Items not explained yet are explained now with one call of the model's ``explain`` and
+        the cached list is updated (unless the ratings or the model changed meanwhile); the
+        doc's ``explained_now`` says how many (0 when the page was explained already).
+        """
+        if query is None:
+            doc = self.recommendations(user_id)
+        else:
+            doc = self.describe.matches(user_id, query)
+        items = doc.page(start, size)
+        unexplained = [item.movie_id for item in items if not item.explained]
+        if unexplained and query is None and doc.cached:
+            # another process may have explained this page already: its copy is in Redis
+            saved = self.store.cached_recs(user_id, doc.ratings_version, doc.model_version)
+            if saved is not None:
+                doc = RecommendationList.from_json(saved, cached=True)
+                items = doc.page(start, size)
+                unexplained = [item.movie_id for item in items if not item.explained]
+                self._remember(user_id, doc.served(cached=False))
+        if unexplained:
+            doc = self._explain(user_id, doc, unexplained)
+            items = doc.page(start, size)
+        return doc.served(cached=doc.cached, explained_now=len(unexplained)), items
+
+    def _explain(
+        self, user_id: str, doc: RecommendationList, movie_ids: list[int]
+    ) -> RecommendationList:
+        """``doc`` with the evidence of ``movie_ids`` filled in, saved back to the cache."""
+        loaded = self.registry.require()
+        profile, version = self.store.profile_and_version(user_id)
+        self.pool.sync(loaded)
+        evidence = loaded.model.explain(profile, movie_ids, user=user_model_key(user_id))
+        found = {m: json_safe(e) for m, e in zip(movie_ids, evidence, strict=True)}
+        items = [
+            replace(item, evidence=found[item.movie_id]) if item.movie_id in found else item
+            for item in doc.items
+        ]
+        updated = replace(doc, items=items, cached=False, explained_now=0)
+        current = version == doc.ratings_version and loaded.model_version == doc.model_version
+        if current and doc.query is not None:
+            self.describe.save(user_id, updated)
+        elif current and self.store.update_recs(
+            user_id, version, updated.to_json(), doc.model_version
+        ):
+            self._remember(user_id, updated)
+        return updated.served(cached=doc.cached)
+
+    def _remember(self, user_id: str, doc: RecommendationList) -> None:
+        """Keep the parsed list of recently served users in process memory (saves moving and
+        parsing the JSON again); valid exactly while Redis holds the same ratings version."""
+        with self._memo_lock:
+            self._memo[user_id] = doc
+            self._memo.move_to_end(user_id)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
