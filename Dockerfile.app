@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # App image: the Streamlit web app. It only talks HTTP to the worker (WORKER_URL), so it needs
-# only streamlit and requests (requirements-app.txt), none of the model stack.
+# only streamlit and requests (requirements/app.txt: the `app` extra of pyproject.toml, locked
+# with hashes by `make lock`), none of the model stack.
 # Build:  docker build -f Dockerfile.app -t app:dev .
 # PYTHON_IMAGE: the official Python image, pinned by digest. Where Docker Hub cannot be reached,
 # a Debian bookworm image with Python 3.11 stands in (scripts/make_base_image.sh makes one from
@@ -21,9 +22,9 @@ RUN python -m venv /opt/venv
 # WHEELS: optional folder of wheels mounted at build time (scripts/check_containers.py mounts
 # one, filled by the host's pip); when set, pip installs from it alone, without any index.
 ARG WHEELS=""
-COPY requirements-app.txt /tmp/requirements-app.txt
+COPY requirements/app.txt /tmp/app.txt
 RUN if [ -n "$WHEELS" ]; then export PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS"; fi \
-    && pip install --no-cache-dir -r /tmp/requirements-app.txt
+    && pip install --no-cache-dir --require-hashes -r /tmp/app.txt
 
 # ---- runtime stage ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

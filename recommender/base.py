@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from recommender.vocabulary import lookup, position_of
+
 Profile = Mapping[int, float]
 """A person's ratings: ``{movieId: stars}`` with stars in 0.5–5.0."""
 
@@ -44,8 +46,7 @@ def training_row(sorted_user_ids: np.ndarray, user: UserKey | None) -> int | Non
     key is not a training user (an app user's string key, or an id the model never saw)."""
     if not isinstance(user, (int, np.integer)):
         return None
-    row = int(np.searchsorted(sorted_user_ids, user))
-    return row if row < len(sorted_user_ids) and sorted_user_ids[row] == user else None
+    return position_of(sorted_user_ids, int(user))
 
 
 def validate_profile(profile: Profile) -> dict[int, float]:
@@ -60,6 +61,19 @@ def validate_profile(profile: Profile) -> dict[int, float]:
             raise InvalidProfile(f"rating {rating!r} for movie {movie_id!r} is outside 0.5–5")
         clean[movie_id_int] = stars
     return clean
+
+
+def top_k(movie_ids: np.ndarray, rank: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest ``rank`` values (``(m,)``, NaN lowest), best first; ties
+    go to the lower movie id (``movie_ids`` aligned with ``rank``), so a list is reproducible."""
+    k = min(k, len(rank))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    key = np.where(np.isnan(rank), -np.inf, rank)
+    kth = np.partition(key, len(key) - k)[len(key) - k]
+    chosen = np.flatnonzero(key >= kth)  # the k best and everything tied with the k-th
+    order = np.lexsort((movie_ids[chosen], -key[chosen]))
+    return chosen[order[:k]]
 
 
 @dataclass
@@ -198,10 +212,7 @@ class Recommender(ABC):
         banned = np.fromiter([*profile, *exclude], dtype=np.int64)
         allowed &= ~np.isin(scores.movie_ids, banned)
         pool = np.flatnonzero(allowed)
-        k = min(k, len(pool))
-        rank = scores.rank[pool]
-        top = pool[np.argpartition(-rank, k - 1)[:k]] if k else pool[:0]
-        top = top[np.lexsort((scores.movie_ids[top], -scores.rank[top]))]
+        top = pool[top_k(scores.movie_ids[pool], scores.rank[pool], k)]
         evidence = [_evidence_at(scores, i) for i in top]
         if explain_first is not None:
             evidence[explain_first:] = [None] * max(len(evidence) - explain_first, 0)
@@ -229,7 +240,4 @@ class Recommender(ABC):
 
     def _positions(self, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Index of each wanted id in ``self.movie_ids`` and a mask of ids that are known."""
-        if not len(self.movie_ids):
-            return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=bool)
-        pos = np.minimum(np.searchsorted(self.movie_ids, wanted), len(self.movie_ids) - 1)
-        return pos, self.movie_ids[pos] == wanted
+        return lookup(self.movie_ids, wanted)

@@ -27,7 +27,27 @@ from pathlib import Path
 import numpy as np
 
 
-class IsotonicCalibrator:
+class Calibrator:
+    """The calibrator family: a monotone map from a score to a probability (0–1).
+
+    ``fit(score, outcome)`` learns it (returns ``self``), calling it maps scores of any shape,
+    ``to_dict()`` describes it for a manifest. Members: :class:`IsotonicCalibrator`,
+    :class:`PlattCalibrator` and its star-rating form :class:`StarsCalibrator`.
+    """
+
+    method: str
+
+    def fit(self, score: Sequence[float], outcome: Sequence[bool]) -> Calibrator:
+        raise NotImplementedError
+
+    def __call__(self, score: Sequence[float]) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+
+class IsotonicCalibrator(Calibrator):
     """Monotone map score -> probability, fitted by isotonic regression (clipped at the ends).
 
     ``min_prob``/``max_prob`` keep the output away from 0 and 1, so a match is never shown as a
@@ -64,20 +84,28 @@ class IsotonicCalibrator:
         return {"method": self.method, "x": self.x_.tolist(), "y": self.y_.tolist()}
 
 
-class PlattCalibrator:
-    """Logistic map ``1 / (1 + exp(-(a * score + b)))`` fitted by maximum likelihood."""
+class PlattCalibrator(Calibrator):
+    """Logistic map ``1 / (1 + exp(-(a * score + b)))`` fitted by maximum likelihood.
+
+    ``C``: inverse L2 strength of the logistic fit (large = plain maximum likelihood). With
+    outcomes all 0 or all 1 there is nothing to fit and ``a``, ``b`` are kept.
+    """
 
     method = "platt"
 
-    def __init__(self):
-        self.a = 1.0
-        self.b = 0.0
+    def __init__(self, a: float = 1.0, b: float = 0.0, *, C: float = 1e6):
+        self.a = float(a)
+        self.b = float(b)
+        self.C = C
 
     def fit(self, score: Sequence[float], outcome: Sequence[bool]) -> PlattCalibrator:
         from sklearn.linear_model import LogisticRegression
 
+        outcome = np.asarray(outcome, dtype=int)
+        if outcome.all() or not outcome.any():
+            return self
         score = np.asarray(score, dtype=np.float64).reshape(-1, 1)
-        lr = LogisticRegression(C=1e6).fit(score, np.asarray(outcome, dtype=int))
+        lr = LogisticRegression(C=self.C).fit(score, outcome)
         self.a, self.b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
         return self
 
@@ -89,7 +117,39 @@ class PlattCalibrator:
         return {"method": self.method, "a": self.a, "b": self.b}
 
 
-def make_calibrator(method: str = "isotonic") -> IsotonicCalibrator | PlattCalibrator:
+class StarsCalibrator(PlattCalibrator):
+    """Platt scaling of predicted *stars* into the match percentage of the single models
+    (item-knn, mf-sgd, autorec, the neural models): ``match = 100 · sigmoid(slope · stars +
+    intercept)`` ≈ 100 · P(rating ≥ 4). The default (before fitting) puts 50% at 3.75★.
+    """
+
+    def __init__(self, slope: float = 2.0, intercept: float = -7.5):
+        super().__init__(slope, intercept, C=100.0)
+
+    @property
+    def slope(self) -> float:
+        return self.a
+
+    @property
+    def intercept(self) -> float:
+        return self.b
+
+    @classmethod
+    def fitted(cls, predicted: np.ndarray, actual: np.ndarray) -> StarsCalibrator:
+        """Fitted on predicted stars against actual stars (liked = 4★+)."""
+        from recommender.base import LIKED_RATING
+
+        return cls().fit(np.asarray(predicted), np.asarray(actual) >= LIKED_RATING)
+
+    def match(self, predicted: np.ndarray) -> np.ndarray:
+        """Match percentages (0–100) of predicted stars."""
+        return 100.0 * self(predicted)
+
+    def to_dict(self) -> dict:
+        return {"slope": self.slope, "intercept": self.intercept}
+
+
+def make_calibrator(method: str = "isotonic") -> Calibrator:
     """``"isotonic"`` or ``"platt"``."""
     if method == "isotonic":
         return IsotonicCalibrator()
@@ -117,8 +177,8 @@ def reliability(prob: Sequence[float], outcome: Sequence[bool], bins: int = 10) 
     """Reliability table of probabilities ``prob`` (0–1) against 0/1 ``outcome``.
 
     Bins are ``bins`` equal-width intervals of [0, 1] (1.0 falls in the last). ECE is the
-    count-weighted mean over bins of ``|mean prob - share|`` — the same definition as
-    :func:`recommender.evaluation.expected_calibration_error`.
+    count-weighted mean over bins of ``|mean prob - share|`` (the project's one ECE
+    definition).
     """
     prob = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
     outcome = np.asarray(outcome, dtype=np.float64)

@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 from recommender import settings
 from recommender.dataset import MovieLens
 from recommender.movielens import DatasetError
+from recommender.vocabulary import index_or_missing, position_of
 
 TMDB_IMAGE_BASE = "https://image.tmdb.org/t/p/"
 POSTER_SIZE = "w342"
@@ -226,15 +227,11 @@ class Catalog:
         return list(self._genres)
 
     def _position(self, movie_id: int) -> int | None:
-        pos = int(np.searchsorted(self.ids, movie_id))
-        return pos if pos < len(self.ids) and self.ids[pos] == movie_id else None
+        return position_of(self.ids, movie_id)
 
     def positions(self, ids: Iterable[int]) -> np.ndarray:
         """Row of each id in the catalogue arrays (``-1`` for unknown ids)."""
-        wanted = np.fromiter(ids, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.ids, wanted), max(len(self.ids) - 1, 0))
-        known = self.ids[pos] == wanted if len(self.ids) else np.zeros(len(wanted), dtype=bool)
-        return np.where(known, pos, -1)
+        return index_or_missing(self.ids, np.fromiter(ids, dtype=np.int64))
 
     def poster_url(self, poster_path: str | None, size: str = POSTER_SIZE) -> str | None:
         """Full TMDB image URL of a ``poster_path`` like ``"/rhIRbc.jpg"``, or ``None``."""

@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.base import LIKED_RATING
+from recommender.vocabulary import lookup, positions_in
 
 
 class CoLiked:
@@ -40,7 +41,7 @@ class CoLiked:
         self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
         ratings = ratings[ratings["movieId"].isin(self.movie_ids)]
         users, rows = np.unique(ratings["userId"].to_numpy(dtype=np.int64), return_inverse=True)
-        cols = np.searchsorted(self.movie_ids, ratings["movieId"].to_numpy(dtype=np.int64))
+        cols = positions_in(self.movie_ids, ratings["movieId"].to_numpy(dtype=np.int64))
         shape = (len(users), len(self.movie_ids))
         ones = np.ones(len(rows), dtype=np.float32)
         self.rated = sp.csr_matrix((ones, (rows, cols)), shape=shape)
@@ -56,10 +57,7 @@ class CoLiked:
 
     def positions(self, movie_ids) -> tuple[np.ndarray, np.ndarray]:
         """Column of each known id and a mask of which ids are known."""
-        wanted = np.asarray(list(movie_ids), dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.movie_ids, wanted), max(len(self.movie_ids) - 1, 0))
-        known = self.movie_ids[pos] == wanted if len(self.movie_ids) else wanted < 0
-        return pos, known
+        return lookup(self.movie_ids, movie_ids)
 
     def score(self, profile: Mapping[int, float]) -> dict[str, np.ndarray]:
         """Co-rating features of every movie for ``profile`` (see module docstring)."""

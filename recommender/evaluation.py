@@ -32,6 +32,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from recommender.base import LIKED_RATING, Recommender
+from recommender.calibration import expected_calibration_error
 from recommender.models import make_model
 
 # ------------------------------------------------------------------------------------ splits
@@ -102,31 +103,6 @@ def ranking_metrics(
         "precision": hits.sum() / min(k, len(relevant)),
         "ndcg": float((discounts[: len(hits)] * hits).sum() / ideal),
     }
-
-
-def expected_calibration_error(
-    prob: Sequence[float], outcome: Sequence[bool], bins: int = 10
-) -> float:
-    """Expected calibration error of probabilities ``prob`` (0–1) against 0/1 ``outcome``.
-
-    The [0, 1] range is cut into ``bins`` equal-width bins (1.0 falls in the last one); the
-    result is the average over bins of ``|mean prob - share of outcomes|`` weighted by the
-    bin's share of pairs. 0 is perfectly calibrated, 1 the worst. ``nan`` for no pairs.
-    """
-    prob = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
-    outcome = np.asarray(outcome, dtype=np.float64)
-    if prob.shape != outcome.shape:
-        raise ValueError("prob and outcome must have the same length")
-    if not len(prob):
-        return math.nan
-    which = np.minimum((prob * bins).astype(np.int64), bins - 1)
-    count = np.bincount(which, minlength=bins)
-    gap = np.abs(
-        np.bincount(which, weights=prob, minlength=bins)
-        - np.bincount(which, weights=outcome, minlength=bins)
-    )
-    # sum over bins of count/N * |sum_p/count - sum_o/count| = sum |sum_p - sum_o| / N
-    return float(gap.sum() / count.sum())
 
 
 # --------------------------------------------------------------------------------- protocols

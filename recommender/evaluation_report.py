@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from recommender.base import LIKED_RATING, Recommender
+from recommender.calibration import expected_calibration_error
 from recommender.evaluation import (
     Result,
-    expected_calibration_error,
     first_ratings,
     mae,
     new_user_split,
@@ -39,6 +39,7 @@ from recommender.evaluation import (
     rmse,
 )
 from recommender.models import make_model
+from recommender.vocabulary import lookup
 
 POPULAR_TOP = 100
 """The "most-rated movies" whose share of list slots is reported."""
@@ -62,7 +63,7 @@ def personalisation(lists: Sequence[Sequence[int]], k: int) -> float:
     ids = np.unique(np.concatenate([np.asarray(x, dtype=np.int64) for x in lists]))
     matrix = np.zeros((len(lists), len(ids)), dtype=np.float64)
     for row, movies in enumerate(lists):
-        matrix[row, np.searchsorted(ids, np.asarray(movies, dtype=np.int64))] = 1.0
+        matrix[row, lookup(ids, np.asarray(movies, dtype=np.int64))[0]] = 1.0
     shared = matrix @ matrix.T
     n = len(lists)
     pairs_overlap = (shared.sum() - np.trace(shared)) / (n * (n - 1))

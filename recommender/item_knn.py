@@ -44,9 +44,10 @@ from recommender.base import (
     UserKey,
     validate_profile,
 )
-from recommender.neural.base import Calibration
-from recommender.popularity import DEFAULT_DAMPING, MovieStats, catalogue_ids, positions_in
+from recommender.calibration import StarsCalibrator
+from recommender.popularity import DEFAULT_DAMPING, MovieStats, catalogue_ids
 from recommender.profile_calibration import calibrate_on_profiles
+from recommender.vocabulary import positions_in
 
 
 class _Because:
@@ -96,7 +97,7 @@ class ItemKNNRecommender(Recommender):
         self.k, self.shrinkage, self.prior_weight = int(k), float(shrinkage), float(prior_weight)
         self.rank_support, self.damping = float(rank_support), float(damping)
         self.calibration_users = int(calibration_users)
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
 
     def fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> ItemKNNRecommender:
         """Centre ``ratings`` by user mean and keep the sparse matrices the similarities need."""
@@ -130,7 +131,7 @@ class ItemKNNRecommender(Recommender):
         self._title = np.where(
             pd.isna(self._title), [f"movie {m}" for m in self.movie_ids], self._title
         )
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
         if self.calibration_users:
             self.calibration = calibrate_on_profiles(
                 lambda profile, wanted: self.predict(profile, wanted),

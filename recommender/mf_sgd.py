@@ -35,9 +35,10 @@ from recommender.base import (
     training_row,
     validate_profile,
 )
-from recommender.neural.base import Calibration
-from recommender.popularity import MovieStats, catalogue_ids, positions_in
+from recommender.calibration import StarsCalibrator
+from recommender.popularity import MovieStats, catalogue_ids
 from recommender.profile_calibration import calibrate_on_profiles
+from recommender.vocabulary import positions_in
 
 DEFAULTS: dict[str, Any] = {
     "factors": 50,
@@ -70,7 +71,7 @@ class MFSGDRecommender(Recommender):
             raise TypeError(f"{self.name}: unknown parameters {sorted(unknown)}")
         self.params: dict[str, Any] = {**DEFAULTS, **params}
         self.history: dict[str, list[float]] = {}
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
 
     def fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> MFSGDRecommender:
         """Learn the factors from ``ratings`` (userId, movieId, rating 0.5–5)."""
@@ -100,7 +101,7 @@ class MFSGDRecommender(Recommender):
                     error = self._rmse(user[rows], movie[rows], stars[rows])
                     self.history[prefix + "rmse"].append(error)
                     self.history[prefix + "loss"].append(error**2)
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
         if p["calibration_users"]:
             self.calibration = calibrate_on_profiles(
                 lambda profile, wanted: self.predict(profile, wanted),

@@ -30,18 +30,16 @@ own neighbour.
 
 Everything is vectorised with ``scipy.sparse``: the CSC matrix answers "who rated these movies"
 by column gathering + ``bincount``; a dense ``candidates x profile`` block gives all correlations
-at once; the neighbours' sparse rows give all predictions with one weighted ``bincount``.
+at once; the neighbours' sparse rows give all predictions with one weighted ``bincount``. The
+matrices and the correlation live in :mod:`recommender.neighbours`.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from recommender.base import (
     LIKED_RATING,
@@ -53,143 +51,19 @@ from recommender.base import (
     UserKey,
     validate_profile,
 )
-from recommender.popularity import (
-    DEFAULT_DAMPING,
-    MovieStats,
-    catalogue_ids,
-    positions_in,
-    unique_ids,
+from recommender.neighbours import (
+    AppUsers,
+    NeighbourRatings,
+    RatingMatrix,
+    backed_by_training,
+    most_overlapping,
+    pearson_rows,
 )
+from recommender.popularity import DEFAULT_DAMPING, MovieStats, catalogue_ids
+from recommender.vocabulary import lookup, position_of, positions_in, unique_ids
 
 _TIER = 1e7
 """Offset between rank tiers; larger than any score inside a tier."""
-
-
-@dataclass(frozen=True)
-class RatingMatrix:
-    """People x movies stars (``float32``, 0 = not rated) in CSR (rows) and CSC (columns) form."""
-
-    csr: sp.csr_matrix
-    csc: sp.csc_matrix
-
-    @classmethod
-    def build(cls, rows: np.ndarray, cols: np.ndarray, stars: np.ndarray, shape: tuple[int, int]):
-        """From coordinates; ``(row, col)`` pairs must be unique."""
-        csr = sp.csr_matrix((stars.astype(np.float32), (rows, cols)), shape=shape)
-        csr.sort_indices()
-        return cls(csr=csr, csc=csr.tocsc())
-
-    @property
-    def n_people(self) -> int:
-        return self.csr.shape[0]
-
-    def overlap(self, movie_pos: np.ndarray) -> np.ndarray:
-        """How many of the movies ``movie_pos`` (columns) each person rated, ``(n_people,)``."""
-        (people,), _ = _segments(self.csc.indptr, movie_pos, self.csc.indices)
-        return np.bincount(people, minlength=self.n_people)
-
-    def ratings_of(self, people: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every rating of rows ``people``: (index into ``people``, movie column, stars)."""
-        (movie, stars), lengths = _segments(
-            self.csr.indptr, people, self.csr.indices, self.csr.data
-        )
-        owner = np.repeat(np.arange(len(people)), lengths)
-        return owner, movie, stars
-
-
-def _segments(
-    indptr: np.ndarray, picked: np.ndarray, *arrays: np.ndarray
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """The compressed rows/columns ``picked`` of each of ``arrays`` (``indices``, ``data``),
-    concatenated, and the length of each picked row/column.
-
-    One slice per picked row/column: the loop is over the profile's movies or the ~100
-    candidates, never over all people, and copies each entry once.
-    """
-    starts, ends = indptr[picked], indptr[np.asarray(picked) + 1]
-    bounds = list(zip(starts.tolist(), ends.tolist(), strict=True))
-    out = [
-        np.concatenate([array[a:b] for a, b in bounds]) if bounds else array[:0] for array in arrays
-    ]
-    return out, (ends - starts).astype(np.int64)
-
-
-def pearson_rows(x: np.ndarray, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlation of ``x`` (shape ``(m,)``) with every row of ``block`` (``(c, m)``).
-
-    Stars are 0.5–5; 0 means "not rated". Each pair is compared on its co-rated movies only, with
-    each side's mean over those movies. Returns ``(similarity, co_rated)``, both shape ``(c,)``:
-    similarity in [-1, 1], 0 when fewer than 2 movies are co-rated or a side is constant.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    block = np.asarray(block, dtype=np.float64)
-    if block.ndim == 1:
-        block = block[None, :]
-    both = (block > 0) & (x > 0)
-    co_rated = both.sum(axis=1)
-    n = np.maximum(co_rated, 1)
-    xs = np.where(both, x, 0.0)
-    ys = np.where(both, block, 0.0)
-    dx = np.where(both, xs - (xs.sum(axis=1) / n)[:, None], 0.0)
-    dy = np.where(both, ys - (ys.sum(axis=1) / n)[:, None], 0.0)
-    cov = (dx * dy).sum(axis=1)
-    var = (dx * dx).sum(axis=1) * (dy * dy).sum(axis=1)
-    # Stars are multiples of 0.5, so a constant side gives an exact 0 variance; the threshold
-    # only guards against rounding of non-grid ratings.
-    ok = (co_rated >= 2) & (var > 1e-12)
-    similarity = np.zeros(len(block))
-    similarity[ok] = cov[ok] / np.sqrt(var[ok])
-    return np.clip(similarity, -1.0, 1.0), co_rated
-
-
-def pearson(a: Mapping[int, float], b: Mapping[int, float]) -> float:
-    """Pearson correlation of two profiles ``{movieId: stars}`` on their co-rated movies."""
-    movies = sorted(set(a) & set(b))
-    if not movies:
-        return 0.0
-    x = np.array([a[m] for m in movies], dtype=np.float64)
-    y = np.array([[b[m] for m in movies]], dtype=np.float64)
-    return float(pearson_rows(x, y)[0][0])
-
-
-@dataclass(frozen=True)
-class _Ratings:
-    """Ratings of a few people, one entry per rating: ``owner`` (index into the list of people),
-    ``movie`` (catalogue column) and ``stars`` (0.5–5)."""
-
-    owner: np.ndarray
-    movie: np.ndarray
-    stars: np.ndarray
-
-
-@dataclass(frozen=True)
-class _AppUsers:
-    """An immutable snapshot of the app users' ratings: keys and a small :class:`RatingMatrix`."""
-
-    keys: tuple[str, ...]
-    matrix: RatingMatrix
-    row_of: dict[str, int]
-
-    @classmethod
-    def build(cls, profiles: Mapping[str, dict[int, float]], movie_ids: np.ndarray) -> _AppUsers:
-        keys = tuple(profiles)
-        rows, cols, stars = [], [], []
-        for row, key in enumerate(keys):
-            ids = np.fromiter(profiles[key], dtype=np.int64, count=len(profiles[key]))
-            pos = np.searchsorted(movie_ids, ids)
-            pos = np.minimum(pos, len(movie_ids) - 1)
-            known = movie_ids[pos] == ids
-            rows.append(np.full(int(known.sum()), row, dtype=np.int64))
-            cols.append(pos[known])
-            stars.append(np.fromiter(profiles[key].values(), dtype=np.float32)[known])
-        cat = lambda parts, t: np.concatenate(parts) if parts else np.zeros(0, t)  # noqa: E731
-        matrix = RatingMatrix.build(
-            cat(rows, np.int64),
-            cat(cols, np.int64),
-            cat(stars, np.float32),
-            (len(keys), len(movie_ids)),
-        )
-        return cls(keys=keys, matrix=matrix, row_of={key: row for row, key in enumerate(keys)})
 
 
 class PearsonRecommender(Recommender):
@@ -262,7 +136,7 @@ class PearsonRecommender(Recommender):
         with self._lock:
             profiles = getattr(self, "_app_profiles", {})
             self._app_profiles = profiles
-            self._app = _AppUsers.build(profiles, self.movie_ids)
+            self._app = AppUsers.build(profiles, self.movie_ids)
         return self
 
     def _matrix(self, ratings: pd.DataFrame) -> RatingMatrix:
@@ -288,7 +162,7 @@ class PearsonRecommender(Recommender):
                 profiles[user] = clean
             else:
                 profiles.pop(user, None)
-            app = _AppUsers.build(profiles, self.movie_ids)
+            app = AppUsers.build(profiles, self.movie_ids)
             self._app_profiles, self._app = profiles, app
 
     @property
@@ -308,7 +182,7 @@ class PearsonRecommender(Recommender):
         self_row = self._own_row(user, app)
         if self_row is not None:
             overlap[self_row] = 0
-        cand = _most_overlapping(overlap, self.candidates)
+        cand = most_overlapping(overlap, self.candidates)
 
         block = self._dense_block(self._ratings_of(cand, app), len(cand), movie_pos)
         similarity, co_rated = pearson_rows(stars, block)
@@ -323,32 +197,28 @@ class PearsonRecommender(Recommender):
         profile_mean = float(stars.mean()) if len(stars) else self.default_rating
         ratings = self._ratings_of(nb, app)
         if cap is not None:
-            ratings = _backed_by_training(ratings, nb >= len(self.user_ids), len(self.movie_ids))
+            ratings = backed_by_training(ratings, nb >= len(self.user_ids), len(self.movie_ids))
         return self._scores(nb, nb_sim, nb_co, ratings, app, profile_mean)
 
     def _profile_positions(self, profile: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
         """Catalogue column and stars of the profile's known movies (unknown ones are ignored)."""
         ids = np.fromiter(profile, dtype=np.int64, count=len(profile))
         stars = np.fromiter(profile.values(), dtype=np.float64, count=len(profile))
-        if not len(ids) or not len(self.movie_ids):
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        pos = np.minimum(np.searchsorted(self.movie_ids, ids), len(self.movie_ids) - 1)
-        known = self.movie_ids[pos] == ids
+        pos, known = lookup(self.movie_ids, ids)
         return pos[known], stars[known]
 
-    def _own_row(self, user: UserKey | None, app: _AppUsers) -> int | None:
+    def _own_row(self, user: UserKey | None, app: AppUsers) -> int | None:
         """Row (in training + app numbering) of the person asking, so they are not a neighbour."""
         if isinstance(user, str):
             row = app.row_of.get(user)
             return None if row is None else len(self.user_ids) + row
         if user is not None:
-            row = int(np.searchsorted(self.user_ids, int(user)))
-            if row < len(self.user_ids) and self.user_ids[row] == int(user):
-                return row
+            return position_of(self.user_ids, int(user))
         return None
 
-    def _ratings_of(self, people: np.ndarray, app: _AppUsers) -> _Ratings:
-        """Every rating of ``people`` (rows in training + app numbering), see :class:`_Ratings`."""
+    def _ratings_of(self, people: np.ndarray, app: AppUsers) -> NeighbourRatings:
+        """Every rating of ``people`` (rows in training + app numbering), see
+        :class:`~recommender.neighbours.NeighbourRatings`."""
         n_train = self._train.n_people
         parts = []
         for matrix, mine, offset in (
@@ -359,9 +229,11 @@ class PearsonRecommender(Recommender):
             owner, movie, stars = matrix.ratings_of(people[which] - offset)
             parts.append((which[owner], movie, stars))
         owner, movie, stars = (np.concatenate(column) for column in zip(*parts, strict=True))
-        return _Ratings(owner=owner, movie=movie, stars=stars.astype(np.float64))
+        return NeighbourRatings(owner=owner, movie=movie, stars=stars.astype(np.float64))
 
-    def _dense_block(self, ratings: _Ratings, n_people: int, movie_pos: np.ndarray) -> np.ndarray:
+    def _dense_block(
+        self, ratings: NeighbourRatings, n_people: int, movie_pos: np.ndarray
+    ) -> np.ndarray:
         """Stars on the profile's movies, dense ``(n_people, n_profile)``, 0 = not rated."""
         column_of = np.full(len(self.movie_ids), -1, dtype=np.int64)
         column_of[movie_pos] = np.arange(len(movie_pos))
@@ -376,8 +248,8 @@ class PearsonRecommender(Recommender):
         nb: np.ndarray,
         nb_sim: np.ndarray,
         nb_co: np.ndarray,
-        ratings: _Ratings,
-        app: _AppUsers,
+        ratings: NeighbourRatings,
+        app: AppUsers,
         profile_mean: float,
     ) -> Scores:
         """Predictions, rank tiers, match and evidence from the neighbours' ratings."""
@@ -432,28 +304,7 @@ class PearsonRecommender(Recommender):
             },
         )
 
-    def _person(self, row: int, app: _AppUsers) -> UserKey:
+    def _person(self, row: int, app: AppUsers) -> UserKey:
         """Training userId (int) or app user key (str) of a row in training + app numbering."""
         n_train = len(self.user_ids)
         return int(self.user_ids[row]) if row < n_train else app.keys[row - n_train]
-
-
-def _backed_by_training(ratings: _Ratings, is_app: np.ndarray, n_movies: int) -> _Ratings:
-    """Only the app neighbours' ratings of movies that some training neighbour rated too: app
-    users can add weight to what real raters back, not bring in a film on their own."""
-    from_app = is_app[ratings.owner]
-    backed = np.bincount(ratings.movie[~from_app], minlength=n_movies) > 0
-    keep = ~from_app | backed[ratings.movie]
-    return _Ratings(owner=ratings.owner[keep], movie=ratings.movie[keep], stars=ratings.stars[keep])
-
-
-def _most_overlapping(overlap: np.ndarray, n: int) -> np.ndarray:
-    """Indices of the ``n`` largest positive ``overlap`` values (ties: lower index first)."""
-    people = np.flatnonzero(overlap)
-    if len(people) <= n:
-        return people
-    counts = overlap[people]
-    threshold = np.partition(counts, len(counts) - n)[len(counts) - n]
-    above = people[counts > threshold]
-    tied = people[counts == threshold][: n - len(above)]
-    return np.sort(np.concatenate([above, tied]))

@@ -21,31 +21,10 @@ import numpy as np
 import pandas as pd
 
 from recommender.base import LIKED_RATING, Profile, Recommendations, Recommender, Scores, UserKey
+from recommender.vocabulary import positions_in, unique_ids
 
 DEFAULT_DAMPING = 10.0
 """Pseudo-ratings at the global mean added to every movie (the shrinkage strength)."""
-
-
-_LOOKUP_LIMIT = 1 << 24
-"""Largest id for which ids are indexed with a lookup table (64 MB) instead of sorting."""
-
-
-def unique_ids(ids: np.ndarray) -> np.ndarray:
-    """Sorted unique ``int64`` ids; O(n) with a bincount for MovieLens-like (small, >= 0) ids."""
-    ids = np.asarray(ids)
-    if len(ids) and ids.min() >= 0 and ids.max() < _LOOKUP_LIMIT:
-        return np.flatnonzero(np.bincount(ids)).astype(np.int64)
-    return np.unique(ids.astype(np.int64))
-
-
-def positions_in(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Index of each of ``ids`` in ``sorted_ids`` (every id must be present), ``int64``."""
-    ids = np.asarray(ids)
-    if len(sorted_ids) and sorted_ids[0] >= 0 and sorted_ids[-1] < _LOOKUP_LIMIT:
-        table = np.zeros(int(sorted_ids[-1]) + 1, dtype=np.int64)
-        table[sorted_ids] = np.arange(len(sorted_ids))
-        return table[ids]
-    return np.searchsorted(sorted_ids, ids.astype(np.int64))
 
 
 def catalogue_ids(ratings: pd.DataFrame, movies: pd.DataFrame | None) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Calibrate a model's match percentage on simulated new users, without a second fit.
 
 The models ``item-knn``, ``mf-sgd`` and ``autorec`` show a match = calibrated P(rating ≥ 4)
-from their predicted stars (:class:`recommender.neural.base.Calibration`, a logistic fit). The
+from their predicted stars (:class:`recommender.calibration.StarsCalibrator`, a logistic fit). The
 people the match matters for are strangers answered from a short profile, so the fit uses what
 a stranger looks like: for ``n_users`` sampled training users, their first ``n`` ratings in time
 order (``n`` drawn from 5–30) are the profile, answered the way a stranger is (no ``user=``),
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.neural.base import Calibration
+from recommender.calibration import StarsCalibrator
 
 PredictStranger = Callable[[dict[int, float], np.ndarray], np.ndarray]
 """``(profile, movie_ids) -> predicted stars`` for a person the model has not seen."""
@@ -30,8 +30,9 @@ def calibrate_on_profiles(
     n_users: int = 150,
     sizes: tuple[int, int] = (5, 30),
     seed: int = 0,
-) -> Calibration:
-    """A :class:`Calibration` fitted on simulated strangers' hidden ratings (see module doc).
+) -> StarsCalibrator:
+    """A :class:`~recommender.calibration.StarsCalibrator` fitted on simulated strangers'
+    hidden ratings (see module doc).
 
     ``ratings``: the training table (userId, movieId, rating, timestamp); users with fewer than
     ``sizes[0] + 1`` ratings are not sampled. Falls back to the default calibration when
@@ -41,7 +42,7 @@ def calibrate_on_profiles(
     counts = ratings.groupby("userId").size()
     users = counts.index[counts > sizes[0]].to_numpy()
     if not len(users):
-        return Calibration()
+        return StarsCalibrator()
     chosen = set(rng.choice(users, size=min(n_users, len(users)), replace=False).tolist())
     mine = ratings[ratings["userId"].isin(chosen)].sort_values(
         ["userId", "timestamp", "movieId"], kind="stable"
@@ -56,4 +57,4 @@ def calibrate_on_profiles(
         )
         predicted.append(predict(profile, hidden["movieId"].to_numpy(np.int64)))
         actual.append(hidden["rating"].to_numpy(np.float64))
-    return Calibration.fit(np.concatenate(predicted), np.concatenate(actual))
+    return StarsCalibrator.fitted(np.concatenate(predicted), np.concatenate(actual))

@@ -1,27 +1,13 @@
 """Reason strings: turn a recommendation's evidence into short sentences a person can read.
 
-Input: one evidence dict as the blend writes it (see :meth:`BlendRecommender._evidence`):
+Input: one evidence dict as the blend writes it (:mod:`recommender.blend.explanation`):
 ``components`` (contribution of each component in percentage points of the rank probability)
-and the raw evidence keys below. Output: a list of sentences, strongest first — the app shows
+and each component's raw evidence. Output: a list of sentences, strongest first — the app shows
 the first as the one-line ``reason`` and the rest on demand.
 
-=================  ================================================  ==========================
-component          evidence keys                                     sentence
-=================  ================================================  ==========================
-pearson            neighbours_liked, neighbour_count                 "15 of 50 people with
-                                                                     your taste gave it 4★+"
-coliked            coliked_title, coliked_your_rating,               "people who liked Heat
-                   coliked_share                                     (you: 5★) rate it highly —
-                                                                     42% of them gave it 4★+"
-content            nearest_liked_title, nearest_liked_your_rating,   "its story is close to
-                   nearest_liked_similarity                          Alien, which you rated
-                                                                     4.5★"
-neural             neural_predicted                                  "it fits the pattern of
-                                                                     your ratings"
-popularity         liked, ratings                                    "popular: 120 people gave
-                                                                     it 4★+"
-=================  ================================================  ==========================
-
+Each component writes its own sentence (:meth:`recommender.blend.component.Component.sentence`,
+e.g. "15 of 50 people with your taste gave it 4★+" for Pearson, "its story is close to Alien,
+which you rated 4.5★" for content, "popular: 120 people gave it 4★+" for popularity).
 Personal components are ordered by their contribution (largest first; those that lowered the
 score are left out); popularity comes last, or first when nothing personal helped.
 """
@@ -35,58 +21,21 @@ from typing import Any
 
 from recommender.document import Recommendation
 
-MIN_STORY_SIMILARITY = 0.35
-"""Cosine (0–1) below which "its story is close to ..." is not claimed."""
-
-MIN_COLIKED_SHARE = 0.05
-"""Share of co-likers below which "people who liked X rate it highly" is not claimed."""
-
 
 def stars(value: float) -> str:
     """``5.0 -> "5★"``, ``4.5 -> "4.5★"``."""
     return f"{value:g}★"
 
 
-def _known(value: Any) -> bool:
+def known(value: Any) -> bool:
+    """Whether an evidence value is present (not ``None`` nor NaN)."""
     return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def component_sentence(component: str, evidence: Mapping[str, Any]) -> str | None:
-    """The sentence for one component, or ``None`` when its evidence is too weak to show."""
-    ev = evidence
-    if component == "pearson":
-        liked, count = ev.get("neighbours_liked", 0), ev.get("neighbour_count", 0)
-        if liked and count:
-            return f"{liked} of {count} people with your taste gave it 4★+"
-    elif component == "coliked":
-        title, rating = ev.get("coliked_title"), ev.get("coliked_your_rating")
-        share = ev.get("coliked_share", 0.0) or 0.0
-        if title and _known(rating) and share >= MIN_COLIKED_SHARE:
-            return (
-                f"people who liked {title} (you: {stars(rating)}) rate it highly — "
-                f"{round(100 * share)}% of them gave it 4★+"
-            )
-    elif component == "content":
-        title, rating = ev.get("nearest_liked_title"), ev.get("nearest_liked_your_rating")
-        similarity = ev.get("nearest_liked_similarity", 0.0) or 0.0
-        if title and _known(rating) and similarity >= MIN_STORY_SIMILARITY:
-            return f"its story is close to {title}, which you rated {stars(rating)}"
-    elif component == "neural":
-        predicted = ev.get("neural_predicted")
-        if _known(predicted):
-            # No number: the card's predicted stars are the blend's, and a second, different
-            # figure would contradict them.
-            return "it fits the pattern of your ratings"
-    elif component == "popularity":
-        liked = ev.get("liked", 0)
-        if liked:
-            return f"popular: {liked} people gave it 4★+"
-        return "a pick from the whole catalogue"
-    return None
 
 
 def reasons_for(evidence: Mapping[str, Any]) -> list[str]:
     """Every reason sentence for one recommendation, strongest first (see module docstring)."""
+    from recommender.blend.components import component_sentence
+
     contributions: Mapping[str, float] = evidence.get("components", {})
     personal = [
         (value, name)
@@ -99,12 +48,6 @@ def reasons_for(evidence: Mapping[str, Any]) -> list[str]:
     if popular:
         reasons.append(popular)
     return reasons
-
-
-def reason_line(evidence: Mapping[str, Any]) -> str:
-    """The one-line reason (the strongest sentence), "" when there is none."""
-    reasons = reasons_for(evidence)
-    return reasons[0] if reasons else ""
 
 
 # ============================================================================================

@@ -10,40 +10,10 @@ with any fitted model exposing ``movie_ids`` (sorted ``(n,)``) and ``movie_vecto
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass
-class MovieVectors:
-    """Unit-length movie vectors ``(n_movies, d)`` aligned with sorted ``movie_ids``.
-
-    ``eligible`` marks movies that may be *returned* (e.g. rated at least a few times in
-    training: an unrated movie's embedding is its random initialisation, and would be noise).
-    """
-
-    movie_ids: np.ndarray
-    unit: np.ndarray
-    eligible: np.ndarray
-
-    @classmethod
-    def from_matrix(
-        cls, movie_ids: np.ndarray, vectors: np.ndarray, eligible: np.ndarray | None = None
-    ) -> MovieVectors:
-        """Normalise ``vectors`` row-wise (zero rows stay zero)."""
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-        ok = np.ones(len(movie_ids), bool) if eligible is None else np.asarray(eligible, bool)
-        return cls(np.asarray(movie_ids, dtype=np.int64), unit, ok & (norms[:, 0] > 0))
-
-    @classmethod
-    def from_model(cls, model, min_ratings: int = 1) -> MovieVectors:
-        """From a fitted neural model; movies with fewer than ``min_ratings`` training
-        ratings are never returned (they can still be asked about)."""
-        eligible = model.features.movie_count >= min_ratings
-        return cls.from_matrix(model.movie_ids, model.movie_vectors(), eligible)
+from recommender.movie_vectors import MovieVectors
 
 
 def similar_movies(

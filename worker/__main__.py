@@ -3,7 +3,8 @@
 Starts an embedded ``redis-server`` when ``REDIS_URL`` is unset (data in ``WORKER_DATA_DIR``,
 default ``./var/redis``, kept across restarts, AOF with ``appendfsync always``, a generated
 password, restarted by a supervisor thread if it dies), then serves
-the app with gunicorn (``WORKER_PROCESSES`` processes, default 2) on
+the app with gunicorn (settings: worker/gunicorn.conf.py; ``WORKER_PROCESSES`` processes,
+default 2) on
 ``WORKER_HOST``:``WORKER_PORT`` (default 127.0.0.1:8000) and prints the URL. Ctrl-C stops
 both. ``--dev`` uses Flask's single-process development server instead of gunicorn.
 """
@@ -25,14 +26,13 @@ def _gunicorn(host: str, port: int, processes: int) -> None:
 
     class _Server(BaseApplication):
         def load_config(self):
-            from worker import gunicorn_conf  # the settings every way of serving shares
+            from worker.launch import gunicorn_settings  # worker/gunicorn.conf.py, run as a file
 
-            for name in vars(gunicorn_conf):
+            for name, value in gunicorn_settings().items():
                 if name in self.cfg.settings:
-                    self.cfg.set(name, getattr(gunicorn_conf, name))
+                    self.cfg.set(name, value)
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", processes)
-            self.cfg.set("accesslog", os.environ.get("WORKER_ACCESS_LOG") or None)
 
         def load(self):
             from worker.app import create_app

@@ -3,9 +3,13 @@
 Layouts (written by the library's scripts, read here without loading anything heavy):
 
 - blend: ``ARTIFACTS_DIR/blend/<version>/{blend.pkl,manifest.json}`` with the current version
-  named in ``ARTIFACTS_DIR/blend/LATEST`` (``scripts/fit_blend.py``; ``latest`` is accepted too);
+  named in ``ARTIFACTS_DIR/blend/latest`` (``scripts/fit_blend.py``; older blends' ``LATEST``
+  is still read);
 - neural models: ``ARTIFACTS_DIR/models/<model>/<version>/`` with a ``latest`` pointer
   (:mod:`recommender.neural.artifacts`); the worker uses ``embed`` for similar movies;
+
+both following the one convention of :mod:`recommender.artifacts`, whose
+:func:`~recommender.artifacts.latest_version` reads every pointer;
 - SBERT content vectors: ``ARTIFACTS_DIR/sbert/{movie_ids.npy,vectors.npy,texts.json}``
   (``scripts/embed.py``; no versions: read once at start).
 
@@ -16,22 +20,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-BLEND_POINTERS = ("LATEST", "latest")
+from recommender.artifacts import latest_version
+
 BLEND_FILE = "blend.pkl"
 SIMILAR_MODEL = "embed"
 
 
 def blend_version(artifacts_dir: Path) -> str | None:
     """The blend version the pointer names, if its folder holds ``blend.pkl``; else ``None``."""
-    root = Path(artifacts_dir) / "blend"
-    for name in BLEND_POINTERS:
-        try:
-            version = (root / name).read_text().strip()
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        if version and "/" not in version and (root / version / BLEND_FILE).is_file():
-            return version
-    return None
+    return latest_version(Path(artifacts_dir) / "blend", BLEND_FILE)
 
 
 def blend_folder(artifacts_dir: Path, version: str) -> Path:
@@ -40,9 +37,7 @@ def blend_folder(artifacts_dir: Path, version: str) -> Path:
 
 def embed_version(artifacts_dir: Path) -> str | None:
     """The version the ``embed`` model's ``latest`` pointer names (``None``: never trained)."""
-    from recommender.neural.artifacts import latest_version
-
-    return latest_version(SIMILAR_MODEL, artifacts_dir)
+    return latest_version(Path(artifacts_dir) / "models" / SIMILAR_MODEL)
 
 
 def sbert_folder(artifacts_dir: Path) -> Path | None:

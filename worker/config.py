@@ -8,11 +8,12 @@ Names (shared with deployment and the app; see docs/api.md):
 - ``SESSION_TTL_SECONDS`` (default 604800 = 7 days): lifetime of a login token.
 - ``BCRYPT_ROUNDS`` (default 12): bcrypt cost. The environment can raise it but never lower it
   below 12; tests lower it through ``create_app(test_config)`` only.
-- ``WORKER_HOST`` (127.0.0.1), ``WORKER_PORT`` (8000), ``WORKER_PROCESSES`` (2): where and how
-  ``python -m worker`` serves.
+- ``WORKER_HOST`` (127.0.0.1), ``WORKER_PORT`` (8000), ``WORKER_PROCESSES`` (2),
+  ``WORKER_THREADS`` (4), ``WORKER_ACCESS_LOG`` (unset: none; ``-``: stdout): where and how
+  gunicorn serves (worker/gunicorn.conf.py).
 - ``MAX_CONTENT_LENGTH`` (65536 bytes): larger request bodies get 413.
 - ``RECOMMENDER_MODEL`` (default ``auto``): ``auto`` serves the saved blend
-  (``ARTIFACTS_DIR/blend/LATEST``) when there is one, else Pearson fitted at start from the
+  (``ARTIFACTS_DIR/blend/latest``) when there is one, else Pearson fitted at start from the
   ratings; ``blend`` is the same; any other registry name (``pearson``, ``popularity``, ...) is
   fitted at start with ``make_model``.
 - ``RELOAD_CHECK_SECONDS`` (default 30): how often (at most) each process checks the ``latest``
@@ -23,8 +24,8 @@ Names (shared with deployment and the app; see docs/api.md):
 - ``NEIGHBOUR_MIN_AGE_SECONDS`` (259200 = 3 days), ``NEIGHBOUR_MIN_RATINGS`` (20),
   ``NEIGHBOUR_MAX_APP`` (3): when app users count as taste neighbours (worker/trust.py).
 - ``SIGNUP_MAX_PER_ADDRESS`` (10) per ``SIGNUP_WINDOW_SECONDS`` (3600): sign-ups per client
-  address (429 beyond). gunicorn's own settings (``WORKER_READ_TIMEOUT``, 15 s, ...) are in
-  worker/gunicorn_conf.py.
+  address (429 beyond). gunicorn's own settings are in worker/gunicorn.conf.py
+  (``WORKER_READ_TIMEOUT``, 15 s, in worker/gunicorn_worker.py).
 - Data locations come from ``recommender.settings`` (DATA_DIR, MOVIELENS_PATH, OVERVIEWS_PATH);
   ``ARTIFACTS_DIR`` (default ``./artifacts``) is read once into the app config, so tests can
   point one app at their own folder.
@@ -135,10 +136,14 @@ def from_environment() -> dict[str, Any]:
 
 
 def server_settings() -> dict[str, Any]:
-    """Where ``python -m worker`` listens: host, port and number of gunicorn processes."""
+    """How gunicorn serves the worker (worker/gunicorn.conf.py, ``python -m worker``): host,
+    port, processes, threads per process, access log (``-`` = stdout, None = off) and the
+    embedded Redis's data folder of ``python -m worker``."""
     return {
         "host": os.environ.get("WORKER_HOST", "").strip() or "127.0.0.1",
         "port": _int_env("WORKER_PORT") or 8000,
         "processes": _int_env("WORKER_PROCESSES") or 2,
+        "threads": _int_env("WORKER_THREADS") or 4,
+        "access_log": os.environ.get("WORKER_ACCESS_LOG", "").strip() or None,
         "data_dir": os.environ.get("WORKER_DATA_DIR", "").strip() or "var/redis",
     }

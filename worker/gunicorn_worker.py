@@ -19,7 +19,7 @@ request is handed to a thread. A client that has not sent its whole request with
 timeout bounds each later read or write of a thread on that connection (larger bodies,
 ``Expect: 100-continue``), so a stalled client cannot hold a thread for long either.
 
-Use it with ``gunicorn -c python:worker.gunicorn_conf`` (which names it as ``worker_class``).
+Use it with ``gunicorn -c worker/gunicorn.conf.py`` (which names it as ``worker_class``).
 """
 
 from __future__ import annotations

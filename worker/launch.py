@@ -1,7 +1,8 @@
 """Start a real worker (gunicorn, N processes) as a child process and wait until it is ready.
 
-Used by the test fixtures (``live_worker``) and ``scripts/load_test.py``; production uses the
-``gunicorn`` command line directly (see docs/api.md).
+Used by the test fixtures (``live_worker``) and ``scripts/load_test.py``; the image and
+Kubernetes run ``gunicorn -c worker/gunicorn.conf.py "worker.app:create_app()"``. All three, and
+``python -m worker``, read the settings from :data:`GUNICORN_CONF`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from worker.embedded_redis import free_port
+
+GUNICORN_CONF = Path(__file__).with_name("gunicorn.conf.py")
+"""The one gunicorn configuration file of the worker."""
+
+
+def gunicorn_settings() -> dict[str, Any]:
+    """The settings :data:`GUNICORN_CONF` defines, as gunicorn reads them (the file is run)."""
+    import runpy
+
+    values = runpy.run_path(str(GUNICORN_CONF))
+    return {name: value for name, value in values.items() if not name.startswith("_")}
 
 
 @dataclass
@@ -47,8 +59,7 @@ def start_worker(
     env: dict[str, str] | None = None,
 ) -> LiveWorker:
     """Run ``gunicorn worker.app:create_app(app_config)`` with the production settings of
-    :mod:`worker.gunicorn_conf` on 127.0.0.1 (``processes`` x ``threads``) and wait for
-    /readyz.
+    :data:`GUNICORN_CONF` on 127.0.0.1 (``processes`` x ``threads``) and wait for /readyz.
 
     ``app_config`` is passed to ``create_app`` as ``test_config`` (a Python literal), e.g.
     ``{"BCRYPT_ROUNDS": 4}``; ``None`` runs with production settings from the environment.
@@ -65,7 +76,7 @@ def start_worker(
     env.setdefault("OMP_NUM_THREADS", "1")
     cmd = [
         sys.executable, "-m", "gunicorn", factory,
-        "-c", "python:worker.gunicorn_conf",
+        "-c", str(GUNICORN_CONF),
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(processes),
         "--threads", str(threads),

@@ -3,7 +3,7 @@
 Paths and methods come from Flask's ``url_map``; what each route takes and answers from its
 ``@endpoint`` declaration (:mod:`worker.endpoint`); every schema from the pydantic models
 (``model_json_schema``). A route registered without ``@endpoint`` is left out, and
-``tests/test_worker_openapi.py`` fails on it. Served at ``GET /api/v1/openapi.json``.
+``tests/integration/test_worker_openapi.py`` fails on it. Served at ``GET /api/v1/openapi.json``.
 
 Genre names are an ``enum`` of the served catalogue's genres once it is loaded (before, just
 strings), so the document states exactly which names ``PUT /me/genres`` and

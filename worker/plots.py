@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from recommender import artifacts
+
 
 @dataclass(frozen=True)
 class Plot:
@@ -59,14 +61,10 @@ OTHER = (
 
 
 def latest_version(model_dir: Path) -> Path | None:
-    """The version folder the ``latest`` pointer names, else the newest-named folder."""
-    pointer = model_dir / "latest"
-    if pointer.is_file():
-        version = model_dir / pointer.read_text(encoding="utf-8").strip()
-        if version.is_dir():
-            return version
-    versions = sorted(p for p in model_dir.iterdir() if p.is_dir())
-    return versions[-1] if versions else None
+    """The version folder the model's ``latest`` pointer names (:mod:`recommender.artifacts`),
+    if it holds training curves."""
+    version = artifacts.latest_version(model_dir, "training_curves.png")
+    return None if version is None else model_dir / version
 
 
 def find_plots(root: Path) -> list[Plot]:

@@ -60,8 +60,9 @@ def pearson_of(model: Any) -> Any | None:
 
     if isinstance(model, PearsonRecommender):
         return model
-    parts = getattr(model, "_parts", None)
-    return getattr(parts, "pearson", None)
+    component = getattr(model, "component", None)
+    part = component("pearson") if callable(component) else None
+    return getattr(part, "model", None)
 
 
 def apply_cap(model: Any, policy: NeighbourPolicy) -> None:

@@ -1,11 +1,13 @@
-"""Versioned model artifacts, and loading the newest one without a restart.
+"""Versioned neural-model artifacts, and loading the newest one without a restart.
 
-Layout (``root`` = ``ARTIFACTS_DIR``, see :func:`recommender.settings.artifacts_dir`)::
+The versions follow the project's one convention (:mod:`recommender.artifacts`). Layout
+(``root`` = ``ARTIFACTS_DIR``, see :func:`recommender.settings.artifacts_dir`)::
 
     root/models/<model>/<version>/model.keras      the whole Keras model (head nested inside)
     root/models/<model>/<version>/features.npz     id maps + feature statistics (data.Features)
     root/models/<model>/<version>/manifest.json    model name, params, data fingerprint,
-                                                   validation metrics, history, calibration
+                                                   validation metrics, history, calibration,
+                                                   library versions
     root/models/<model>/latest                     text file: the current <version>
 
 ``<version>`` is ``YYYYmmddTHHMMSSZ-<fingerprint>`` so versions sort by time. The ``latest``
@@ -17,24 +19,19 @@ reader never sees a half-written model. The worker polls :func:`latest_version` 
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from recommender import artifacts
+from recommender.artifacts import ArtifactNotFound
 from recommender.settings import artifacts_dir as default_artifacts_dir
 
 MODEL_FILE = "model.keras"
 FEATURES_FILE = "features.npz"
-MANIFEST_FILE = "manifest.json"
-LATEST_FILE = "latest"
+MANIFEST_FILE = artifacts.MANIFEST
 FORMAT_VERSION = 1
-
-
-class ArtifactNotFound(FileNotFoundError):
-    """No trained version of the model exists under the artifacts folder."""
 
 
 def model_dir(model_name: str, artifacts_dir: str | Path | None = None) -> Path:
@@ -54,25 +51,14 @@ def save_artifact(
     ``extra`` is merged into the manifest (e.g. the command line, throughput). Returns the
     version folder; points ``latest`` at it when ``make_latest``.
     """
-    import keras
-    import tensorflow as tf
-
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    version = f"{stamp}-{recommender.fingerprint[:8] or 'nodata'}"
-    folder = model_dir(recommender.name, artifacts_dir) / version
-    suffix = 1
-    while folder.exists():  # two saves in one second
-        folder = folder.with_name(f"{version}.{suffix}")
-        suffix += 1
-    folder.mkdir(parents=True)
+    tag = recommender.fingerprint[:8] or "nodata"
+    folder = artifacts.new_version(model_dir(recommender.name, artifacts_dir), tag)
     recommender.model.save(folder / MODEL_FILE)
     np.savez(folder / FEATURES_FILE, **recommender.features.to_arrays())
     features = recommender.features
     manifest = {
         "format": FORMAT_VERSION,
         "model": recommender.name,
-        "version": folder.name,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "data": {
             "fingerprint": recommender.fingerprint,
             "n_users": features.n_users,
@@ -83,14 +69,10 @@ def save_artifact(
         "params": _jsonable(recommender.params),
         "validation": recommender.validation,
         "history": recommender.history,
-        "calibration": {
-            "slope": recommender.calibration.slope,
-            "intercept": recommender.calibration.intercept,
-        },
-        "software": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        "calibration": recommender.calibration.to_dict(),
         **(extra or {}),
     }
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+    artifacts.write_manifest(folder, manifest)
     if make_latest:
         set_latest(recommender.name, folder.name, artifacts_dir)
     return folder
@@ -98,12 +80,7 @@ def save_artifact(
 
 def set_latest(model_name: str, version: str, artifacts_dir: str | Path | None = None) -> None:
     """Point ``latest`` at ``version`` atomically."""
-    folder = model_dir(model_name, artifacts_dir)
-    if not (folder / version / MANIFEST_FILE).exists():
-        raise ArtifactNotFound(f"{folder / version} is not a complete model version")
-    temporary = folder / f".{LATEST_FILE}.{os.getpid()}"
-    temporary.write_text(version + "\n")
-    os.replace(temporary, folder / LATEST_FILE)
+    artifacts.set_latest(model_dir(model_name, artifacts_dir), version)
 
 
 def latest_version(model_name: str, artifacts_dir: str | Path | None = None) -> str | None:
@@ -111,19 +88,15 @@ def latest_version(model_name: str, artifacts_dir: str | Path | None = None) -> 
 
     Cheap (one small file read): the worker can call it on every request or on a timer.
     """
-    pointer = model_dir(model_name, artifacts_dir) / LATEST_FILE
-    try:
-        return pointer.read_text().strip() or None
-    except FileNotFoundError:
-        return None
+    return artifacts.latest_version(model_dir(model_name, artifacts_dir))
 
 
 def load_artifact(folder: str | Path):
     """Load one version folder back into a ready-to-score recommender (same predictions)."""
     import keras
 
+    from recommender.calibration import StarsCalibrator
     from recommender.models import model_class
-    from recommender.neural.base import Calibration
     from recommender.neural.data import Features
 
     folder = Path(folder)
@@ -134,7 +107,7 @@ def load_artifact(folder: str | Path):
     with np.load(folder / FEATURES_FILE) as arrays:
         features = Features.from_arrays({name: arrays[name] for name in arrays.files})
     recommender._set_fitted(model, features)
-    recommender.calibration = Calibration(**manifest["calibration"])
+    recommender.calibration = StarsCalibrator(**manifest["calibration"])
     recommender.history = manifest["history"]
     recommender.validation = manifest["validation"]
     recommender.fingerprint = manifest["data"]["fingerprint"]
@@ -151,14 +124,6 @@ def load_latest(model_name: str, artifacts_dir: str | Path | None = None):
             f"run: python -m scripts.train --model {model_name}"
         )
     return load_artifact(model_dir(model_name, artifacts_dir) / version)
-
-
-def read_manifest(model_name: str, artifacts_dir: str | Path | None = None) -> dict[str, Any]:
-    """The manifest of the latest version (for /readyz and the insights page)."""
-    version = latest_version(model_name, artifacts_dir)
-    if version is None:
-        raise ArtifactNotFound(f"no trained {model_name!r}")
-    return json.loads((model_dir(model_name, artifacts_dir) / version / MANIFEST_FILE).read_text())
 
 
 def _jsonable(value: Any) -> Any:

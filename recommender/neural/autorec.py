@@ -40,9 +40,10 @@ from recommender.base import (
     training_row,
     validate_profile,
 )
-from recommender.neural.base import Calibration
-from recommender.popularity import MovieStats, catalogue_ids, positions_in
+from recommender.calibration import StarsCalibrator
+from recommender.popularity import MovieStats, catalogue_ids
 from recommender.profile_calibration import calibrate_on_profiles
+from recommender.vocabulary import positions_in
 
 DEFAULTS: dict[str, Any] = {
     "hidden": (500,),  # the paper's I-AutoRec; reference E used (300, 150)
@@ -94,7 +95,7 @@ class AutoRecRecommender(Recommender):
         self.params: dict[str, Any] = {**DEFAULTS, **params}
         self.history: dict[str, list[float]] = {}
         self.validation: dict[str, float] = {}
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
 
     def build_model(self, n_users: int):
         """The autoencoder ``(B, n_users) -> (B, n_users)`` stars, compiled."""
@@ -192,7 +193,7 @@ class AutoRecRecommender(Recommender):
         self.user_weights = weights.T.astype(np.float64)  # (n_users, d)
         self.user_bias = bias.astype(np.float64)
         self._prior = np.append(self.user_weights.mean(axis=0), self.user_bias.mean())
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
         if p["calibration_users"]:
             self.calibration = calibrate_on_profiles(
                 lambda profile, wanted: self.predict(profile, wanted),

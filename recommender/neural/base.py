@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from recommender.base import (
-    LIKED_RATING,
     MAX_RATING,
     MIN_RATING,
     Profile,
@@ -34,6 +33,7 @@ from recommender.base import (
     UserKey,
     validate_profile,
 )
+from recommender.calibration import StarsCalibrator
 from recommender.neural.data import Features, make_dataset, profile_average, split_validation
 
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -70,28 +70,6 @@ class HeadSpec:
     head: Any  # keras.Model
     user_dim: int
     user_initializer: str = "uniform"
-
-
-@dataclass
-class Calibration:
-    """``match = 100 · sigmoid(slope · predicted_stars + intercept)`` ≈ P(rating ≥ 4)."""
-
-    slope: float = 2.0
-    intercept: float = -7.5
-
-    def match(self, predicted: np.ndarray) -> np.ndarray:
-        return 100.0 / (1.0 + np.exp(-(self.slope * predicted + self.intercept)))
-
-    @classmethod
-    def fit(cls, predicted: np.ndarray, actual: np.ndarray) -> Calibration:
-        """Logistic fit of ``actual >= LIKED_RATING`` on ``predicted`` (validation ratings)."""
-        from sklearn.linear_model import LogisticRegression
-
-        liked = np.asarray(actual) >= LIKED_RATING
-        if liked.all() or not liked.any():
-            return cls()
-        fit = LogisticRegression(C=100.0).fit(np.asarray(predicted).reshape(-1, 1), liked)
-        return cls(float(fit.coef_[0, 0]), float(fit.intercept_[0]))
 
 
 def data_fingerprint(ratings: pd.DataFrame) -> str:
@@ -135,7 +113,7 @@ class NeuralRecommender(Recommender):
         self.params: dict[str, Any] = {**defaults, **params}
         self.model = None
         self.features: Features | None = None
-        self.calibration = Calibration()
+        self.calibration = StarsCalibrator()
         self.history: dict[str, list[float]] = {}
         self.validation: dict[str, float] = {}
         self.fingerprint = ""
@@ -254,7 +232,7 @@ class NeuralRecommender(Recommender):
         if validation is not None:
             predicted = self._predict_rows(val_arrays)
             errors = predicted - val_arrays["rating"]
-            self.calibration = Calibration.fit(predicted, val_arrays["rating"])
+            self.calibration = StarsCalibrator.fitted(predicted, val_arrays["rating"])
             best = int(np.argmin(self.history["val_loss"]))
             self.validation = {
                 "rmse": float(np.sqrt(np.mean(errors**2))),
@@ -365,21 +343,6 @@ class NeuralRecommender(Recommender):
             evidence={"training_ratings": features.movie_count},
             context={"model": self.name, "folded_in": not known},
         )
-
-    def predict_known(self, user_ids: np.ndarray, movie_ids: np.ndarray) -> np.ndarray:
-        """Batched predictions (stars) for (training user, movie) pairs; unknown -> global mean.
-
-        The fast path for the rating protocol: one model call instead of one per user.
-        """
-        users = self.features.user_index(user_ids)
-        movies = self.features.movie_index(movie_ids)
-        ok = (users >= 0) & (movies >= 0)
-        out = np.full(len(users), self.default_rating, dtype=np.float64)
-        user_avg = self.features.user_avg[users[ok]]
-        rows = {"user": users[ok], "movie": movies[ok], "user_avg": user_avg}
-        if ok.any():
-            out[ok] = self._predict_rows(rows)
-        return np.clip(out, MIN_RATING, MAX_RATING)
 
     def _predict_rows(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         inputs = {k: rows[k] for k in ("user", "movie", "user_avg")}

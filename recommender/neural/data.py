@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recommender.vocabulary import index_or_missing, positions_in
+
 AVERAGE_SHRINKAGE = 5.0
 """Pseudo-ratings at the global mean added to every average (a Bayesian mean), so that a
 movie (or a new user) with two ratings does not get an extreme average."""
@@ -75,8 +77,8 @@ class Features:
         if movies is not None:
             movie_ids = np.union1d(movie_ids, movies["movieId"].to_numpy(np.int64))
         global_mean = float(ratings["rating"].mean())
-        users = np.searchsorted(user_ids, ratings["userId"].to_numpy(np.int64))
-        items = np.searchsorted(movie_ids, ratings["movieId"].to_numpy(np.int64))
+        users = positions_in(user_ids, ratings["userId"].to_numpy(np.int64))
+        items = positions_in(movie_ids, ratings["movieId"].to_numpy(np.int64))
         stars = ratings["rating"].to_numpy(np.float64)
         movie_total = np.bincount(items, stars, minlength=len(movie_ids))
         movie_count = np.bincount(items, minlength=len(movie_ids)).astype(np.int64)
@@ -145,11 +147,7 @@ class Features:
 
 
 def _lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    wanted = np.asarray(wanted, dtype=np.int64)
-    if len(sorted_ids) == 0:
-        return np.full(len(wanted), -1, dtype=np.int32)
-    pos = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == wanted, pos, -1).astype(np.int32)
+    return index_or_missing(sorted_ids, np.asarray(wanted, dtype=np.int64)).astype(np.int32)
 
 
 def _multi_hot(movie_ids: np.ndarray, movies: pd.DataFrame | None) -> tuple[list[str], np.ndarray]:

@@ -1,7 +1,7 @@
 """Which models one app serves, from start-up to hot reload: :class:`ModelRegistry`.
 
 **Which model** (``RECOMMENDER_MODEL``, default ``auto``): ``auto`` and ``blend`` serve the saved
-blend (``ARTIFACTS_DIR/blend/LATEST``, :class:`recommender.blend.BlendRecommender`) when there
+blend (``ARTIFACTS_DIR/blend/latest``, :class:`recommender.blend.BlendRecommender`) when there
 is one, else Pearson fitted at start from the ratings; any other registry name is fitted at
 start. ``/readyz`` says which model and version are served and why (``model_reason``).
 
@@ -132,7 +132,7 @@ class ModelRegistry:
         if version is not None:
             try:
                 loaded = self.loader.blend(self.artifacts_dir, version)
-                return loaded, f"blend artifact {version} (ARTIFACTS_DIR/blend/LATEST)"
+                return loaded, f"blend artifact {version} (ARTIFACTS_DIR/blend/latest)"
             except Exception as exc:
                 log.exception("blend %s failed to load; falling back to pearson", version)
                 self._failed.add(("blend", version))

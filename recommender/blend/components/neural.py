@@ -1,0 +1,98 @@
+"""Blend component ``neural``: a neural model of the registry, folding the profile in.
+
+Features: its predicted rating and the movie's rank percentile in its ordering (0–1).
+Candidates: its own ranking. ``neural="auto"`` takes the first of :data:`NEURAL_PREFERENCE`
+that is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recommender.base import UserKey
+from recommender.blend.component import Component, Opinion, TrainingData
+from recommender.reasons import known
+from recommender.vocabulary import take
+
+if TYPE_CHECKING:
+    from recommender.blend.model import BlendRecommender
+
+NEURAL_PREFERENCE: tuple[str, ...] = ("embed-implicit", "embed", "neumf", "nncf")
+"""Registry names tried, in order, when ``neural="auto"`` (best new-user NDCG@24 first, from
+``artifacts/eval/neural_newuser.md``)."""
+
+
+@dataclass
+class NeuralOpinion(Opinion):
+    """Arrays ``(n,)`` over the catalogue: ``predicted`` stars, ``rank`` (the model's ordering
+    key) and ``rank_pct`` (its percentile, 0–1); NaN for movies the model does not know."""
+
+    predicted: np.ndarray
+    rank: np.ndarray
+    rank_pct: np.ndarray
+
+    def features(self, idx: np.ndarray) -> np.ndarray:
+        return np.column_stack([self.predicted[idx], self.rank_pct[idx]])
+
+    def candidates(self) -> list[np.ndarray]:
+        return [self.rank]
+
+    def evidence(self, idx: np.ndarray) -> list[dict[str, Any]]:
+        return [
+            {"neural_predicted": round(float(self.predicted[p]), 2)}
+            if np.isfinite(self.predicted[p])
+            else {}
+            for p in idx
+        ]
+
+
+def resolve(name: str | None) -> str | None:
+    """The registry name ``name`` stands for (``"auto"``: see :data:`NEURAL_PREFERENCE`)."""
+    if name is None or name != "auto":
+        return name
+    from recommender.models import MODEL_NAMES
+
+    return next((n for n in NEURAL_PREFERENCE if n in MODEL_NAMES), None)
+
+
+class NeuralComponent(Component):
+    name = "neural"
+    features = ("neural_predicted", "neural_rank_pct")
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name
+
+    @classmethod
+    def configure(cls, blend: BlendRecommender) -> NeuralComponent | None:
+        name = resolve(blend.neural_name)
+        return None if name is None else cls(name)
+
+    def fit(self, data: TrainingData) -> NeuralComponent:
+        from recommender.models import make_model
+
+        fitted = self.clone()
+        fitted.model = make_model(self.model_name).fit(data.ratings, data.movies)
+        fitted.index = data.catalogue.align(fitted.model.movie_ids)
+        return fitted
+
+    def opinion(self, profile: dict[int, float], user: UserKey | None) -> NeuralOpinion:
+        s = self.model.score(profile, user=user)
+        rank = take(s.rank, self.index)
+        finite = np.isfinite(rank)
+        pct = np.full(len(rank), np.nan)
+        if finite.any():
+            order = np.argsort(np.argsort(rank[finite]))
+            pct[finite] = order / max(finite.sum() - 1, 1)
+        return NeuralOpinion(predicted=take(s.predicted, self.index), rank=rank, rank_pct=pct)
+
+    @staticmethod
+    def sentence(evidence: Mapping[str, Any]) -> str | None:
+        if known(evidence.get("neural_predicted")):
+            # No number: the card's predicted stars are the blend's, and a second, different
+            # figure would contradict them.
+            return "it fits the pattern of your ratings"
+        return None
