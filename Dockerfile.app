@@ -6,7 +6,7 @@
 # PYTHON_IMAGE: the official Python image, pinned by digest. Where Docker Hub cannot be reached,
 # a Debian bookworm image with Python 3.11 stands in (scripts/make_base_image.sh makes one from
 # Debian's packages; scripts/check_containers.py builds with --build-arg PYTHON_IMAGE=...).
-# checkov:skip=CKV_DOCKER_7:FROM uses ARG PYTHON_IMAGE, whose default is the official image pinned by digest (tests/test_deployment.py asserts it)
+# checkov:skip=CKV_DOCKER_7:FROM uses ARG PYTHON_IMAGE, whose default is the official image pinned by digest (tests/deployment/test_deployment.py asserts it)
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 # ---- build stage: a complete virtual environment in /opt/venv -------------------------------

@@ -16,6 +16,12 @@ early stopping on a validation split (progress per epoch), and writes
 ``ARTIFACTS_DIR/models/<model>/<version>/`` (model, id maps, feature statistics, manifest,
 ``training_curves.png``) and moves the ``latest`` pointer. Uses every GPU through
 ``MirroredStrategy`` when there is one, the CPU otherwise. Same seed, same model.
+
+Data-parallel across processes or machines: with ``TF_CONFIG`` set (or, in a Kubernetes
+Indexed Job, derived from ``JOB_COMPLETION_INDEX``; :mod:`recommender.neural.distributed`)
+every process runs this same command, training runs under ``MultiWorkerMirroredStrategy``
+(``--batch-size`` is then the global batch, split across the processes) and only worker 0
+(the chief) writes the artifact.
 """
 
 from __future__ import annotations
@@ -164,9 +170,17 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from recommender.neural.distributed import (
+        configure_from_job,
+        is_chief,
+        multi_worker_strategy,
+        worker_count,
+    )
     from recommender.neural.runtime import limit_threads, make_deterministic
 
+    configure_from_job()  # TF_CONFIG from a Kubernetes Indexed Job's pod index, if any
     limit_threads(args.threads)
+    multi_worker_strategy()  # with TF_CONFIG: before any TensorFlow op, as TensorFlow requires
     make_deterministic(args.seed)
     from recommender import settings
     from recommender.models import make_model
@@ -175,10 +189,25 @@ def main(argv: list[str] | None = None) -> int:
 
     app_ratings = export_app_ratings() if args.include_app_ratings else None
     ratings, movies = read_training_data(args.data, args.extra_ratings, app_ratings)
+    from recommender.neural.base import data_fingerprint
+    from recommender.neural.distributed import same_on_every_worker
+
+    if not same_on_every_worker(data_fingerprint(ratings)):
+        print("error: the training processes read different data; run again", file=sys.stderr)
+        return 3
     model = make_model(args.model, **model_params(args))
     progress = EpochProgress(model.params["epochs"], desc=f"train {args.model}")
     model.fit(ratings, movies, callbacks=[progress])
+    v = model.validation
+    summary = (
+        f"{args.model}: validation RMSE {v.get('rmse', float('nan')):.4f} "
+        f"MAE {v.get('mae', float('nan')):.4f} (best epoch {v.get('best_epoch')})"
+    )
+    if not is_chief():  # every process holds the same weights; one writes them
+        print(summary + "; not the chief, so nothing saved")
+        return 0
     extra = {
+        "training_processes": worker_count(),
         "command": "python -m scripts.train " + " ".join(sys.argv[1:] if argv is None else argv),
         "extra_ratings": [str(p) for p in args.extra_ratings],
         "app_ratings": None
@@ -198,11 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(artifacts) / "plots" / f"training_{args.model}.png",
         f"{args.model} training curves",
     )
-    v = model.validation
-    print(
-        f"{args.model}: validation RMSE {v.get('rmse', float('nan')):.4f} "
-        f"MAE {v.get('mae', float('nan')):.4f} (best epoch {v.get('best_epoch')})"
-    )
+    print(summary)
     print(f"saved {folder}")
     return 0
 

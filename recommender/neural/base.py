@@ -82,9 +82,15 @@ def data_fingerprint(ratings: pd.DataFrame) -> str:
 
 
 def choose_strategy(devices: list[str] | None = None):
-    """``MirroredStrategy`` over every GPU (or the given devices), else the default strategy."""
+    """``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names a cluster (training across
+    processes, :mod:`recommender.neural.distributed`); else ``MirroredStrategy`` over every
+    GPU (or the given devices); else the default strategy (one CPU process)."""
     import tensorflow as tf
 
+    from recommender.neural.distributed import multi_worker_strategy
+
+    if not devices and (cluster := multi_worker_strategy()) is not None:
+        return cluster
     if devices:
         return tf.distribute.MirroredStrategy(devices=devices)
     if tf.config.list_logical_devices("GPU"):
@@ -195,6 +201,11 @@ class NeuralRecommender(Recommender):
         """
         import keras
 
+        from recommender.neural.distributed import (
+            allow_fit_across_workers,
+            is_distributed,
+            worker_count,
+        )
         from recommender.neural.runtime import make_deterministic
 
         p = self.params
@@ -203,11 +214,15 @@ class NeuralRecommender(Recommender):
         features = Features.from_ratings(fit_part, movies)
         train_arrays, val_arrays = features.encode(fit_part), features.encode(val_part)
         strategy = self.strategy or choose_strategy()
-        replicas = strategy.num_replicas_in_sync
-        batch = p["batch_size"] * replicas
+        # batch_size per local device (GPUs of this process), global across processes: with
+        # TF_CONFIG the processes split each batch, so the steps and the tuned settings are
+        # those of one process.
+        batch = p["batch_size"] * strategy.num_replicas_in_sync // worker_count()
         with strategy.scope():
             model = self.build_model(features, (train_arrays["user"], train_arrays["movie"]))
             self.compile(model)
+        if is_distributed():
+            allow_fit_across_workers(model)
         train = train_data or make_dataset(train_arrays, batch, shuffle=True, seed=p["seed"])
         validation = None
         stops = []
@@ -346,6 +361,15 @@ class NeuralRecommender(Recommender):
 
     def _predict_rows(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         inputs = {k: rows[k] for k in ("user", "movie", "user_avg")}
+        from recommender.neural.distributed import is_distributed
+
+        if is_distributed():  # every process scores all rows itself (no sharding, same result)
+            n, step = len(inputs["user"]), 8192
+            parts = [
+                np.asarray(self.model({k: v[i : i + step] for k, v in inputs.items()}))
+                for i in range(0, n, step)
+            ]
+            return np.concatenate(parts)[:, 0].astype(np.float64) if parts else np.zeros(0)
         return self.model.predict(inputs, batch_size=8192, verbose=0)[:, 0].astype(np.float64)
 
     def _profile_arrays(self, profile: Profile) -> tuple[np.ndarray, np.ndarray]:

@@ -449,18 +449,48 @@ def _parse(module_name: str, args: list[str]) -> None:
     parser(args)  # argparse exits (SystemExit) on an unknown or missing flag
 
 
-@pytest.mark.parametrize("job", ["train", "fetch-data"])
+@pytest.mark.parametrize("job", ["train", "train-distributed", "fetch-data"])
 def test_job_commands_are_accepted_by_the_scripts(rendered, job):
     (obj,) = objects(rendered, "Job", job, "overlays/gke/jobs")
     module_name, args = _script_args(obj)
     _parse(module_name, args)
 
 
-def test_retrain_cronjob_command_is_accepted_by_the_training_cli(rendered):
+def test_retrain_cronjob_runs_the_retrain_command_with_app_ratings(rendered):
+    """The CronJob rebuilds what the worker serves (scripts.retrain), on the app's ratings."""
     (obj,) = objects(rendered, "CronJob", "retrain", "overlays/gke")
     module_name, args = _script_args(obj)
-    assert "--include-app-ratings" in args
+    assert module_name == "scripts.retrain" and "--no-app-ratings" not in args
+    assert "REDIS_URL" in container_env_names(rendered, obj)
     _parse(module_name, args)
+    (first,) = objects(rendered, "Job", "train", "overlays/gke/jobs")
+    assert _script_args(first)[0] == "scripts.retrain"
+
+
+def test_distributed_training_job_is_indexed_behind_a_headless_service(rendered):
+    """The Indexed Job's pods find each other where TF_CONFIG says (tf_config_from_job)."""
+    from recommender.neural.distributed import tf_config_from_job
+
+    (job,) = objects(rendered, "Job", "train-distributed", "overlays/gke/jobs")
+    spec, pod = job["spec"], pod_spec(job)
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == spec["parallelism"] >= 2
+    env = {e["name"]: e.get("value") for e in container(job)["env"]}
+    assert int(env["TRAINER_COUNT"]) == spec["completions"]
+    assert env["TRAINER_JOB"] == job["metadata"]["name"]
+    (service,) = objects(rendered, "Service", pod["subdomain"], "overlays/gke")
+    assert env["TRAINER_SERVICE"] == service["metadata"]["name"]
+    assert service["spec"]["clusterIP"] == "None"
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    port = int(env["TRAINER_PORT"])
+    assert [p["port"] for p in service["spec"]["ports"]] == [port]
+    assert [p["containerPort"] for p in container(job)["ports"]] == [port]
+    config = json.loads(tf_config_from_job({**env, "JOB_COMPLETION_INDEX": "1"}))
+    assert config["cluster"]["worker"][0] == f"train-distributed-0.trainers:{port}"
+    (policy,) = objects(rendered, "NetworkPolicy", "trainers-to-each-other", "overlays/gke")
+    for rule in policy["spec"]["ingress"] + policy["spec"]["egress"]:
+        assert [p["port"] for p in rule["ports"]] == [port]
 
 
 # ---- Kubernetes policy -------------------------------------------------------------------------
