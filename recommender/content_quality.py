@@ -8,7 +8,7 @@ person, and the hit rates measured on them.
   come up for it. :func:`describe_hit_rate` is the share of fitting movies in the top 24;
   :func:`describe_off_topic` the share of unwanted ones there.
 
-``python -m scripts.content_quality`` prints both tables; ``tests/test_content_quality.py``
+``python -m scripts.content_quality`` prints both tables; ``tests/unit/test_content_quality.py``
 asserts them on the test catalogue.
 """
 
