@@ -127,7 +127,11 @@ class MoviesPage(Page[Movie]):
 
 class SimilarMovie(Answer):
     movie: Movie
-    similarity: float = Similarity
+    similarity: float = Field(
+        ge=-1.0001,
+        le=1.0001,
+        description="closeness -1..1 of story, genres and audience (tanh of the score / 3)",
+    )
 
 
 class SimilarMovies(Answer):

@@ -6,7 +6,7 @@ The library builds it from a model's :class:`recommender.base.Recommendations`
 items a page at a time, and the app reads the items of a page back into
 :class:`Recommendation` (:meth:`Recommendation.from_api`). The JSON field names are the API's
 (``docs/api.md``): ``movie_id``, ``predicted_rating``, ``match``, ``reason``, ``reasons``,
-``evidence``, ``query_similarity``; ``model``, ``model_version``, ``computed_at``,
+``evidence``, ``query_similarity``, ``story_match``; ``model``, ``model_version``, ``computed_at``,
 ``ratings_version``, ``neighbour_count``, ``items``, ``query``, ``digest``, ``ranked_by``.
 
 Only the standard library is imported here, so the app (which has no model stack) can import
@@ -50,7 +50,9 @@ class Recommendation:
       (:mod:`recommender.reasons` writes them); ``None`` until the item is explained for
       showing, except in lists ranked by a description, which are explained when computed;
     - ``query_similarity``: cosine (0–1, 3 decimals) to the description a person typed, in
-      lists of movies matching a description.
+      lists of movies matching a description;
+    - ``story_match``: the sentence of the movie's overview closest to that description
+      (``None`` without an overview), in those lists.
     """
 
     movie_id: int
@@ -60,6 +62,7 @@ class Recommendation:
     reason: str | None = None
     reasons: list[str] | None = None
     query_similarity: float | None = None
+    story_match: str | None = None
 
     @property
     def explained(self) -> bool:
@@ -68,7 +71,7 @@ class Recommendation:
 
     def to_json(self) -> dict[str, Any]:
         """The cached form: ``movie_id``, ``predicted_rating``, ``match``, ``evidence``, plus
-        ``reason``, ``reasons`` and ``query_similarity`` when set."""
+        ``reason``, ``reasons``, ``query_similarity`` and ``story_match`` when set."""
         data: dict[str, Any] = {
             "movie_id": self.movie_id,
             "predicted_rating": self.predicted_rating,
@@ -81,6 +84,8 @@ class Recommendation:
         data["evidence"] = self.evidence
         if self.query_similarity is not None:
             data["query_similarity"] = self.query_similarity
+        if self.story_match is not None:
+            data["story_match"] = self.story_match
         return data
 
     def shown_json(self) -> dict[str, Any]:
@@ -105,6 +110,7 @@ class Recommendation:
             reason=data.get("reason"),
             reasons=data.get("reasons"),
             query_similarity=data.get("query_similarity"),
+            story_match=data.get("story_match"),
         )
 
     @classmethod
@@ -121,6 +127,7 @@ class Recommendation:
             reason=item.get("reason"),
             reasons=[str(r) for r in item.get("reasons") or [] if r],
             query_similarity=(evidence or {}).get("query_similarity"),
+            story_match=(evidence or {}).get("story_match"),
         )
 
 

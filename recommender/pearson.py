@@ -288,7 +288,10 @@ class PearsonRecommender(Recommender):
                 self._popularity,
             ),
         )
-        match = 100.0 * rated / n_nb if n_nb else np.zeros(n_movies)
+        # match: the share of the taste neighbours who gave it 4★+ (how likely a person with
+        # this taste loves it), so the served list, ordered by match, keeps movies they rated
+        # low behind those they loved
+        match = 100.0 * liked / n_nb if n_nb else np.zeros(n_movies)
         return Scores(
             movie_ids=self.movie_ids,
             predicted=predicted,

@@ -77,6 +77,17 @@ def close_to_description(cosine: float) -> str:
     return f"Its story matches your description ({round(100 * max(cosine, 0.0))}% close)"
 
 
+def story_reason(sentence: str | None, cosine: float, limit: int = 160) -> str:
+    """The line a card shows for a movie found by a description: the matching sentence of
+    its story (:class:`recommender.describe.StoryMatcher`; shortened to ``limit`` characters
+    at a word), or :func:`close_to_description` when it has no overview."""
+    if not sentence:
+        return close_to_description(cosine)
+    if len(sentence) > limit:
+        sentence = sentence[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return f"Its story: “{sentence}”"
+
+
 def neighbour_sentence(
     evidence: Mapping[str, Any], predicted: float, neighbour_count: int | None
 ) -> str:
@@ -99,8 +110,9 @@ def explained(item: Recommendation, neighbour_count: int | None) -> Recommendati
 
     The model's own reasons (the blend's ``evidence["reasons"]``) are used when it gives them;
     otherwise the neighbour sentence and the predicted stars. A movie found by a description
-    also gets :func:`close_to_description`. Items that already carry reasons (lists ranked by
-    a description) are returned as they are."""
+    leads with the sentence of its story that matches (:func:`story_reason`; ``story_match``
+    and ``query_similarity`` go into its evidence). Items that already carry reasons (lists
+    ranked by a description) are returned as they are."""
     if item.reason is not None and item.reasons is not None:
         return item
     predicted = item.predicted_rating
@@ -110,7 +122,9 @@ def explained(item: Recommendation, neighbour_count: int | None) -> Recommendati
     if not reason:
         reason = neighbour_sentence(evidence, predicted, neighbour_count)
         reasons = [reason, predicted_sentence(predicted)]
-    if item.query_similarity is not None:
+    if item.query_similarity is not None:  # found by a description: its story first
         evidence["query_similarity"] = item.query_similarity
-        reasons = [*reasons, close_to_description(item.query_similarity)]
+        evidence["story_match"] = item.story_match
+        reason = story_reason(item.story_match, item.query_similarity)
+        reasons = [reason, *reasons]
     return replace(item, reason=reason, reasons=reasons, evidence=evidence)

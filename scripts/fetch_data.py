@@ -4,7 +4,7 @@ Usage: ``python -m scripts.fetch_data [--release ml-latest-small] [--dest DIR]``
 
 1. If the release is already where :func:`recommender.settings.movielens_dir` looks
    (``MOVIELENS_PATH``, ``DATA_DIR/<release>``, ``DATA_CACHE_DIR/<release>``) or in ``--dest``,
-   print where and exit 0.
+   print where and go on with step 4.
 2. Otherwise check there is room (about 5x the zip's known size), stream
    ``<base>/<release>.zip`` to a temporary file (tqdm progress bar), check its size against
    the announced Content-Length and its MD5 against GroupLens's published
@@ -12,9 +12,13 @@ Usage: ``python -m scripts.fetch_data [--release ml-latest-small] [--dest DIR]``
 3. Unpack into a temporary folder inside ``--dest`` (default ``settings.data_cache_dir()``) and
    rename it to ``<dest>/<release>`` in one step, so a half-unpacked release never appears.
    ml-10m's zip holds ``ml-10M100K/``; it becomes ``ml-10m/``.
+4. With ``TMDB_API_KEY`` set, fetch overviews, taglines and poster paths for every movie of
+   the release (:mod:`scripts.fetch_tmdb`: rate-limited, cached, resumable); without a key,
+   movies keep a placeholder poster, and the command says how to get a free key.
 
-Exit status: 0 ready; 2 download failed (for example no internet: the message says how to
-use a local copy); 3 the download failed verification (nothing is kept).
+Exit status: 0 ready (also when some TMDB data is still missing); 2 download failed (for
+example no internet: the message says how to use a local copy); 3 the download failed
+verification (nothing is kept).
 The base URL can be changed with ``--base-url`` or ``MOVIELENS_BASE_URL`` (a mirror).
 """
 
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     found = existing_copy(args.release, dest)
     if found is not None:
         print(f"{args.release} is already available at {found}")
-        return EXIT_OK
+        return fetch_overviews(found)
     try:
         folder = fetch(args.release, dest, args.base_url)
     except DownloadError as exc:
@@ -239,6 +243,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.release} is ready at {folder}")
     if settings.movielens_dir(args.release).resolve() != folder.resolve():
         print(f"To use it, set MOVIELENS_PATH={folder} (or DATA_DIR={folder.parent}).")
+    return fetch_overviews(folder)
+
+
+def fetch_overviews(folder: Path) -> int:
+    """Step 4: TMDB data for the release in ``folder`` when ``TMDB_API_KEY`` is set; a hint
+    when neither a key nor an overviews file is there. Always :data:`EXIT_OK` (TMDB data is
+    optional; a refused key or a partial fetch is reported by :mod:`scripts.fetch_tmdb`)."""
+    from scripts import fetch_tmdb
+
+    if os.environ.get("TMDB_API_KEY", "").strip():
+        fetch_tmdb.main(["--links", str(folder / "links.csv")])
+    elif settings.overviews_path() is None:
+        print(
+            "No plot overviews or posters: set TMDB_API_KEY (a free key from themoviedb.org, "
+            "Settings → API) and run this again to fetch them."
+        )
     return EXIT_OK
 
 

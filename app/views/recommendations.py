@@ -35,7 +35,7 @@ ORDER_NOTE = (
     "Rate a movie you have seen and the list updates."
 )
 MATCH_MEANING = {
-    "pearson": "the share of the people with your taste who rated it",
+    "pearson": "the share of the people with your taste who gave it 4★ or more",
 }
 MATCH_MEANING_DEFAULT = "how likely you are to give it 4★ or more once you watch it"
 
@@ -173,9 +173,9 @@ def _matches(query: str) -> None:
         st.info("No movies match that description. Try other words.")
     elif recs is not None:
         order = (
-            "best match for you first"
+            "best fit for the description first, then your taste"
             if recs.get("ranked_by") == "model"
-            else "closest to your description first"
+            else "best fit for the description first"
         )
         st.caption(
             f"Movies matching “{query}”, {order}. Clear the box to go back to your recommendations."

@@ -171,7 +171,12 @@ def test_describe_what_you_want(app: AppTest, live_worker):
     found = ids(at, "recs")
     assert len(found) == 24
     assert TOY_STORY in found[:12]  # the description matches Toy Story's overview
-    assert f"Movies matching “{query}”" in texts(at)
+    assert f"Movies matching “{query}”, best fit for the description first" in texts(at)
+    # every card says which part of its story matches (or how close it is, without one)
+    lines = [m.value for m in at.markdown if 'class="mr-reason"' in m.value]
+    assert len(lines) == 24 and all("Its story" in line for line in lines)
+    toy = next(line for line in lines if "toys" in line.lower())
+    assert "Its story: “" in toy
     # Clearing the box goes back to the normal page.
     ok(button(at, "Clear the description").click().run())
     assert ids(at, "recs") == []

@@ -41,7 +41,7 @@ def rate(client, headers, ratings):
 # --------------------------------------------------------------------------- similar movies
 
 
-def test_similar_movies_come_from_content_vectors_best_first(client):
+def test_similar_movies_come_from_story_genres_and_audience_best_first(client):
     answer = client.get(f"{API}/movies/{TOY_STORY}/similar?k=5")
     assert answer.status_code == 200
     body = answer.get_json()
@@ -222,7 +222,11 @@ def test_a_newcomer_gets_description_matches_ranked_by_similarity(client, worker
     matches = [item["match"] for item in body["items"]]
     assert matches == sorted(matches, reverse=True)
     first = body["items"][0]
-    assert first["reason"] == first["reasons"][0] and "description" in first["reason"]
+    # the card's reason is the sentence of its story that matches the description
+    assert first["reason"] == first["reasons"][0] and first["reason"].startswith("Its story: “")
+    story = first["reason"].removeprefix("Its story: “").removesuffix("”").rstrip("…")
+    assert story and story in first["movie"]["overview"]
+    assert first["evidence"]["story_match"] in first["movie"]["overview"]
     assert "Rate 4 more movies" in first["reasons"][1]
     assert JUMANJI not in [item["movie"]["id"] for item in body["items"]]
 
@@ -239,8 +243,8 @@ def test_query_with_enough_ratings_is_ranked_by_the_model_and_cached(client, wor
     for item in body["items"]:
         assert -1 <= item["evidence"]["query_similarity"] <= 1
         assert "neighbours_rated" in item["evidence"]  # Pearson's own evidence
-        assert item["reason"] == item["reasons"][0] and "people with your taste" in item["reason"]
-        assert "description" in item["reasons"][-1]
+        assert item["reason"] == item["reasons"][0] and item["reason"].startswith("Its story")
+        assert "people with your taste" in item["reasons"][1]
     same = {**params, "query": "a heist crew plans one last job"}  # same query, normalised
     again = client.get(f"{API}/me/recommendations", query_string=same, headers=headers)
     assert again.get_json()["cached"] is True

@@ -8,6 +8,7 @@ import ast
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from recommender import document
 from recommender.base import Recommendations
 from recommender.document import Recommendation, RecommendationList
 from recommender.reasons import close_to_description, explained, not_enough_ratings
+
+STORY = "A crew wakes to find their ship drifting towards a silent moon."
 
 # The three shapes the worker has cached in Redis since lists were explained when shown.
 PEARSON_LIST = {
@@ -50,6 +53,7 @@ MATCHES_RANKED_BY_MODEL = {
             "match": 71,
             "evidence": {"reasons": ["its story is close to Alien, which you rated 4.5★"]},
             "query_similarity": 0.512,
+            "story_match": STORY,
         }
     ],
 }
@@ -116,9 +120,14 @@ def test_reasons_of_a_neighbourhood_item_a_blend_item_and_a_match():
 
     blend = RecommendationList.from_json(MATCHES_RANKED_BY_MODEL)
     shown = explained(blend.items[0], None).shown_json()
-    assert shown["reason"] == "its story is close to Alien, which you rated 4.5★"
-    assert shown["reasons"][-1] == close_to_description(0.512) and len(shown["reasons"]) == 2
-    assert shown["evidence"] == {"query_similarity": 0.512}  # the reasons are not evidence
+    # a movie found by a description: the sentence of its story that matches comes first
+    assert shown["reason"] == f"Its story: “{STORY}”"
+    alien = "its story is close to Alien, which you rated 4.5★"
+    assert shown["reasons"] == [shown["reason"], alien]
+    # the reasons are not evidence
+    assert shown["evidence"] == {"query_similarity": 0.512, "story_match": STORY}
+    no_story = replace(blend.items[0], story_match=None)
+    assert explained(no_story, None).reason == close_to_description(0.512)
 
     matches = RecommendationList.from_json(MATCHES_RANKED_BY_DESCRIPTION)
     shown = explained(matches.items[0], None).shown_json()

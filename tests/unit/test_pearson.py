@@ -125,7 +125,8 @@ def test_worked_example_list_predictions_and_evidence(worked):
     global_mean = _worked_ratings()["rating"].mean()
     movie7_damped = (5.0 + 3.0 + 10 * global_mean) / (2 + 10)
     np.testing.assert_allclose(recs.predicted[:4], [4.5, 5.0, 2.0, movie7_damped])
-    np.testing.assert_allclose(recs.match, [200 / 3, 100 / 3, 100 / 3, 100 / 3, 0, 0, 0])
+    # match: the share of the 3 neighbours who gave it 4★+ (movie 5: rated, not liked)
+    np.testing.assert_allclose(recs.match, [200 / 3, 100 / 3, 0, 100 / 3, 0, 0, 0])
     assert recs.evidence[:4] == [
         {"neighbours_rated": 2, "neighbours_liked": 2},
         {"neighbours_rated": 1, "neighbours_liked": 1},
@@ -140,7 +141,7 @@ def test_negative_neighbours_do_not_weigh_in(worked):
     scores = model.score(PROFILE)
     assert [n["user"] for n in scores.context["neighbours"]] == [10, 11, 13, 12]
     assert model.predict(PROFILE, [4])[0] == pytest.approx(4.5)
-    assert model.predict_match(PROFILE, [4])[0] == pytest.approx(75.0)  # 3 of 4 rated it
+    assert model.predict_match(PROFILE, [4])[0] == pytest.approx(50.0)  # 2 of 4 gave it 4★+
 
 
 def test_a_page_is_never_short_and_never_holds_a_rated_movie(worked):

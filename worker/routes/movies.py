@@ -53,7 +53,7 @@ def one(movie_id: int):
 
 @bp.get("/movies/<int:movie_id>/similar")
 @endpoint(
-    "Movies similar to this one (embed model's embeddings, else SBERT content)",
+    "Movies like this one: story, genres and audience (SBERT content, genres, embed model)",
     tag="movies",
     auth="optional",
     query=inputs.SimilarQuery,
@@ -62,7 +62,8 @@ def one(movie_id: int):
 )
 def similar(movie_id: int, query: inputs.SimilarQuery):
     """``{"items": [{"movie", "similarity"}], "source": "embed" | "sbert"}``: the ``k`` (1..50,
-    default 12) movies closest to this one; 404 for an unknown movie, 503 without vectors."""
+    default 12) movies most like this one (:func:`worker.services.similar.similar_movies`); 404
+    for an unknown movie, 503 without vectors."""
     k = query.k
     user = auth.current_user(required=False)
     require_movie(movie_id)

@@ -1,10 +1,14 @@
 """Movies matching what a person describes ("a slow-burn space mystery"): :class:`DescribeRanking`.
 
 The description is encoded with SBERT and its ``QUERY_CANDIDATES`` (200) nearest movies are the
-candidates. With >= 5 ratings the model ranks them for the person (``ranked_by`` "model"); with
-fewer, they are ranked by how close they are to the description (``ranked_by``
-"description", ``match`` = 100 × cosine). Lists are cached per (user, ratings version, model
-version, vectors version, description) for ``QUERY_CACHE_TTL_SECONDS``.
+candidates, ranked by meaning first (:mod:`recommender.describe`: closeness to the description
+and of the best sentence of the story, then how many rated it). With >= 5 ratings the model's
+match for the person is the taste that reorders movies of similar meaning (``ranked_by``
+"model"; items keep the model's match and stars); with fewer, there is no taste (``ranked_by``
+"description", ``match`` = :func:`recommender.describe.description_match`, falling in the
+list's order). Every item's first reason is the sentence of its story that matches
+(``story_match``, :func:`recommender.reasons.story_reason`). Lists are cached per (user,
+ratings version, model version, vectors version, description) for ``QUERY_CACHE_TTL_SECONDS``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from recommender import reasons
+from recommender.describe import description_match, rank_matches
 from recommender.document import (
     RANKED_BY_DESCRIPTION,
     RANKED_BY_MODEL,
@@ -25,7 +30,7 @@ from recommender.document import (
 )
 from worker.services.lists import MIN_RATINGS, now_iso
 from worker.services.pool import NeighbourPool, user_model_key
-from worker.services.registry import ModelRegistry
+from worker.services.registry import Content, ModelRegistry
 from worker.store import Store
 
 log = logging.getLogger("worker.models")
@@ -52,8 +57,9 @@ class DescribeRanking:
 
     def matches(self, user_id: str, query: str) -> RecommendationList:
         """The movies matching ``query`` (free text), ranked for the user (see the module
-        docstring). Items ranked by the model carry ``query_similarity`` and are explained a
-        page at a time, as lists are; the doc's ``digest`` names its cache entry."""
+        docstring). Items ranked by the model carry ``query_similarity`` and ``story_match``
+        and are explained a page at a time, as lists are; the doc's ``digest`` names its cache
+        entry."""
         from recommender.content import describe as encode_query
 
         loaded = self.registry.require()
@@ -88,26 +94,36 @@ class DescribeRanking:
                 user=key,
                 explain_first=self.explain_first,
             )
-            doc.items = items_of(recs, profile)
-            for item in doc.items:
+            items = items_of(recs, profile)
+            taste = [float(item.match) for item in items]
+            ids = [item.movie_id for item in items]
+            order, _, stories = rank_query(content, catalog, text, ids, similarity, taste)
+            for item, story in zip(items, stories, strict=True):
                 item.query_similarity = round(similarity[item.movie_id], 3)
+                item.story_match = story
+            doc.items = [items[i] for i in order]
             doc.ranked_by = RANKED_BY_MODEL
             doc.neighbour_count = recs.context.get("neighbour_count")
         else:
             predicted = safe_predict(loaded.model, profile, candidates, key)
             needed = max(0, MIN_RATINGS - len(profile))
-            for movie_id, stars in zip(candidates, predicted, strict=True):
+            order, fit, stories = rank_query(content, catalog, text, candidates, similarity)
+            for position, score in zip(order, fit, strict=True):
+                movie_id, stars = candidates[position], predicted[position]
                 cosine = similarity[movie_id]
-                reason = reasons.close_to_description(cosine)
+                reason = reasons.story_reason(stories[position], cosine)
                 more = [reasons.rank_for_you(needed)] if needed else []
                 doc.items.append(
                     Recommendation(
                         movie_id=movie_id,
                         predicted_rating=round(float(stars), 2),
-                        match=round(100 * min(max(cosine, 0.0), 1.0)),
+                        match=description_match(score),
                         reason=reason,
                         reasons=[reason, *more],
-                        evidence={"query_similarity": round(cosine, 3)},
+                        evidence={
+                            "query_similarity": round(cosine, 3),
+                            "story_match": stories[position],
+                        },
                     )
                 )
             doc.ranked_by = RANKED_BY_DESCRIPTION
@@ -117,6 +133,30 @@ class DescribeRanking:
     def save(self, user_id: str, doc: RecommendationList) -> None:
         """Cache ``doc`` (a list of matches) under its digest."""
         self.store.save_query_recs(user_id, doc.digest, doc.to_json(), self.query_ttl)
+
+
+def rank_query(
+    content: Content,
+    catalog: Any,
+    query: str,
+    movie_ids: list[int],
+    similarity: dict[int, float],
+    taste: list[float] | None = None,
+) -> tuple[list[int], list[float], list[str | None]]:
+    """:func:`recommender.describe.rank_matches` of ``movie_ids`` with the catalogue's rating
+    counts and overviews: ``(positions best first, scores, best sentence of each)``."""
+    if not movie_ids:
+        return [], [], []
+    rows = catalog.positions(movie_ids)
+    order, scores, stories = rank_matches(
+        query,
+        np.array([similarity[m] for m in movie_ids]),
+        catalog.rating_counts[rows],
+        catalog.overviews[rows].tolist(),
+        content.story,
+        None if taste is None else np.array(taste, dtype=np.float64),
+    )
+    return order.tolist(), scores.tolist(), stories
 
 
 def safe_predict(model: Any, profile: dict[int, float], movie_ids: list[int], key: str):

@@ -3,8 +3,8 @@
 A loader reads the configured data (``DATA_DIR``) and the saved artifacts (``ARTIFACTS_DIR``)
 and keeps what it loaded: one catalogue per data folder, one fitted model per registry name and
 data folder, one blend and one ``embed`` version per artifacts folder, SBERT vectors per file
-version, and the SBERT encoder's state. Every app made with the same loader shares them (the
-tests make many apps from one loader; gunicorn makes one per process).
+version, and the SBERT encoder's state and story matcher. Every app made with the same loader
+shares them (the tests make many apps from one loader; gunicorn makes one per process).
 
 A loader can also be handed a catalogue and a fitted model (:meth:`ModelLoader.serving`): it
 then serves that model under its name and never reads the dataset, so a test can run the worker
@@ -72,6 +72,7 @@ class ModelLoader:
         self._embeds: dict[tuple, Any] = {}
         self._sbert: dict[tuple, Any] = {}
         self._encoder: str | None = None
+        self._story: Any = None
         self._given: Loaded | None = None
         self._everyone: tuple[Any, Any] | None = None
 
@@ -202,3 +203,21 @@ class ModelLoader:
                     log.exception("the SBERT encoder failed to load; free-text queries are off")
                     self._encoder = "failed"
             return self._encoder
+
+    def story_matcher(self) -> Any:
+        """The SBERT encoder's :class:`recommender.describe.StoryMatcher` (finds the sentence
+        of a story that matches a description; built once, its sentence cache shared by every
+        app), or ``None`` when the encoder did not load or the matcher failed to build."""
+        if self.encoder() != "loaded":
+            return None
+        with self._lock:
+            if self._story is None:
+                try:
+                    from recommender.content import default_encoder
+                    from recommender.describe import StoryMatcher
+
+                    self._story = StoryMatcher.from_encoder(default_encoder())
+                except Exception:
+                    log.exception("the story matcher failed to build; no story sentences")
+                    self._story = False
+            return self._story or None

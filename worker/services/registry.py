@@ -7,8 +7,9 @@ start. ``/readyz`` says which model and version are served and why (``model_reas
 
 **Movie vectors** (similar movies, discover, describe what you want): SBERT content vectors
 from ``ARTIFACTS_DIR/sbert`` (``scripts/embed.py``), else the content vectors inside the blend;
-for similar movies the ``embed`` neural model's movie embeddings are preferred when an ``embed``
-artifact exists. The SBERT encoder (for free-text queries) is loaded at start when there are
+similar movies combine them with the genres and, when an ``embed`` artifact exists, the
+``embed`` neural model's movie embeddings (:class:`recommender.similar.MoreLikeThis`). The
+SBERT encoder (for free-text queries) and its story matcher are loaded at start when there are
 content vectors. Missing vectors only disable those routes (503 ``not_ready``).
 
 **Start-up**: :meth:`ModelRegistry.start` loads everything in a background thread, so
@@ -53,7 +54,10 @@ class Content:
     ``version`` says which); ``embed``: :class:`recommender.similar.MovieVectors` of the embed
     model (``embed_version``); ``popular``: ids with a content vector, most rated first;
     ``allowed``: those with at least ``DISCOVER_MIN_RATINGS`` ratings; ``genres_of``: genres by
-    id; ``encoder``: "loaded", "failed" or "none" (the SBERT encoder for queries)."""
+    id; ``encoder``: "loaded", "failed" or "none" (the SBERT encoder for queries);
+    ``more_like_this``: :class:`recommender.similar.MoreLikeThis` over the catalogue (story,
+    genres and audience), ``None`` without vectors; ``story``: the encoder's
+    :class:`recommender.describe.StoryMatcher` (``None`` without the encoder)."""
 
     vectors: Any = None
     source: str | None = None
@@ -65,6 +69,8 @@ class Content:
     allowed: list[int] = field(default_factory=list)
     genres_of: dict[int, list[str]] = field(default_factory=dict)
     encoder: str = "none"
+    more_like_this: Any = None
+    story: Any = None
 
 
 class ModelRegistry:
@@ -167,7 +173,24 @@ class ModelRegistry:
                 int(catalog.ids[p]): list(catalog.genre_lists[p]) for p in order.tolist()
             }
             content.encoder = self.loader.encoder()
+            if content.encoder == "loaded":
+                content.story = self.loader.story_matcher()
+        self._similar_into(content, loaded.catalog)
         return content
+
+    def _similar_into(self, content: Content, catalog: Any) -> None:
+        """Build "more like this" (story, genres and audience; :mod:`recommender.similar`)
+        from the vectors ``content`` holds."""
+        from recommender.similar import MoreLikeThis
+
+        content.more_like_this = None
+        if content.vectors is not None or content.embed is not None:
+            content.more_like_this = MoreLikeThis.build(
+                catalog,
+                content=content.vectors,
+                embed=content.embed,
+                min_ratings=self.similar_min_ratings,
+            )
 
     def _load_embed_into(self, content: Content, version: str) -> bool:
         try:
@@ -310,6 +333,7 @@ class ModelRegistry:
             if "embed" in changes:
                 fresh = replace(new_content, embed=None, embed_version=None, embed_error=None)
                 if self._load_embed_into(fresh, changes["embed"]):
+                    self._similar_into(fresh, loaded.catalog)
                     new_content = fresh
                 else:
                     self.reload_error = f"embed {changes['embed']}: {fresh.embed_error}"
