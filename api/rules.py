@@ -63,3 +63,16 @@ def password_ok(password: str) -> bool:
 def stars_ok(stars: float) -> bool:
     """Whether ``stars`` is a rating: 0.5-5.0 in steps of 0.5."""
     return MIN_STARS <= stars <= MAX_STARS and float(stars) * 2 == int(float(stars) * 2)
+
+
+#: Longest session token accepted (header or cookie). The worker issues ``<user id>.<43
+#: URL-safe base64 characters>`` (tokens of key layout 1: the 43 characters alone).
+TOKEN_MAX = 256
+
+
+def token_shaped(value: str) -> bool:
+    """Whether ``value`` can be a session token: 1–``TOKEN_MAX`` ASCII letters, digits, ``-``,
+    ``_`` or ``.`` (the app checks a cookie with this before sending it)."""
+    return 0 < len(value) <= TOKEN_MAX and all(
+        c.isascii() and (c.isalnum() or c in "-_.") for c in value
+    )

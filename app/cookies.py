@@ -24,9 +24,9 @@ import json
 
 import streamlit as st
 
+from api import rules
+
 COOKIE_NAME = "movie_matcher_session"
-#: Longest token accepted from a cookie (the worker's tokens are 43 characters).
-MAX_TOKEN_LENGTH = 256
 
 
 def read_token() -> str | None:
@@ -38,8 +38,7 @@ def read_token() -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    ok = 0 < len(value) <= MAX_TOKEN_LENGTH and all(c.isalnum() or c in "-_" for c in value)
-    return value if ok else None
+    return value if rules.token_shaped(value) else None
 
 
 def _script(value: str, max_age: int) -> str:

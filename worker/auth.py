@@ -36,6 +36,7 @@ from collections.abc import Callable
 import bcrypt
 from flask import current_app, g, request
 
+from api import rules
 from worker.errors import ApiError
 from worker.limits import Limits, too_many
 from worker.store import Store, User, failures_key, signups_key
@@ -160,7 +161,7 @@ def bearer_token() -> str | None:
     if not hmac.compare_digest(scheme.lower().encode(), b"bearer") or not token.strip():
         return None
     token = token.strip()
-    if len(token) > 256 or not token.isascii():
+    if len(token) > rules.TOKEN_MAX or not token.isascii():
         return None
     return token
 
