@@ -122,6 +122,7 @@ def nav_bar() -> None:
 def logged_in_page(view: str) -> None:
     """The page of ``view`` for a signed-in person: header, messages, progress, the view, and
     the details dialog when one is open."""
+    session.apply_rating_changes()  # first: the counter and lists below show its result
     header()
     me = client().me()
     st.session_state["rating_count"] = int(me.get("rating_count", 0))
@@ -171,6 +172,8 @@ def main() -> None:
     if not session.logged_in():
         session.guarded(session.restore_from_cookie)  # reload, new tab: still signed in
     signed_in = session.logged_in()
+    if not signed_in:
+        st.session_state.pop(session.CHANGES, None)
     registered = pages(signed_in)
     _PAGES.clear()
     _PAGES.update(registered)

@@ -245,16 +245,21 @@ def rating_control(
     ``_STAR_CSS``): a click saves at once, Tab reaches it and the arrow keys move along it,
     screen readers read "4.5★". "Not seen" clears a rating. The control follows ``rating``
     when it changed elsewhere (another card, the details dialog): the last value drawn is kept
-    under ``key:<id>:drawn``.
+    under ``key:<id>:drawn``. A change only notes itself (``on_rate``, i.e.
+    :func:`app.session.save_rating`); :func:`app.session.apply_rating_changes` judges it.
     """
     widget_key = f"{key}:{movie['id']}"
     drawn_key = f"{widget_key}:drawn"
-    if widget_key not in st.session_state or st.session_state.get(drawn_key) != rating:
-        st.session_state[widget_key] = float(rating or 0.0)
+    drawn = float(rating or 0.0)
+    if st.session_state.get(drawn_key) != rating and widget_key in st.session_state:
+        st.session_state[widget_key] = drawn
     st.session_state[drawn_key] = rating
     st.radio(
         f"Your rating of {movie_title(movie)}",
         options=RATING_CHOICES,
+        # The browser mounts a control at its default before it takes the value set here;
+        # a click in between sends that default back as a change. Default = the rating drawn.
+        index=RATING_CHOICES.index(drawn) if drawn in RATING_CHOICES else 0,
         format_func=star_label,
         key=widget_key,
         on_change=on_rate,

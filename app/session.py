@@ -13,7 +13,8 @@ Keys used: ``token``, ``user``, ``nav`` (the view of the page being drawn, set f
 cookie token known to be revoked),
 ``ratings`` (this session's latest known ratings {movie_id: rating or None}),
 ``ratings_version`` (bumped on every saved change, so lists refetch), ``cache:*`` (fetched pages),
-``details`` (id of the movie whose details dialog is open, else absent).
+``details`` (id of the movie whose details dialog is open, else absent), ``changes`` (what this
+interaction's callbacks noted, see :func:`apply_rating_changes`).
 """
 
 from __future__ import annotations
@@ -213,6 +214,7 @@ def open_details(movie_id: int, why: dict[str, Any] | None = None) -> None:
     """Button callback: open the details dialog of ``movie_id`` (replaces an open one).
     ``why``: the recommendation item (match, predicted stars, reasons, evidence) when the
     card was a recommendation; the dialog then shows why the movie is there."""
+    note_click("open_details")
     st.session_state["details"] = int(movie_id)
     if why is None:
         st.session_state.pop("details_why", None)
@@ -222,6 +224,7 @@ def open_details(movie_id: int, why: dict[str, Any] | None = None) -> None:
 
 def close_details() -> None:
     """Button / dismiss callback: close the details dialog."""
+    note_click("close_details")
     st.session_state.pop("details", None)
     st.session_state.pop("details_why", None)
 
@@ -245,13 +248,79 @@ def list_version() -> int:
     return int(st.session_state.get("list_version", 0))
 
 
+#: Session key of the changes this interaction's callbacks noted (:func:`save_rating`,
+#: :func:`safe_callback`), judged and applied by :func:`apply_rating_changes`.
+CHANGES = "changes"
+
+
 def save_rating(movie_id: int, widget_key: str, title: str, previous: float | None) -> None:
-    """Widget callback: save the control's value at once (0 removes the rating).
+    """Widget callback of a star control: note the change; :func:`apply_rating_changes` saves
+    it at the start of the run that follows (page or details dialog).
+
+    Streamlit calls ``on_change`` for every control whose value the browser reports different
+    from the server's, all before that run. A click changes exactly one control, on the page
+    being shown. Under load a click can land while the page is still being drawn, and the
+    browser then also reports controls it has not finished drawing, at their first drawn
+    value ("Not seen") or an older one, so several "change" at once; each, applied, deleted or
+    overwrote a rating nobody touched. So the changes are gathered, not applied here.
+    ``previous`` is the rating this control was drawn with.
+    """
+    value = float(st.session_state.get(widget_key) or 0.0)
+    st.session_state.setdefault(CHANGES, []).append(
+        {
+            "movie_id": movie_id,
+            "widget_key": widget_key,
+            "title": title,
+            "previous": previous,
+            "value": value,
+            "view": current_view(),
+        }
+    )
+
+
+def note_click(what: str) -> None:
+    """Button callbacks call this: a star change reported with a click is not the person's
+    (one interaction, one change), so :func:`apply_rating_changes` drops it."""
+    st.session_state.setdefault(CHANGES, []).append({"click": what})
+
+
+def apply_rating_changes() -> None:
+    """Save the star change of this interaction, when it is one a person can have made: the
+    only change (no other control "changed", no button was clicked with it), on the view that
+    is still being shown, and different from what that control was drawn with (so a stale
+    "Not seen" of an unrated movie, or the drawn value sent back, does nothing). Any other
+    noted change is dropped and its control goes back to the rating it was drawn with:
+    nothing the person did not act on is ever saved or removed. Call first in every run that
+    may draw a star control (the page, the details dialog's own reruns)."""
+    changes = st.session_state.pop(CHANGES, None) or []
+    stars = [change for change in changes if "widget_key" in change]
+    if not stars:
+        return
+    if len(changes) == 1 and stars[0]["view"] == current_view():
+        _save(**stars[0])
+        return
+    for change in stars:
+        st.session_state[change["widget_key"]] = float(change["previous"] or 0.0)
+    if len(stars) > 1 and all(change["view"] == current_view() for change in stars):
+        titles = ", ".join(change["title"] for change in stars)
+        log.warning("%d star controls changed in one interaction, none saved", len(stars))
+        flash(
+            "warning",
+            f"Your ratings were not changed: several stars ({titles}) changed at once while "
+            "the page was still loading. Please click the one you meant again.",
+        )
+
+
+def _save(
+    movie_id: int, widget_key: str, title: str, previous: float | None, value: float, view: Any
+) -> None:
+    """Save ``value`` for the movie (0 removes the rating) and report it.
 
     On success the new value goes to the session's overlay and every list refetches; on failure
     the control goes back to ``previous`` (the last saved value) and the person sees why.
     """
-    value = float(st.session_state.get(widget_key) or 0.0)
+    if value == float(previous or 0.0):
+        return  # the control's drawn value sent back: nothing to do
     before = st.session_state.get("rating_count")
     try:
         if value > 0:
@@ -290,6 +359,7 @@ def safe_callback(action: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(action)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        note_click(action.__name__)
         try:
             action(*args, **kwargs)
         except WorkerUnavailable as err:

@@ -23,6 +23,7 @@ from app.components import (
     sentence,
 )
 from app.session import (
+    apply_rating_changes,
     client,
     close_details,
     known_rating,
@@ -57,6 +58,7 @@ def render() -> None:
 
 
 def _body(movie_id: int) -> None:
+    apply_rating_changes()  # a star clicked in the dialog reruns only the dialog
     # A button inside the dialog reruns only the dialog. When it closed the dialog or moved it
     # to another movie ("More like this" on a similar one), rerun the whole page so the dialog
     # closes or opens on that movie.

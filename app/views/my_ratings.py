@@ -17,6 +17,7 @@ from app.session import (
     client,
     known_rating,
     list_version,
+    note_click,
     open_details,
     ratings_version,
     remember,
@@ -36,6 +37,7 @@ def _remove(movie_id: int, title: str) -> None:
 
 
 def _turn(delta: int) -> None:
+    note_click("turn")
     st.session_state["mine_page"] = max(1, int(st.session_state.get("mine_page", 1)) + delta)
 
 

@@ -123,6 +123,47 @@ def test_editing_a_rating_keeps_its_place_in_my_ratings(app: AppTest, live_worke
     assert ids(at, "mine") == order[:-1]
 
 
+def held_ratings(live_worker: str, auth: dict[str, str]) -> dict[int, float]:
+    """The ratings the worker holds, ``{movie id: stars}``."""
+    answer = requests.get(f"{live_worker}/api/v1/me/ratings", headers=auth, timeout=60).json()
+    return {item["movie"]["id"]: item["rating"] for item in answer["items"]}
+
+
+def test_stars_sent_back_with_a_click_change_nothing(app: AppTest, live_worker):
+    """Nothing acknowledged is ever lost. A click on Remove while My ratings is still being
+    drawn (a loaded machine) reaches the app with star controls the browser had not finished
+    drawing, at "Not seen": each of them used to delete its rating (one Remove, 6 -> 2).
+    Only the rating acted on may change; a single star click still saves."""
+    at = app
+    name, auth = new_user(live_worker, FIVE)
+    log_in(at, name)
+    go(at, "My ratings")
+    order = ids(at, "mine")
+    # The click, and two other controls reported at "Not seen": only the clicked one goes.
+    at.radio(key=f"mine:{order[1]}").set_value(0.0)
+    at.radio(key=f"mine:{order[2]}").set_value(0.0)
+    ok(at.button(key=f"remove:{order[0]}").click().run())
+    assert held_ratings(live_worker, auth) == {m: FIVE[m] for m in order[1:]}
+    assert ids(at, "mine") == order[1:]
+    assert [at.radio(key=f"mine:{m}").value for m in order[1:]] == [FIVE[m] for m in order[1:]]
+    # Two controls "changed" in one interaction: neither is saved, both show their rating.
+    at.radio(key=f"mine:{order[1]}").set_value(0.0)
+    ok(at.radio(key=f"mine:{order[2]}").set_value(2.0).run())
+    assert held_ratings(live_worker, auth) == {m: FIVE[m] for m in order[1:]}
+    assert at.radio(key=f"mine:{order[1]}").value == FIVE[order[1]]
+    assert at.radio(key=f"mine:{order[2]}").value == FIVE[order[2]]
+    assert "Your ratings were not changed" in warnings(at)
+    # A control reported with a navigation away is not a click on it.
+    at.radio(key=f"mine:{order[3]}").set_value(0.0)
+    go(at, "Recommendations")
+    assert held_ratings(live_worker, auth) == {m: FIVE[m] for m in order[1:]}
+    # One click on one control still saves at once: "Not seen" removes that rating only.
+    go(at, "My ratings")
+    ok(at.radio(key=f"mine:{order[3]}").set_value(0.0).run())
+    assert held_ratings(live_worker, auth) == {m: FIVE[m] for m in order[1:] if m != order[3]}
+    assert ids(at, "mine") == [m for m in order[1:] if m != order[3]]
+
+
 def test_onboarding_keeps_partial_genres_and_guides_back(app: AppTest):
     at = app
     sign_up(at, new_username())
