@@ -45,7 +45,6 @@ time as the cut-off for app ratings; a deleted account between their exports sti
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import sys
@@ -58,6 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scripts.train import literal_params
 from worker.store import EXPORT_USER_OFFSET
 
 CHECK_SALT = b"retrain-check-v1"
@@ -87,18 +87,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not 0 < args.check_share < 1:
         parser.error("--check-share must be between 0 and 1")
     return args
-
-
-def literal_params(items: list[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` flags as keyword arguments (VALUE a Python literal, else a string)."""
-    params: dict[str, Any] = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        try:
-            params[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[name] = value
-    return params
 
 
 # ------------------------------------------------------------------------------ check people

@@ -30,6 +30,7 @@ import argparse
 import ast
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -79,7 +80,13 @@ def model_params(args: argparse.Namespace) -> dict:
     ):
         if getattr(args, flag) is not None:
             params[name] = getattr(args, flag)
-    for item in args.param:
+    return {**params, **literal_params(args.param)}
+
+
+def literal_params(items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` flags as keyword arguments (VALUE a Python literal, else a string)."""
+    params: dict[str, Any] = {}
+    for item in items:
         name, _, value = item.partition("=")
         try:
             params[name] = ast.literal_eval(value)

@@ -170,29 +170,17 @@ def test_worker_lock_has_what_the_worker_imports_and_nothing_of_the_app():
         assert absent not in pins, f"the worker image would ship {absent}"
 
 
-def library_imports(paths: list[Path]) -> set[str]:
-    """The ``recommender.*`` modules the files import."""
+def our_imports(paths: list[Path], package: str) -> set[str]:
+    """The ``package.*`` modules the files import (``from package import x``: ``package.x``)."""
     names = set()
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
-                names |= {a.name for a in node.names if a.name.startswith("recommender")}
+                names |= {a.name for a in node.names if a.name.split(".")[0] == package}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names |= {node.module} if node.module.startswith("recommender") else set()
-    return names
-
-
-def api_imports(paths: list[Path]) -> set[str]:
-    """The ``api.*`` modules the files import (``from api import rules``: ``api.rules``)."""
-    names = set()
-    for path in paths:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names |= {a.name for a in node.names if a.name.split(".")[0] == "api"}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                if node.module == "api":
-                    names |= {f"api.{a.name}" for a in node.names}
-                elif node.module.startswith("api."):
+                if node.module == package:
+                    names |= {f"{package}.{a.name}" for a in node.names}
+                elif node.module.startswith(f"{package}."):
                     names.add(node.module)
     return names
 
@@ -200,9 +188,10 @@ def api_imports(paths: list[Path]) -> set[str]:
 def test_app_lock_has_what_the_app_imports_and_none_of_the_model_stack():
     app_code = list((ROOT / "app").rglob("*.py"))
     # of the library, the app may share only the standard-library recommendation document
-    assert library_imports(app_code) <= {"recommender.document"}, library_imports(app_code)
+    library = our_imports(app_code, "recommender")
+    assert library <= {"recommender.document"}, library
     # of the API, only its field rules (plain Python), never the pydantic models
-    assert api_imports(app_code) <= {"api.rules"}, api_imports(app_code)
+    assert our_imports(app_code, "api") <= {"api.rules"}, our_imports(app_code, "api")
     assert not third_party_imports(
         [ROOT / "api" / "rules.py", ROOT / "recommender" / "document.py"]
     )
