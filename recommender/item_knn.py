@@ -131,13 +131,9 @@ class ItemKNNRecommender(Recommender):
         self._title = np.where(
             pd.isna(self._title), [f"movie {m}" for m in self.movie_ids], self._title
         )
-        self.calibration = StarsCalibrator()
-        if self.calibration_users:
-            self.calibration = calibrate_on_profiles(
-                lambda profile, wanted: self.predict(profile, wanted),
-                ratings,
-                n_users=self.calibration_users,
-            )
+        self.calibration = calibrate_on_profiles(
+            self.predict, ratings, n_users=self.calibration_users
+        )
         return self
 
     def similarities(self, rows: np.ndarray, of: np.ndarray | None = None) -> np.ndarray:

@@ -101,14 +101,9 @@ class MFSGDRecommender(Recommender):
                     error = self._rmse(user[rows], movie[rows], stars[rows])
                     self.history[prefix + "rmse"].append(error)
                     self.history[prefix + "loss"].append(error**2)
-        self.calibration = StarsCalibrator()
-        if p["calibration_users"]:
-            self.calibration = calibrate_on_profiles(
-                lambda profile, wanted: self.predict(profile, wanted),
-                ratings,
-                n_users=p["calibration_users"],
-                seed=p["seed"],
-            )
+        self.calibration = calibrate_on_profiles(
+            self.predict, ratings, n_users=p["calibration_users"], seed=p["seed"]
+        )
         return self
 
     def _step(self, user: np.ndarray, movie: np.ndarray, stars: np.ndarray) -> None:

@@ -36,8 +36,10 @@ def calibrate_on_profiles(
 
     ``ratings``: the training table (userId, movieId, rating, timestamp); users with fewer than
     ``sizes[0] + 1`` ratings are not sampled. Falls back to the default calibration when
-    there are no such users.
+    ``n_users`` is 0 or there are no such users.
     """
+    if n_users <= 0:
+        return StarsCalibrator()
     rng = np.random.default_rng(seed)
     counts = ratings.groupby("userId").size()
     users = counts.index[counts > sizes[0]].to_numpy()

@@ -193,14 +193,9 @@ class AutoRecRecommender(Recommender):
         self.user_weights = weights.T.astype(np.float64)  # (n_users, d)
         self.user_bias = bias.astype(np.float64)
         self._prior = np.append(self.user_weights.mean(axis=0), self.user_bias.mean())
-        self.calibration = StarsCalibrator()
-        if p["calibration_users"]:
-            self.calibration = calibrate_on_profiles(
-                lambda profile, wanted: self.predict(profile, wanted),
-                ratings,
-                n_users=p["calibration_users"],
-                seed=p["seed"],
-            )
+        self.calibration = calibrate_on_profiles(
+            self.predict, ratings, n_users=p["calibration_users"], seed=p["seed"]
+        )
         return self
 
     def fold_in(self, profile: Profile) -> tuple[np.ndarray, float]:
