@@ -67,6 +67,15 @@ class HomeScreen:
         )
 
 
+def genre_lists(catalog: Any, movie_ids: list[int]) -> dict[int, list[str]]:
+    """``{id: genres}`` of ``movie_ids`` in one catalogue lookup (unknown ids: no genres)."""
+    rows = catalog.positions(movie_ids)
+    return {
+        m: list(catalog.genre_lists[p]) if p >= 0 else []
+        for m, p in zip(movie_ids, rows.tolist(), strict=True)
+    }
+
+
 class HomeRows:
     """Builds and caches the home view's rows (see the module docstring)."""
 
@@ -102,9 +111,12 @@ class HomeRows:
         user = self.store.get_user(user_id)
         profile = self.store.profile(user_id)
 
+        known: dict[int, list[str]] = {}
+
         def genres_of(movie_id: int) -> list[str]:
-            movie = catalog.movie(movie_id)
-            return movie["genres"] if movie else []
+            if movie_id not in known:
+                known.update(genre_lists(catalog, [movie_id]))
+            return known[movie_id]
 
         def title_of(movie_id: int) -> str:
             movie = catalog.movie(movie_id)
@@ -128,12 +140,15 @@ class HomeRows:
         wanted += self._most_rated(catalog, ~catalog.genre_mask(usual) if usual else None)
         listed = {item.movie_id: item for item in top.items}
         extra = sorted({m for m in wanted if m not in listed and m not in profile})
+        known.update(genre_lists(catalog, [*listed, *extra]))  # one lookup for all
         scored = dict(listed)
         for item in self.lists.ranked(user_id, extra).items:
             scored.setdefault(item.movie_id, item)
         rows = planner.plan(taste, top.items, scored, similar)
+        shown = [item for row in rows for item in row.items]  # one explain call for them all
+        explained = iter(self.lists.explained(user_id, shown, top.neighbour_count))
         for row in rows:
-            row.items = self.lists.explained(user_id, row.items, top.neighbour_count)
+            row.items = [next(explained) for _ in row.items]
         return HomeScreen(
             model=top.model,
             model_version=top.model_version,
