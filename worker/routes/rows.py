@@ -18,6 +18,7 @@ bp = Blueprint("rows", __name__, url_prefix=API)
     tag="recommendations",
     auth="required",
     answers={200: answers.Rows},
+    errors=(422,),
 )
 def rows():
     """``{"rows": [{"kind", "title", "reason", "items"}], "model", "model_version",
