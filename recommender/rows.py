@@ -11,7 +11,7 @@ A row is a strip of up to :data:`ROW_SIZE` recommendations with its reason in it
 - ``genre`` — "<Genre> for you" for their :data:`GENRE_ROWS` top genres
   (:func:`top_genres`): movies of that genre, best match first;
 - ``something_different`` — "Something different": their best matches that have none of their
-  usual genres (:func:`usual_genres`).
+  usual genres (:func:`usual_genres`; no such row while no genre is usual).
 
 Rows are filled in screen order (:func:`plan`: top picks, then "because you liked" and genre
 rows taking turns, "something different" last) and no movie appears twice on one screen: a
@@ -213,6 +213,8 @@ def plan(
             genre_row(*genres[turn])
 
     usual = usual_genres(taste.profile, taste.chosen, taste.genres_of)
+    if not usual:  # nothing is usual yet, so nothing is different either
+        return rows
     outside = [
         item
         for item in scored.values()

@@ -78,3 +78,13 @@ def test_rows_in_screen_order_without_repeats_or_short_rows():
         not {"Comedy", "Horror", "Romance"} & set(GENRES[i.movie_id]) for i in different[0].items
     )
     assert rows[1].title == "Because you liked Movie 1"
+
+
+def test_no_something_different_while_nothing_is_usual():
+    items = scored()
+    top = sorted(items.values(), key=lambda i: -i.match)[:30]
+    dull = Taste(
+        {1: 3.0, 2: 3.0, 3: 2.0, 4: 1.0, 5: 3.5}, [], lambda m: GENRES.get(m, []), str, lambda m: 0
+    )
+    rows = plan(dull, top, items, {})
+    assert [row.kind for row in rows] == ["top_picks"]  # no loved movie, no genre picked
