@@ -180,6 +180,28 @@ class RecommendationsPage(Page[Recommendation]):
     )
 
 
+class Row(Answer):
+    """One strip of the home view; its reason is in its title."""
+
+    kind: Literal["top_picks", "because_you_liked", "genre", "something_different"]
+    title: str = Field(description='e.g. "Because you liked Heat", "Comedy for you"')
+    reason: str = Field(description="why these movies, and in what order")
+    movie_id: int | None = Field(None, description="because_you_liked only: the loved movie")
+    genre: str | None = Field(None, description="genre only: the genre")
+    items: list[Recommendation] = Field(min_length=1, max_length=rules.ROW_SIZE)
+
+
+class Rows(Answer):
+    """The home view: rows in screen order, no movie in two of them, none the person rated."""
+
+    rows: list[Row]
+    model: str
+    model_version: str
+    computed_at: Timestamp
+    ratings_version: int = Field(ge=0)
+    cached: bool
+
+
 class GenreTaste(Answer):
     genre: str
     count: int = Field(ge=1, description="how many of your rated movies have it")

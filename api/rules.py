@@ -29,6 +29,8 @@ STARS_RULE = "must be a number from 0.5 to 5.0 in steps of 0.5"
 PAGE_MAX = 10_000
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 24, 100
 SIMILAR_K_DEFAULT, SIMILAR_K_MAX = 12, 50
+ROW_SIZE = 12
+"""Most movies in one row of the home view (``GET /me/rows``)."""
 MAX_MOVIE_ID = 2**31 - 1
 
 QUERY_MAX = 200

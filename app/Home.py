@@ -1,13 +1,14 @@
 """Entry point of the web app: ``streamlit run app/Home.py``.
 
-Each view (rate, recommendations, discover, my ratings, genres, insights, model insights,
+Each view (rate, for you, recommendations, discover, my ratings, genres, insights, model insights,
 account) is a page of ``st.navigation`` with its own URL (``/recommendations``, ``/my-ratings``,
 ... see ``app.session.VIEW_PATHS``; "Rate movies" is the home page at ``/``), so links, reload
 and the browser's back button work. The page draws its own bar of links (``nav_bar``; Streamlit's
 own top bar folds into a side menu on phones that stays open over the page). A signed-out
 visitor gets the sign-in page at whatever URL they opened (no bar) and, once signed in, the
 view of that URL; a reload signs them in again from the session cookie. A new visitor is
-walked through in order: sign up -> pick genres -> rate five movies -> recommendations. Any
+walked through in order: sign up -> pick genres -> rate five movies -> "For you", the home
+view of rows of recommendations (``app/views/home.py``; "See all" opens the paged list). Any
 card's "More like this" opens a details dialog with similar movies. All data comes from the
 worker's REST API (``app/client.py``); settings come from the environment (``app/config.py``).
 """
@@ -31,6 +32,7 @@ from app.session import (  # noqa: E402
     VIEW_ACCOUNT,
     VIEW_DISCOVER,
     VIEW_GENRES,
+    VIEW_HOME,
     VIEW_INSIGHTS,
     VIEW_MINE,
     VIEW_MODEL,
@@ -47,6 +49,7 @@ from app.views import (  # noqa: E402
     details,
     discover,
     genres,
+    home,
     insights,
     model_insights,
     my_ratings,
@@ -58,6 +61,7 @@ from app.views import (  # noqa: E402
 PAGES = {
     VIEW_GENRES: lambda me: genres.render(me.get("genres") or []),
     VIEW_RATE: rate.render,
+    VIEW_HOME: home.render,
     VIEW_RECS: recommendations.render,
     VIEW_DISCOVER: discover.render,
     VIEW_MINE: my_ratings.render,
@@ -79,7 +83,7 @@ def progress(me: dict) -> None:
     count = int(me.get("rating_count", 0))
     needed = int(me.get("ratings_needed", max(0, RATINGS_NEEDED - count)))
     if needed > 0:
-        if view in (VIEW_RATE, VIEW_RECS):
+        if view in (VIEW_RATE, VIEW_HOME, VIEW_RECS):
             st.progress(
                 min(count, RATINGS_NEEDED) / RATINGS_NEEDED,
                 text=f"Rated {count} of {RATINGS_NEEDED} — rate {needed} more to unlock "
@@ -91,7 +95,7 @@ def progress(me: dict) -> None:
             key="go_recs",
             type="primary",
             on_click=go_to,
-            args=(VIEW_RECS,),
+            args=(VIEW_HOME,),
         )
 
 

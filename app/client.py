@@ -290,6 +290,15 @@ class WorkerClient:
         answer["items"] = [_recommendation(item) for item in answer.get("items") or []]
         return answer
 
+    def rows(self) -> dict[str, Any]:
+        """The home view: ``{"rows": [{"kind", "title", "reason", "items"}], ...}``, each item
+        a recommendation as in :meth:`recommendations`; 422 ``not_enough_ratings`` below five
+        ratings."""
+        answer = self.request("GET", "/me/rows")
+        for row in answer.get("rows") or []:
+            row["items"] = [_recommendation(item) for item in row.get("items") or []]
+        return answer
+
     def movie(self, movie_id: int) -> dict[str, Any]:
         """One movie object (with ``my_rating`` when logged in)."""
         return self.request("GET", f"/movies/{quote(str(int(movie_id)))}")

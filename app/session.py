@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 VIEW_GENRES = "Genres"
 VIEW_RATE = "Rate movies"
+VIEW_HOME = "For you"
 VIEW_RECS = "Recommendations"
 VIEW_MINE = "My ratings"
 VIEW_DISCOVER = "Discover"
@@ -43,6 +44,7 @@ VIEW_ACCOUNT = "Account"
 #: The views in the order of the navigation bar; each has its own URL path (``VIEW_PATHS``).
 VIEWS = [
     VIEW_RATE,
+    VIEW_HOME,
     VIEW_RECS,
     VIEW_DISCOVER,
     VIEW_MINE,
@@ -55,6 +57,7 @@ VIEWS = [
 #: is the app's home page and is served at ``/``.
 VIEW_PATHS = {
     VIEW_RATE: "rate",
+    VIEW_HOME: "for-you",
     VIEW_RECS: "recommendations",
     VIEW_DISCOVER: "discover",
     VIEW_MINE: "my-ratings",

@@ -128,3 +128,43 @@ def explained(item: Recommendation, neighbour_count: int | None) -> Recommendati
         reason = story_reason(item.story_match, item.query_similarity)
         reasons = [reason, *reasons]
     return replace(item, reason=reason, reasons=reasons, evidence=evidence)
+
+
+# ============================================================================================
+# The home view's rows (recommender/rows.py): each row's reason is in its title.
+# ============================================================================================
+
+
+def row_title(kind: str, about: str = "") -> str:
+    """A row's title: ``"Top picks for you"``, ``"Because you liked <movie>"``, ``"<Genre>
+    for you"``, ``"Something different"`` (``about``: the movie's title or the genre)."""
+    titles = {
+        "top_picks": "Top picks for you",
+        "because_you_liked": f"Because you liked {about}",
+        "genre": f"{about} for you",
+        "something_different": "Something different",
+    }
+    return titles[kind]
+
+
+def row_reason(
+    kind: str, about: str = "", *, rating: float = 0.0, loved: int = 0, chosen: bool = False
+) -> str:
+    """The sentence under a row's title: why these movies, and in what order. ``about``: the
+    loved movie's title, the genre, or the usual genres ("Drama, Comedy"); ``rating``: the
+    loved movie's stars; ``loved``: how many movies the person loved have the genre;
+    ``chosen``: a genre the person picked."""
+    if kind == "top_picks":
+        return "Your best matches from the whole catalogue"
+    if kind == "because_you_liked":
+        return f"Movies most like {about}, which you rated {stars(rating)}, best match first"
+    if kind == "genre":
+        loved_them = f"loved {loved} {about} movie{'s' if loved != 1 else ''}"
+        why = {
+            (True, True): f"You picked {about} and {loved_them}",
+            (True, False): f"You {loved_them}",
+            (False, True): f"You picked {about}",
+        }.get((loved > 0, chosen), f"{about} is one of your genres")
+        return f"{why}; best match first"
+    usual = f" ({about})" if about else ""
+    return f"Your high matches outside your usual genres{usual}"

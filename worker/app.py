@@ -27,6 +27,7 @@ from worker.routes import (
     movies,
     ratings,
     recommendations,
+    rows,
     taste,
 )
 from worker.services import ModelLoader, ModelService
@@ -92,6 +93,7 @@ def create_app(
         movies,
         ratings,
         recommendations,
+        rows,
         discover,
         insights,
         taste,

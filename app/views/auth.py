@@ -8,8 +8,8 @@ from api import rules
 from app.client import ApiError
 from app.session import (
     VIEW_GENRES,
+    VIEW_HOME,
     VIEW_RATE,
-    VIEW_RECS,
     client,
     current_view,
     flash,
@@ -96,7 +96,7 @@ def api_message(err: ApiError) -> str:
 
 def _log_in(username: str, password: str) -> None:
     """Log in. On the home page, go on to the first useful view (genres, then rating, then
-    recommendations); on another page's URL (a link, a bookmark) stay there."""
+    the "For you" rows); on another page's URL (a link, a bookmark) stay there."""
     answer = client().login(username, password)
     came_to = current_view()
     start_session(
@@ -110,7 +110,7 @@ def _log_in(username: str, password: str) -> None:
     elif me.get("ratings_needed", 0) > 0:
         go_to(VIEW_RATE)
     else:
-        go_to(VIEW_RECS)
+        go_to(VIEW_HOME)
 
 
 def render() -> None:

@@ -273,8 +273,10 @@ def journey_to_recommendations(
     click_star(page, 24, "4★", "Rated 4 of 5", timings)
     click_star(page, 25, "5★", "recommendations are ready", timings)
 
-    # Recommendations: 24 cards with match percentages and reasons.
+    # Recommendations: the rows first ("For you"), then all of them: 24 cards with match
+    # percentages and reasons.
     page.get_by_role("button", name="See my recommendations →").click()
+    page.get_by_role("button", name="See all recommendations →").click()
     badges = page.locator(".mr-badge")
     expect(badges).to_have_count(24, timeout=WAIT_MS)
     assert all(re.fullmatch(r"\d{1,3}% match", text) for text in badges.all_inner_texts())

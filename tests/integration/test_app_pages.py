@@ -107,6 +107,9 @@ def test_full_journey(app: AppTest, live_worker):
     # Recommendations: 24 cards with match badges, then page two.
     button(at, "See my recommendations →").click().run()
     assert not at.exception, at.exception
+    assert at.session_state["nav"] == "For you"  # the rows; "See all" opens the paged list
+    assert "Top picks for you" in texts(at)
+    button(at, "See all recommendations →").click().run()
     assert at.session_state["nav"] == "Recommendations"
     recs = sliders(at, "recs")
     assert len(recs) == 24

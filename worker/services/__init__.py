@@ -9,6 +9,7 @@
 - :mod:`~worker.services.lists`: a person's list, cached, and its pages, explained when shown
   (:class:`RecommendationLists`);
 - :mod:`~worker.services.describe`: movies matching a description (:class:`DescribeRanking`);
+- :mod:`~worker.services.rows`: the home view's rows, built on the lists (:class:`HomeRows`);
 - :mod:`~worker.services.similar`: movies like a given one (:func:`similar_movies`).
 
 Lists are :class:`recommender.document.RecommendationList` s; every sentence in them comes from
@@ -26,6 +27,7 @@ from worker.services.lists import MIN_RATINGS, RecommendationLists
 from worker.services.loader import Loaded, ModelLoader
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import Content, ModelRegistry
+from worker.services.rows import HomeRows, HomeScreen
 from worker.services.similar import similar_movies
 from worker.store import Store
 
@@ -33,6 +35,8 @@ __all__ = [
     "MIN_RATINGS",
     "Content",
     "DescribeRanking",
+    "HomeRows",
+    "HomeScreen",
     "Loaded",
     "ModelLoader",
     "ModelRegistry",
@@ -58,6 +62,7 @@ class ModelService:
         self.registry = ModelRegistry(self.loader, self.pool, config)
         self.describe = DescribeRanking(store, self.registry, self.pool, config)
         self.lists = RecommendationLists(store, self.registry, self.pool, self.describe, config)
+        self.rows = HomeRows(store, self.registry, self.lists, config)
 
     # --- the served models (ModelRegistry) --------------------------------------------------
 
@@ -113,6 +118,9 @@ class ModelService:
         self, user_id: str, start: int, size: int, query: str | None = None
     ) -> tuple[RecommendationList, list[Recommendation]]:
         return self.lists.page(user_id, start, size, query)
+
+    def home_rows(self, user_id: str) -> HomeScreen:
+        return self.rows.rows(user_id)
 
     def similar(self, movie_id: int, k: int) -> tuple[list[int], list[float], str]:
         return similar_movies(self.registry, movie_id, k)

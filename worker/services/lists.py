@@ -149,6 +149,55 @@ class RecommendationLists:
             items = doc.page(start, size)
         return doc.served(cached=doc.cached, explained_now=len(unexplained)), items
 
+    def ranked(self, user_id: str, candidates: list[int]) -> RecommendationList:
+        """``candidates`` ranked for the user by the served model, best match first (movies
+        the user rated left out; items not explained: see :meth:`explained`). Not cached:
+        the caller caches what it builds from it (:mod:`worker.services.rows`)."""
+        loaded = self.registry.require()
+        profile, version = self.store.profile_and_version(user_id)
+        if not candidates or len(profile) < MIN_RATINGS:
+            items: list[Recommendation] = []
+            return RecommendationList(
+                loaded.model_name, loaded.model_version, now_iso(), version, items
+            )
+        self.pool.sync(loaded)
+        recs = loaded.model.recommend(
+            profile,
+            k=len(candidates),
+            candidates=candidates,
+            user=user_model_key(user_id),
+            explain_first=0,
+        )
+        return RecommendationList.from_recommendations(
+            recs,
+            profile,
+            model=loaded.model_name,
+            model_version=loaded.model_version,
+            computed_at=now_iso(),
+            ratings_version=version,
+        )
+
+    def explained(
+        self, user_id: str, items: list[Recommendation], neighbour_count: int | None
+    ) -> list[Recommendation]:
+        """``items`` with their evidence (one call of the model's ``explain`` for those not
+        explained yet) and the reasons a person reads (:func:`recommender.reasons.explained`)."""
+        missing = [item.movie_id for item in items if not item.explained]
+        found: dict[int, Any] = {}
+        if missing:
+            loaded = self.registry.require()
+            profile = self.store.profile(user_id)
+            self.pool.sync(loaded)
+            evidence = loaded.model.explain(profile, missing, user=user_model_key(user_id))
+            found = {m: json_safe(e) for m, e in zip(missing, evidence, strict=True)}
+        return [
+            reasons.explained(
+                replace(item, evidence=found[item.movie_id]) if item.movie_id in found else item,
+                neighbour_count,
+            )
+            for item in items
+        ]
+
     def _explain(
         self, user_id: str, doc: RecommendationList, movie_ids: list[int]
     ) -> RecommendationList:

@@ -1,8 +1,10 @@
-"""Caches: recommendation lists, "describe what you want" lists, and which lists lean on whom.
+"""Caches: recommendation lists, the home view's rows, "describe what you want" lists, and
+which lists lean on whom.
 
-A list is cached in ``recs:{<id>}`` (field = model version) for the user's current ratings
-version only: every ratings change deletes the hash, and a save is refused when the version
-moved on. A list computed with app users as taste neighbours is recorded in each neighbour's
+A list is cached in ``recs:{<id>}`` (field = model version; the rows built from it under
+``rows:<model version>``) for the user's current ratings version only: every ratings change
+deletes the hash, and a save is refused when the version moved on. A list computed with app
+users as taste neighbours is recorded in each neighbour's
 ``neighbour_of:{<neighbour id>}``; removing a user invalidates exactly the lists recorded
 there (:mod:`worker.store.lifecycle`). The record is written *before* the list and checked
 after it (the neighbour still exists), so a list saved while its neighbour is being removed
@@ -22,6 +24,10 @@ from worker.store.client import Scripts
 
 APP_USER_PREFIX = "app:"
 """How the model names an app user among its neighbours (``worker.services.pool``)."""
+
+
+ROWS_FIELD = "rows:"
+"""Field of ``recs:{<id>}`` holding the home view's rows: ``rows:<model version>``."""
 
 
 def app_neighbour_ids(neighbours: list[dict[str, Any]]) -> list[str]:
@@ -53,7 +59,8 @@ class CachesArea:
     ) -> dict[str, Any] | None:
         """The cached list for a ratings version (of ``model_version``, or of any model)."""
         if model_version is None:
-            values = self.r.hvals(keys.recs(user_id))
+            lists = self.r.hgetall(keys.recs(user_id))
+            values = [v for f, v in lists.items() if not f.startswith(ROWS_FIELD)]
             raw = values[0] if values else None
         else:
             raw = self.r.hget(keys.recs(user_id), model_version)
@@ -103,6 +110,22 @@ class CachesArea:
             args=[str(version), json.dumps(recs), model_version],
         )
         return bool(found)
+
+    def cached_rows(self, user_id: str, version: int, model_version: str) -> dict[str, Any] | None:
+        """The home view's rows cached for this ratings version and model version, or None."""
+        return self.cached_recs(user_id, version, ROWS_FIELD + model_version)
+
+    def save_rows(
+        self, user_id: str, version: int, rows: dict[str, Any], ttl: int, model_version: str
+    ) -> bool:
+        """Cache the home view's rows beside the list they were built from (the same hash, so
+        every change that drops the list drops them); nothing is written when the ratings
+        changed meanwhile."""
+        saved = self.scripts.save_recs(
+            keys=[keys.version(user_id), keys.recs(user_id)],
+            args=[str(version), json.dumps(rows), ttl, ROWS_FIELD + model_version],
+        )
+        return bool(saved)
 
     def users_leaning_on(self, user_id: str) -> set[str]:
         """Ids of the users whose cached list had ``user_id`` as a taste neighbour."""

@@ -25,8 +25,10 @@ key                                 type        content
 ``rated:{<id>}``                    sorted set  movieId scored by rated_at (Unix ms)
 ``ratings_version:{<id>}``          string      integer, +1 on every change of the ratings
 ``recs:{<id>}``                     hash        model version -> JSON recommendation list (top
-                                                240, holding its ``ratings_version``); deleted
-                                                by every ratings change; expires after a day
+                                                240, holding its ``ratings_version``), and
+                                                ``rows:<model version>`` -> JSON rows of the
+                                                home view built from it; deleted by every
+                                                ratings change; expires after a day
 ``neighbour_of:{<id>}``             set         ids of users whose cached list has this user
                                                 as a taste neighbour (so removing the user
                                                 invalidates exactly those lists); expires with
