@@ -75,6 +75,7 @@ class ModelLoader:
         self._story: Any = None
         self._given: Loaded | None = None
         self._everyone: tuple[Any, Any] | None = None
+        self._first_grid: tuple[Any, Any] | None = None
 
     @classmethod
     def serving(
@@ -104,6 +105,17 @@ class ModelLoader:
             if self._everyone is None or self._everyone[0] is not ratings:
                 self._everyone = (ratings, everyone(ratings))
             return self._everyone[1]
+
+    def first_grid(self, catalog: Any) -> Any:
+        """The newcomer's grid order over ``catalog`` (:class:`recommender.onboarding.FirstGrid`,
+        rating entropies from the configured ratings), built once per catalogue."""
+        from recommender.onboarding import FirstGrid
+
+        ratings = self._catalog_and_ratings()[1].ratings
+        with self._lock:
+            if self._first_grid is None or self._first_grid[0] is not catalog:
+                self._first_grid = (catalog, FirstGrid.from_ratings(catalog, ratings))
+            return self._first_grid[1]
 
     def _catalog_and_ratings(self) -> tuple[Any, Any]:
         from recommender.catalog import Catalog
