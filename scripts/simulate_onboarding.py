@@ -17,7 +17,8 @@ with the profile found by scrolling instead of taken in time order:
   ratings — the issue's protocol) or ``--target fixed`` (half of each person's ratings, drawn
   once per person and seed, is the target for every grid and never shown; the grid can only
   find the other half — so every grid is scored against the same movies);
-- "scrolled" = movies shown before the fifth rating that the person did not rate.
+- "scrolled" = movies shown before the fifth rating that the person did not rate; "pages" =
+  pages of 24 opened until the fifth rating (1 = found all five on the first page).
 
 Only people with at least five findable movies and at least one relevant target movie whatever
 five they rate are simulated (the same people for every grid order). Prints a Markdown table
@@ -110,6 +111,7 @@ class Outcome:
 
     ndcg: list[float] = field(default_factory=list)
     scrolled: list[int] = field(default_factory=list)
+    pages: list[int] = field(default_factory=list)
     people: list[int] = field(default_factory=list)
 
 
@@ -150,6 +152,7 @@ def simulate(
                 recs = model.recommend(profile, K)
                 scores.append(ranking_metrics(recs.movie_ids.tolist(), relevant.tolist(), K))
                 outcome.scrolled.append(scrolled)
+                outcome.pages.append(-(-(scrolled + GIVEN) // PAGE_SIZE))
             outcome.ndcg.append(float(np.mean([s["ndcg"] for s in scores])))
             outcome.people.append(len(scores))
     return outcomes
@@ -192,6 +195,7 @@ def summary(outcomes: dict[str, Outcome]) -> list[dict]:
                 "ndcg_sd": float(np.std(out.ndcg, ddof=1)) if len(out.ndcg) > 1 else 0.0,
                 "scrolled_median": float(np.median(scrolled)),
                 "scrolled_mean": float(scrolled.mean()),
+                "pages_mean": float(np.mean(out.pages)),
                 "ndcg_ratio": ndcg / base_ndcg if base_ndcg else float("nan"),
                 "scrolled_ratio": float(scrolled.mean()) / base_scroll if base_scroll else 1.0,
                 "scrolled_median_ratio": (
@@ -207,14 +211,16 @@ def format_table(rows: list[dict]) -> str:
     """The summary as a Markdown table."""
     lines = [
         "| grid order | NDCG@24 (mean ± sd over seeds) | scrolled median / mean | "
-        "NDCG × today | scrolled × today (mean / median) | people per seed |",
-        "|---|---|---|---|---|---|",
+        "NDCG × today | scrolled × today (mean / median) | pages opened (mean) | "
+        "people per seed |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['grid']} | {r['ndcg_mean']:.4f} ± {r['ndcg_sd']:.4f} | "
             f"{r['scrolled_median']:.0f} / {r['scrolled_mean']:.1f} | {r['ndcg_ratio']:.2f} | "
             f"{r['scrolled_ratio']:.2f} / {r['scrolled_median_ratio']:.2f} | "
+            f"{r['pages_mean']:.2f} | "
             f"{r['people_per_seed']:.0f} |"
         )
     return "\n".join(lines)

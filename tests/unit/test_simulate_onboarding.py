@@ -49,6 +49,7 @@ def test_simulation_on_a_few_people(data_dir, tmp_path, capsys, target):
     assert today["ndcg_ratio"] == 1.0 and today["scrolled_ratio"] == 1.0
     for row in rows:
         assert 0.0 < row["ndcg_mean"] <= 1.0 and row["scrolled_mean"] >= 0
+        assert row["pages_mean"] >= 1.0
         assert f"{row['ndcg_mean']:.4f}" in printed
     assert (tmp_path / "onboarding.png").read_bytes()[:4] == b"\x89PNG"
 
