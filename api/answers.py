@@ -122,7 +122,9 @@ class Genres(Answer):
 
 
 class MoviesPage(Page[Movie]):
-    pass
+    order: Literal[rules.GRID_ORDERS] = Field(
+        description="the order of this grid; send it as 'order' for the next pages"
+    )
 
 
 class SimilarMovie(Answer):

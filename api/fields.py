@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError, PydanticUseDefault
@@ -206,6 +206,19 @@ Description = Annotated[
     ),
     AfterValidator(str.strip),
     Says(rules.DESCRIPTION_RULE),
+]
+
+GridOrder = Annotated[
+    Literal[rules.GRID_ORDERS],
+    Field(
+        description="'popular': most-rated first; 'onboarding': movies whose ratings teach the "
+        "models most, still recognisable, genres taking turns (recommender.onboarding). "
+        "Omitted: 'onboarding' for a signed-in person with fewer than 5 ratings and no title "
+        "search, else 'popular'. A title search is always 'popular'. Pass the answer's "
+        "'order' back for later pages so the grid does not change order while it is paged."
+    ),
+    BeforeValidator(_blank_is_absent),
+    Says(rules.GRID_ORDER_RULE),
 ]
 
 GenreFilter = Annotated[

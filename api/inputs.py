@@ -15,6 +15,7 @@ from api.fields import (
     Description,
     GenreFilter,
     GenreList,
+    GridOrder,
     NewPassword,
     Page,
     PageSize,
@@ -90,6 +91,7 @@ class Paging(Query):
 class BrowseMovies(Paging):
     q: TitleSearch = None
     genres: GenreFilter = None
+    order: GridOrder = None
 
 
 class SimilarQuery(Query):

@@ -42,6 +42,10 @@ DESCRIPTION_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 TITLE_SEARCH_RULE = f"must be at most {QUERY_MAX} printable characters"
 DESCRIPTION_RULE = f"must be 1-{QUERY_MAX} printable characters describing what you want"
 
+GRID_ORDERS = ("popular", "onboarding")
+"""Orders of the movie grid: most-rated first, or the newcomer's (``recommender.onboarding``)."""
+GRID_ORDER_RULE = "must be 'popular' or 'onboarding'"
+
 DISCOVER_BATCH = 5
 """Movies per discover round (``recommender.discover.BATCH`` says the same)."""
 

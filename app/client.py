@@ -252,13 +252,18 @@ class WorkerClient:
         genres: list[str] | None = None,
         page: int = 1,
         page_size: int = PAGE_SIZE,
+        order: str | None = None,
     ) -> dict[str, Any]:
-        """A page of movies (title search ``query`` and/or ``genres``; else the user's genres)."""
+        """A page of movies (title search ``query`` and/or ``genres``; else the user's genres)
+        in ``order`` ("popular" or "onboarding"; ``None``: the worker's choice, named in the
+        answer's ``order``)."""
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
             params["q"] = query.strip()
         if genres:
             params["genres"] = ",".join(genres)
+        if order:
+            params["order"] = order
         return self.request("GET", "/movies", params=params)
 
     def rate(self, movie_id: int, rating: float) -> dict[str, Any]:

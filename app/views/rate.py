@@ -28,6 +28,7 @@ def _first_page(query: str) -> dict[str, Any]:
         "items": list(page["items"]),
         "next_page": page.get("next_page"),
         "total": page.get("total", len(page["items"])),
+        "order": page.get("order"),
     }
 
 
@@ -38,7 +39,9 @@ def _show_more() -> None:
     if not slot or not slot[1].get("next_page"):
         return
     key, grid = slot
-    page = client().movies(query=key[0], page=grid["next_page"], page_size=PAGE_SIZE)
+    page = client().movies(
+        query=key[0], page=grid["next_page"], page_size=PAGE_SIZE, order=grid.get("order")
+    )
     seen = {m["id"] for m in grid["items"]}
     grid["items"].extend(m for m in page["items"] if m["id"] not in seen)
     grid["next_page"] = page.get("next_page")
@@ -54,6 +57,12 @@ def render(me: dict[str, Any]) -> None:
     grid = remember("grid", (query, tuple(genres)), lambda: _first_page(query))
     if query:
         st.caption(f"{grid['total']} movies match “{query}”.")
+    elif grid.get("order") == "onboarding":
+        st.caption(
+            "Well-known movies people disagree about"
+            + (" in your genres: " + ", ".join(genres) if genres else "")
+            + ". Rate five you have seen: they tell us most about your taste."
+        )
     elif genres:
         st.caption("Popular movies in your genres: " + ", ".join(genres) + ".")
     if not grid["items"]:

@@ -103,6 +103,18 @@ def test_full_journey(app: AppTest, live_worker):
         f"{live_worker}/api/v1/me", timeout=30, headers={"Authorization": f"Bearer {token}"}
     ).json()
     assert me["rating_count"] == 5
+    # A newcomer's grid is in the onboarding order and keeps it after the fifth rating:
+    # "show more" brings page three of that order, not of the most-rated-first grid.
+    assert "they tell us most about your taste" in texts(at)
+    button(at, "Show more movies").click().run()
+    third = [int(s.key.split(":")[1]) for s in sliders(at, "rate")[48:]]
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def page_three(order: str) -> list[int]:
+        url = f"{live_worker}/api/v1/movies?page=3&order={order}"
+        return [m["id"] for m in requests.get(url, headers=auth, timeout=30).json()["items"]]
+
+    assert third == page_three("onboarding") != page_three("popular")
 
     # Recommendations: 24 cards with match badges, then page two.
     button(at, "See my recommendations →").click().run()

@@ -20,12 +20,13 @@ def test_journey_from_signup_to_recommendations_and_logout(worker_client, worker
     assert saved.status_code == 200 and saved.get_json()["genres"] == chosen
     assert client.get(f"{API}/me/genres", headers=headers).get_json()["genres"] == chosen
 
-    # the grid defaults to the chosen genres, 24 per page, most-rated first
+    # the grid defaults to the chosen genres, 24 per page, in the newcomer's order
     page1 = client.get(f"{API}/movies", headers=headers).get_json()
+    assert page1["order"] == "onboarding"
     assert page1["page"] == 1 and page1["page_size"] == 24 and page1["next_page"] == 2
     assert len(page1["items"]) == 24 and page1["total"] > 48
     assert all(set(m["genres"]) & set(chosen) for m in page1["items"])
-    page2 = client.get(f"{API}/movies?page=2", headers=headers).get_json()
+    page2 = client.get(f"{API}/movies?page=2&order=onboarding", headers=headers).get_json()
     ids1 = [m["id"] for m in page1["items"]]
     assert len(page2["items"]) == 24 and not set(ids1) & {m["id"] for m in page2["items"]}
     first = page1["items"][0]
@@ -47,7 +48,7 @@ def test_journey_from_signup_to_recommendations_and_logout(worker_client, worker
 
     done = client.put(f"{API}/me/ratings/{ids1[4]}", json={"rating": 2.0}, headers=headers)
     assert done.get_json()["rating_count"] == 5
-    grid = client.get(f"{API}/movies", headers=headers).get_json()["items"]
+    grid = client.get(f"{API}/movies?order=onboarding", headers=headers).get_json()["items"]
     assert [m["my_rating"] for m in grid[:5]] == stars
 
     recs = client.get(f"{API}/me/recommendations", headers=headers).get_json()

@@ -2,6 +2,12 @@
 
 A bearer token is optional here: with one, each movie carries the user's ``my_rating`` and the
 grid defaults to the user's genres; without one, ``my_rating`` is null and all genres show.
+
+The grid's order (``order``): a person with fewer than ``MIN_RATINGS`` ratings gets the
+newcomer's order (:mod:`recommender.onboarding`: movies whose ratings teach the models most,
+still recognisable, their genres taking turns); everybody else, anonymous browsing and every
+title search get today's most-rated first. The answer says which order it used; the app sends
+it back for "show more", so a grid keeps its order while the person rates their fifth movie.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from api import answers, inputs
 from worker import auth
 from worker.endpoint import endpoint
 from worker.routes import API, models, movie_json, require_movie, store
+from worker.services import MIN_RATINGS
 
 bp = Blueprint("movies", __name__, url_prefix=API)
 
@@ -25,7 +32,8 @@ bp = Blueprint("movies", __name__, url_prefix=API)
     answers={200: answers.MoviesPage},
 )
 def browse(query: inputs.BrowseMovies):
-    """Paged movies, most-rated first: ``q`` title search, ``genres=A,B`` (any of them)."""
+    """Paged movies: ``q`` title search, ``genres=A,B`` (any of them), ``order`` (module
+    docstring: ``onboarding`` by default below five ratings, else ``popular``)."""
     user = auth.current_user(required=False)
     page, size = query.page, query.page_size
     if query.genres:
@@ -34,11 +42,22 @@ def browse(query: inputs.BrowseMovies):
         genres = user.genres
     else:
         genres = []
-    ids, total = models().catalog.browse(genres, query.q, page, size)
+    order = "popular" if query.q is not None else query.order or _default_order(user)
+    if order == "onboarding":
+        ids, total = models().first_grid().page(genres, page, size)
+    else:
+        ids, total = models().catalog.browse(genres, query.q, page, size)
     ids = [int(i) for i in ids]
     mine = store().ratings_of(user.id, ids) if user else {}
     items = [movie_json(i, mine.get(i)) for i in ids]
-    return {"items": items, **answers.Page.of(total, page, size)}
+    return {"items": items, **answers.Page.of(total, page, size), "order": order}
+
+
+def _default_order(user) -> str:
+    """``onboarding`` for a signed-in person with fewer than ``MIN_RATINGS`` ratings."""
+    if user is not None and store().rating_count(user.id) < MIN_RATINGS:
+        return "onboarding"
+    return "popular"
 
 
 @bp.get("/movies/<int:movie_id>")

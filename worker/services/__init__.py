@@ -96,6 +96,10 @@ class ModelService:
     def catalog(self) -> Any:
         return self.registry.require().catalog
 
+    def first_grid(self) -> Any:
+        """The newcomer's grid order over the served catalogue (:mod:`recommender.onboarding`)."""
+        return self.loader.first_grid(self.catalog)
+
     def status(self) -> dict[str, Any]:
         return self.registry.status()
 

@@ -75,6 +75,7 @@ class ModelLoader:
         self._story: Any = None
         self._given: Loaded | None = None
         self._everyone: tuple[Any, Any] | None = None
+        self._first_grid: tuple[Any, Any] | None = None
 
     @classmethod
     def serving(
@@ -83,7 +84,8 @@ class ModelLoader:
         """A loader whose catalogue is ``catalog`` and whose model ``name`` is the fitted
         ``model`` (version ``version``, default ``"<name>@given"``). Apps made with it serve
         that model when ``RECOMMENDER_MODEL`` is ``name`` (or, for ``auto`` with no blend
-        artifact, when ``name`` is ``"pearson"``); the dataset is never read."""
+        artifact, when ``name`` is ``"pearson"``); the dataset is read only when the taste
+        summary (:meth:`everyone`) or the newcomer's grid (:meth:`first_grid`) is first used."""
         loader = cls()
         loader._given = Loaded(catalog, model, name, version or f"{name}@given", 0.0)
         return loader
@@ -104,6 +106,18 @@ class ModelLoader:
             if self._everyone is None or self._everyone[0] is not ratings:
                 self._everyone = (ratings, everyone(ratings))
             return self._everyone[1]
+
+    def first_grid(self, catalog: Any) -> Any:
+        """The newcomer's grid order over ``catalog`` (:class:`recommender.onboarding.FirstGrid`,
+        rating entropies from the configured ratings), built once per catalogue (by
+        :meth:`fitted` and :meth:`blend` before the model is served, else on first use)."""
+        from recommender.onboarding import FirstGrid
+
+        ratings = self._catalog_and_ratings()[1].ratings
+        with self._lock:
+            if self._first_grid is None or self._first_grid[0] is not catalog:
+                self._first_grid = (catalog, FirstGrid.from_ratings(catalog, ratings))
+            return self._first_grid[1]
 
     def _catalog_and_ratings(self) -> tuple[Any, Any]:
         from recommender.catalog import Catalog
@@ -139,7 +153,8 @@ class ModelLoader:
             loaded = Loaded(catalog, model, model_name, f"{model_name}@{ml.name}", seconds)
             self._fitted[key] = loaded
             log.info("fitted %s in %.1fs", loaded.model_version, seconds)
-            return loaded
+        self.first_grid(catalog)  # built before serving: seconds on 25M ratings
+        return loaded
 
     def blend(self, artifacts_dir: Path, version: str) -> Loaded:
         """Blend ``version`` from ``artifacts_dir``, warmed up (loaded once per version; the
@@ -159,7 +174,9 @@ class ModelLoader:
                 loaded = Loaded(catalog, model, "blend", f"blend@{version}", seconds, version)
                 self._blends[key] = loaded
                 log.info("loaded blend %s in %.1fs", version, seconds)
-            return self._blends[key]
+            loaded = self._blends[key]
+        self.first_grid(catalog)  # built before serving: seconds on 25M ratings
+        return loaded
 
     def embed(self, artifacts_dir: Path, version: str, min_ratings: int) -> Any:
         """The ``embed`` model's movie vectors (:class:`recommender.similar.MovieVectors`)."""
