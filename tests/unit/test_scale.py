@@ -21,3 +21,29 @@ def test_the_map_of_an_ml25m_sized_catalogue_is_bounded():
     drawn = map_movies(counts, min_ratings=1, max_movies=5_000)
     assert len(drawn) == 5_000
     assert counts[drawn].min() >= np.sort(counts)[-5_000]
+
+
+def test_implicit_profile_sums_only_the_batch_users_ratings_and_matches_the_full_product():
+    """SVD++'s implicit part of a batch's user vectors equals the full sparse product's rows
+    (value and gradient), computed from the batch users' own ratings only."""
+    import tensorflow as tf
+
+    from recommender.neural.layers import ImplicitProfile
+
+    rng = np.random.default_rng(0)
+    n_users, n_movies, dim = 40, 30, 4
+    pairs = {(int(u), int(m)) for u, m in rng.integers(0, [n_users - 3, n_movies], (300, 2))}
+    users, movies = (np.array(column) for column in zip(*sorted(pairs), strict=True))
+    layer = ImplicitProfile(n_users, n_movies, len(users), dim)
+    layer.build((None,))
+    layer.set_profiles(users, movies)
+    batch = tf.constant([5, 0, 5, n_users - 1, 12], dtype=tf.int32)  # repeats; one rated nothing
+    with tf.GradientTape(persistent=True) as tape:
+        fast = layer(batch)
+        full = tf.gather(layer.all_users(), batch)
+        fast_loss, full_loss = tf.reduce_sum(fast**2), tf.reduce_sum(full**2)
+    np.testing.assert_allclose(fast.numpy(), full.numpy(), rtol=1e-5, atol=1e-7)
+    assert not fast.numpy()[3].any()  # user n_users - 1 rated nothing
+    fast_grad = tf.convert_to_tensor(tape.gradient(fast_loss, layer.factors))
+    full_grad = tf.convert_to_tensor(tape.gradient(full_loss, layer.factors))
+    np.testing.assert_allclose(fast_grad.numpy(), full_grad.numpy(), rtol=1e-5, atol=1e-7)
