@@ -144,7 +144,8 @@ def make_data(size: str, work: Path, results: Results, env: dict[str, str]) -> P
 
 
 def build(size: str, work: Path, results: Results, env: dict[str, str]) -> bool:
-    """Run every build step not measured yet; False when one fails (later steps need it)."""
+    """Run every build step not measured yet (the artifacts' sizes are recorded after each);
+    False when one fails (later steps need it)."""
     from scripts.build_models import STEPS
 
     steps = results.size(size)["steps"]
@@ -154,7 +155,7 @@ def build(size: str, work: Path, results: Results, env: dict[str, str]) -> bool:
         print(f"[{size}] step {number}/{len(STEPS)}: {what} (load {_load()})", flush=True)
         figures = run_measured([sys.executable, "-m", *command], env, work / f"{size}.log")
         steps[what] = figures
-        results.save()
+        disk(size, Path(env["ARTIFACTS_DIR"]), results)
         print(f"[{size}]   {json.dumps(figures)}", flush=True)
         if figures["exit_code"] != 0:
             return False
@@ -306,7 +307,7 @@ def table(results: Results) -> str:
     row(
         "worker: MB per process (loaded → after)",
         lambda e: (
-            f"{get(e, 'serve', 'worker_rss_mb_ready')} → {get(e, 'serve', 'worker_rss_mb_after')}"
+            f"{_per_process(e, 'worker_rss_mb_ready')} → {_per_process(e, 'worker_rss_mb_after')}"
         ),
     )
     for kind, label in (("recs_fresh", "fresh"), ("recs_cached", "cached")):
@@ -333,6 +334,11 @@ def table(results: Results) -> str:
     lines = [head, "|---|" + "---:|" * len(sizes)]
     lines += [f"| {label} | " + " | ".join(values) + " |" for label, values in rows]
     return "\n".join(lines)
+
+
+def _per_process(entry: dict, key: str) -> str:
+    values = entry.get("serve", {}).get(key)
+    return " + ".join(f"{v:,.0f}" for v in values) if values else "—"
 
 
 def _step_time(entry: dict, what: str) -> str:
