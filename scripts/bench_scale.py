@@ -105,20 +105,24 @@ def _folder_mb(path: Path) -> float:
 class Results:
     """``WORK/results.json``: ``{size: {"data", "steps": {name: figures}, "disk", "serve"}}``.
 
-    Saving merges into what is on disk (per size, per step), so runs of different sizes or
-    of the serving part alone may share one file."""
+    Saving merges the sizes this process measured into what is on disk (per size, per step),
+    so runs of different sizes, or of the serving part alone, may share one file."""
 
     def __init__(self, path: Path):
         self.path = path
         self.data: dict = json.loads(path.read_text()) if path.exists() else {}
+        self.touched: set[str] = set()
 
     def size(self, name: str) -> dict:
+        """The entry of size ``name``, which this process then owns when saving."""
+        self.touched.add(name)
         return self.data.setdefault(name, {"steps": {}})
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         merged = json.loads(self.path.read_text()) if self.path.exists() else {}
-        for size, entry in self.data.items():
+        for size in self.touched:
+            entry = self.data[size]
             steps = {**merged.get(size, {}).get("steps", {}), **entry.get("steps", {})}
             merged[size] = {**merged.get(size, {}), **entry, "steps": steps}
         self.data = merged
