@@ -81,6 +81,7 @@ def test_ml25m_layout_loads_with_tags_and_unrated_movies(release):
     assert sorted(ml.tags["tag"]) == ["classic", "dark, moody", "line one\nline two"]
 
 
+@pytest.mark.timeout(1500)  # four build steps in child processes: ~3 min quiet, 10+ busy
 def test_build_models_completes_on_the_ml25m_layout_and_the_worker_serves_it(
     release, tmp_path, redis_server
 ):
