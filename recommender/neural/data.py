@@ -208,6 +208,7 @@ def make_dataset(arrays: dict[str, np.ndarray], batch_size: int, *, shuffle: boo
 
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
         rows = seeds.flat_map(epoch_batches)
+        rows = rows.apply(tf.data.experimental.assert_cardinality(n_batches))  # Keras knows
     else:
         rows = tf.data.Dataset.range(n).batch(batch_size)
 

@@ -73,3 +73,4 @@ def test_training_batches_reshuffle_every_epoch_from_one_permutation_without_a_b
     again = make_dataset(arrays, 64, shuffle=True, seed=1)
     np.testing.assert_array_equal(epoch(again), first)
     assert [len(i["user"]) for i, _ in dataset][-1] == n % 64
+    assert int(dataset.cardinality()) == -(-n // 64)  # Keras sees the epoch's length
