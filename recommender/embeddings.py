@@ -95,8 +95,14 @@ class EmbeddingCache:
 
     Layout under ``directory`` (default ``ARTIFACTS_DIR/embeddings/<model_name>``):
     ``vectors.npy`` (``(n, dim)`` float32) and ``index.json`` (``{"model": name, "keys":
-    [sha256, ...]}``, row ``i`` of the array belongs to ``keys[i]``). Writes are atomic
-    (temporary file + rename).
+    [sha256, ...]}``, row ``i`` of the array belongs to ``keys[i]``), written atomically
+    (temporary file + rename) once at the end of :meth:`embed`.
+
+    While :meth:`embed` encodes, each chunk is *appended* to ``pending.f32`` (raw float32 rows)
+    and ``pending.keys`` (one key per line, written after its rows), so an interrupted build
+    resumes from the last finished chunk and the cost of saving stays linear in the number of
+    texts (rewriting the whole array after every chunk made it quadratic). Loading reads the
+    complete pending rows too; the next finished :meth:`embed` folds them into ``vectors.npy``.
     """
 
     def __init__(self, directory: Path | None = None, model_name: str = MODEL_NAME):
@@ -115,21 +121,51 @@ class EmbeddingCache:
     def index_path(self) -> Path:
         return self.directory / "index.json"
 
+    @property
+    def pending_vectors_path(self) -> Path:
+        return self.directory / "pending.f32"
+
+    @property
+    def pending_keys_path(self) -> Path:
+        return self.directory / "pending.keys"
+
     def __len__(self) -> int:
         return len(self._keys)
 
     def _load(self) -> None:
-        if not (self.index_path.exists() and self.vectors_path.exists()):
-            return
-        index = json.loads(self.index_path.read_text())
-        vectors = np.load(self.vectors_path)
-        if index.get("model") != self.model_name or len(index["keys"]) != len(vectors):
-            return  # another model's or a torn cache: start afresh
-        self._keys = list(index["keys"])
-        self._rows = {k: i for i, k in enumerate(self._keys)}
-        self._vectors = vectors.astype(np.float32, copy=False)
+        keys: list[str] = []
+        vectors = np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        if self.index_path.exists() and self.vectors_path.exists():
+            index = json.loads(self.index_path.read_text())
+            saved = np.load(self.vectors_path)
+            if index.get("model") == self.model_name and len(index["keys"]) == len(saved):
+                keys, vectors = list(index["keys"]), saved.astype(np.float32, copy=False)
+            # else another model's or a torn cache: start afresh
+        pending_keys, pending = self._load_pending(vectors.shape[1] if len(keys) else None)
+        if len(pending_keys):
+            vectors = np.concatenate([vectors, pending]) if len(keys) else pending
+            keys += pending_keys
+        self._keys = keys
+        self._rows = {k: i for i, k in enumerate(keys)}
+        self._vectors = vectors
+
+    def _load_pending(self, dim: int | None) -> tuple[list[str], np.ndarray]:
+        """Rows appended by an interrupted :meth:`embed` whose key line was completed
+        (``dim``: the saved rows' width, which the pending rows must have; ``None``: any)."""
+        empty: tuple[list[str], np.ndarray] = [], np.zeros((0, dim or EMBEDDING_DIM), np.float32)
+        if not (self.pending_keys_path.exists() and self.pending_vectors_path.exists()):
+            return empty
+        lines = self.pending_keys_path.read_text().split("\n")[:-1]  # drop an unfinished line
+        header = lines[0].split(" ") if lines else []
+        if len(header) != 2 or header[0] != self.model_name or dim not in (None, int(header[1])):
+            return empty
+        dim, keys = int(header[1]), lines[1:]
+        rows = np.fromfile(self.pending_vectors_path, dtype=np.float32)
+        n = min(len(keys), len(rows) // dim)
+        return keys[:n], rows[: n * dim].reshape(n, dim)
 
     def _save(self) -> None:
+        """Write every vector into ``vectors.npy`` + ``index.json`` and drop the pending files."""
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp_vec = self.directory / "vectors.tmp.npy"
         tmp_idx = self.directory / "index.tmp.json"
@@ -137,14 +173,32 @@ class EmbeddingCache:
         tmp_idx.write_text(json.dumps({"model": self.model_name, "keys": self._keys}))
         os.replace(tmp_vec, self.vectors_path)
         os.replace(tmp_idx, self.index_path)
+        self.pending_keys_path.unlink(missing_ok=True)
+        self.pending_vectors_path.unlink(missing_ok=True)
+
+    def _start_pending(self, dim: int) -> None:
+        """Fold earlier pending rows into the saved array; open empty pending files."""
+        if self.pending_keys_path.exists() or self.pending_vectors_path.exists():
+            self._save()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.pending_vectors_path.write_bytes(b"")
+        self.pending_keys_path.write_text(f"{self.model_name} {dim}\n")
+
+    def _append_pending(self, keys: list[str], vectors: np.ndarray) -> None:
+        """Append one chunk: its rows first, then its keys (a key line means its row is there)."""
+        with open(self.pending_vectors_path, "ab") as out:
+            out.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+        with open(self.pending_keys_path, "a") as out:
+            out.write("".join(f"{k}\n" for k in keys))
 
     def embed(
         self, texts: Sequence[str], encoder: Encoder, *, chunk: int = 512, progress: bool = False
     ) -> np.ndarray:
         """Vectors of ``texts`` (``(len(texts), dim)`` float32), encoding only unseen texts.
 
-        Missing texts are encoded in chunks of ``chunk`` (saved after each chunk, so an
-        interrupted build resumes) with a tqdm progress bar when ``progress``.
+        Missing texts are encoded in chunks of ``chunk`` (each appended to the pending files,
+        so an interrupted build resumes) with a tqdm progress bar when ``progress``; the cache
+        is saved once at the end. Time and disk writes are linear in the number of texts.
         """
         keys = [text_key(t, self.model_name) for t in texts]
         missing: dict[str, str] = {}
@@ -152,28 +206,38 @@ class EmbeddingCache:
             if key not in self._rows and key not in missing:
                 missing[key] = text
         if missing:
-            todo = list(missing.items())
-            bar = None
-            if progress:
-                from tqdm import tqdm
-
-                bar = tqdm(total=len(todo), desc="encoding movie texts", unit="text")
-            for start in range(0, len(todo), chunk):
-                part = todo[start : start + chunk]
-                vectors = np.asarray(encoder([t for _, t in part]), dtype=np.float32)
-                if self._vectors.shape[1] != vectors.shape[1] and not len(self._keys):
-                    self._vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
-                for key, _ in part:
-                    self._rows[key] = len(self._keys)
-                    self._keys.append(key)
-                self._vectors = np.vstack([self._vectors, vectors])
-                self._save()
-                if bar is not None:
-                    bar.update(len(part))
-            if bar is not None:
-                bar.close()
+            self._encode_missing(list(missing.items()), encoder, chunk, progress)
         rows = np.fromiter((self._rows[k] for k in keys), dtype=np.int64, count=len(keys))
         return self._vectors[rows]
+
+    def _encode_missing(
+        self, todo: list[tuple[str, str]], encoder: Encoder, chunk: int, progress: bool
+    ) -> None:
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(todo), desc="encoding movie texts", unit="text")
+        parts: list[np.ndarray] = []
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            vectors = np.asarray(encoder([t for _, t in part]), dtype=np.float32)
+            if not parts:
+                if self._vectors.shape[1] != vectors.shape[1] and not len(self._keys):
+                    self._vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+                self._start_pending(vectors.shape[1])
+            part_keys = [key for key, _ in part]
+            self._append_pending(part_keys, vectors)
+            for key in part_keys:
+                self._rows[key] = len(self._keys)
+                self._keys.append(key)
+            parts.append(vectors)
+            if bar is not None:
+                bar.update(len(part))
+        if bar is not None:
+            bar.close()
+        self._vectors = np.concatenate([self._vectors, *parts])
+        self._save()
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:

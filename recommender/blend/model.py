@@ -32,6 +32,9 @@ from recommender.popularity import catalogue_ids
 
 log = logging.getLogger(__name__)
 
+MAX_BLEND_USERS = 2_000
+"""Most people whose profiles teach the blend its weights (see :class:`BlendRecommender`)."""
+
 
 class BlendRecommender(Recommender):
     """The blended recommender.
@@ -39,7 +42,10 @@ class BlendRecommender(Recommender):
     Parameters: ``neural`` — registry name of the neural component, ``"auto"`` (first of
     :data:`~recommender.blend.components.neural.NEURAL_PREFERENCE` in the registry) or
     ``None``; ``use_pearson``/``use_content`` — switch those components off; ``blend_users`` —
-    share of training users whose later ratings teach the weights; ``folds`` — cross-fitting
+    share of training users whose later ratings teach the weights, at most
+    ``max_blend_users`` of them (a per-person loop scores every movie for each of their
+    profiles, so without a cap the fit grows with people x movies: ~2,000 people give a few
+    million training rows, plenty for the trees); ``folds`` — cross-fitting
     folds over those users; ``sizes``, ``pool``, ``negatives``, ``rated_share``, ``dropout``,
     ``calibration``, ``seed`` — see :class:`~recommender.blend.learning.LearningSettings`;
     ``content_model`` — an already fitted :class:`~recommender.content.ContentRecommender` to
@@ -56,6 +62,7 @@ class BlendRecommender(Recommender):
         use_pearson: bool = True,
         use_content: bool = True,
         blend_users: float = 1.0,
+        max_blend_users: int = MAX_BLEND_USERS,
         folds: int = 3,
         sizes: Sequence[int] = (3, 5, 10, 20, 40),
         pool: int = 100,
@@ -72,6 +79,7 @@ class BlendRecommender(Recommender):
         self.use_pearson = use_pearson
         self.use_content = use_content
         self.blend_users = blend_users
+        self.max_blend_users = int(max_blend_users)
         self.folds = int(folds)
         self.content_model = content_model
         self.progress = progress
@@ -109,7 +117,8 @@ class BlendRecommender(Recommender):
 
         counts = ratings.groupby("userId").size()
         eligible = counts.index[counts >= min(self.settings.sizes) + 3].to_numpy()
-        n_blend = max(self.folds, round(len(eligible) * self.blend_users))
+        n_blend = round(len(eligible) * self.blend_users)
+        n_blend = max(self.folds, min(n_blend, self.max_blend_users))
         blend_users = rng.choice(eligible, size=min(n_blend, len(eligible)), replace=False)
         step = time.perf_counter()
         rows = cross_fit(

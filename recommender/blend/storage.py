@@ -47,6 +47,7 @@ def save(model: BlendRecommender, directory: Path, extra: dict[str, Any] | None 
             "params": {
                 "neural": model.neural_name,
                 "blend_users": model.blend_users,
+                "max_blend_users": model.max_blend_users,
                 "folds": model.folds,
                 "rated_share": s.rated_share,
                 "sizes": list(s.sizes),

@@ -191,12 +191,29 @@ def make_dataset(arrays: dict[str, np.ndarray], batch_size: int, *, shuffle: boo
     import tensorflow as tf
 
     columns = {name: tf.constant(arrays[name]) for name in (*INPUT_NAMES, "rating")}
-    rows = tf.data.Dataset.range(len(arrays["rating"]))
+    n = len(arrays["rating"])
+    n_batches = -(-n // batch_size)
     if shuffle:
-        rows = rows.shuffle(len(arrays["rating"]), seed=seed, reshuffle_each_iteration=True)
+        # One permutation tensor per epoch (8 bytes a rating), sliced into batches: a shuffle
+        # buffer of n single-index elements cost ~300 bytes a rating (7 GB at 25M, still
+        # filling) and filled one element at a time.
+        def epoch_batches(epoch_seed):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64),
+                seed=tf.stack([epoch_seed, tf.constant(seed, tf.int64)]),
+            )
+            return tf.data.Dataset.range(n_batches).map(
+                lambda i: order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            )
+
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+        rows = seeds.flat_map(epoch_batches)
+        rows = rows.apply(tf.data.experimental.assert_cardinality(n_batches))  # Keras knows
+    else:
+        rows = tf.data.Dataset.range(n).batch(batch_size)
 
     def gather(index):
         inputs = {name: tf.gather(columns[name], index) for name in INPUT_NAMES}
         return inputs, tf.expand_dims(tf.gather(columns["rating"], index), -1)
 
-    return rows.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
+    return rows.map(gather).prefetch(tf.data.AUTOTUNE)

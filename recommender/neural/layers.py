@@ -119,8 +119,28 @@ class ImplicitProfile(keras.layers.Layer):
         matrix = tf.SparseTensor(indices, self.values, [self.n_users, self.n_movies])
         return tf.sparse.sparse_dense_matmul(matrix, self.factors)
 
+    def batch_users(self, users):
+        """Implicit vectors ``(B, dim)`` of user rows ``users`` ``(B,)``, summed over those
+        users' own ratings only: the pairs are sorted by user, so each user's ratings are one
+        run of ``rows`` found by binary search. Cost grows with the batch's ratings, not with
+        all ratings (:meth:`all_users` in every step made an epoch quadratic in the data)."""
+        import tensorflow as tf
+
+        users = tf.cast(tf.reshape(users, [-1]), tf.int32)
+        starts = tf.searchsorted(self.rows, users, side="left")
+        ends = tf.searchsorted(self.rows, users, side="right")
+        runs = tf.ragged.range(starts, ends)
+        pairs = runs.flat_values
+        weighted = (
+            tf.gather(self.factors, tf.gather(self.cols, pairs))
+            * tf.gather(self.values, pairs)[:, None]
+        )
+        return tf.math.unsorted_segment_sum(
+            weighted, tf.cast(runs.value_rowids(), tf.int32), num_segments=tf.size(users)
+        )
+
     def call(self, users, training=None):
-        out = ops.take(self.all_users(), users, axis=0)
+        out = self.batch_users(users)  # users (B,) -> (B, dim)
         if training and self.rate > 0:
             self.add_loss(self.rate * ops.mean(ops.sum(ops.square(out), axis=-1)))
         return out

@@ -56,6 +56,14 @@ def test_components_and_learning_figures(blend):
     assert blend.metrics["rank_rows"] > 0 and 0 < blend.metrics["match_positive_share"] < 1
 
 
+def test_people_teaching_the_weights_are_capped_so_the_fit_does_not_grow_with_everybody():
+    """The cross-fitting loop scores every movie for each profile of each person it takes:
+    ``max_blend_users`` bounds that count however many people the data has."""
+    capped = make_blend(blend_users=1.0, max_blend_users=8, folds=2).fit(*taste_groups())
+    assert capped.metrics["blend_users"] == 8  # of 40 eligible people
+    assert len(capped.recommend(ACTION_FAN, k=6)) == 6
+
+
 @pytest.mark.parametrize(
     "missing", [("pearson",), ("content",), ("coliked",), ("pearson", "content", "coliked")]
 )

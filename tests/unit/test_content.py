@@ -85,6 +85,64 @@ def test_cache_encodes_each_text_once_and_only_changed_texts_again(encoder, tmp_
     assert not np.allclose(rebuilt.vector(3), built.vector(3))
 
 
+def _hashed_vectors(texts):
+    """A cheap deterministic stand-in encoder for the cache's bookkeeping tests: 8 numbers
+    per text drawn from its hash (the cache stores whatever the encoder returns)."""
+    rows = [np.random.default_rng(int(text_key(t)[:8], 16)).normal(size=8) for t in texts]
+    return np.asarray(rows, dtype=np.float32).reshape(len(texts), 8)
+
+
+def test_cache_saves_each_chunk_by_appending_not_by_rewriting_everything(tmp_path):
+    """Encoding n texts writes O(n) bytes: during encoding, vectors.npy is never rewritten;
+    each finished chunk adds exactly its own rows to the pending file (the old cache rewrote
+    the whole array after every chunk, quadratic in the number of movies)."""
+    texts = [f"movie {i}" for i in range(95)]
+    EmbeddingCache(tmp_path).embed(texts[:5], _hashed_vectors)  # a saved cache to start from
+    cache = EmbeddingCache(tmp_path)
+    saved = cache.vectors_path.stat()
+    seen = []
+
+    def encoder(batch):
+        pending = cache.pending_vectors_path
+        seen.append((cache.vectors_path.stat().st_mtime_ns, pending.exists() and pending.stat()))
+        return _hashed_vectors(batch)
+
+    vectors = cache.embed(texts, encoder, chunk=10)
+    assert len(seen) == 9  # 90 new texts in chunks of 10
+    assert all(mtime == saved.st_mtime_ns for mtime, _ in seen)
+    sizes = [pending.st_size if pending else 0 for _, pending in seen]
+    assert sizes == [i * 10 * 8 * 4 for i in range(9)]
+    assert not cache.pending_vectors_path.exists()  # folded into vectors.npy at the end
+    np.testing.assert_array_equal(vectors, _hashed_vectors(texts))
+    np.testing.assert_array_equal(EmbeddingCache(tmp_path).embed(texts, _hashed_vectors), vectors)
+
+
+def test_interrupted_encoding_resumes_after_the_last_finished_chunk(tmp_path):
+    texts = [f"movie {i}" for i in range(50)]
+    calls = []
+
+    def failing(batch):
+        calls.append(len(batch))
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # the build is stopped while encoding chunk 4
+        return _hashed_vectors(batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        EmbeddingCache(tmp_path).embed(texts, failing, chunk=10)
+    resumed = EmbeddingCache(tmp_path)
+    assert len(resumed) == 30  # three finished chunks survive
+    encoded = []
+
+    def counting(batch):
+        encoded.extend(batch)
+        return _hashed_vectors(batch)
+
+    vectors = resumed.embed(texts, counting, chunk=10)
+    assert encoded == texts[30:]
+    np.testing.assert_array_equal(vectors, _hashed_vectors(texts))
+    assert len(EmbeddingCache(tmp_path)) == 50 and not resumed.pending_keys_path.exists()
+
+
 def test_cache_key_depends_on_model_and_text():
     assert text_key("a", "m1") != text_key("a", "m2") != text_key("b", "m2")
     assert len(text_key("a")) == 64
