@@ -30,6 +30,10 @@ PAGE_MAX = 10_000
 PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 24, 100
 SIMILAR_K_DEFAULT, SIMILAR_K_MAX = 12, 50
 MAX_MOVIE_ID = 2**31 - 1
+MOVIE_LIST_MAX = 1000
+"""Most movies a user's watchlist, and their not-interested list, may hold (409 beyond)."""
+YEAR_MIN, YEAR_MAX = 1800, 2100
+"""Range of the ``year_from``/``year_to`` filters."""
 
 QUERY_MAX = 200
 """Longest title search (``q``) and description (``query``), in characters."""

@@ -28,7 +28,7 @@ from recommender.document import (
     RecommendationList,
     items_of,
 )
-from worker.services.lists import MIN_RATINGS, now_iso
+from worker.services.lists import MIN_RATINGS, now_iso, subset_ids, subset_key
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import Content, ModelRegistry
 from worker.store import Store
@@ -55,11 +55,14 @@ class DescribeRanking:
         self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
         self.query_ttl = int(config.get("QUERY_CACHE_TTL_SECONDS", 600))
 
-    def matches(self, user_id: str, query: str) -> RecommendationList:
+    def matches(
+        self, user_id: str, query: str, subset: dict[str, Any] | None = None
+    ) -> RecommendationList:
         """The movies matching ``query`` (free text), ranked for the user (see the module
-        docstring). Items ranked by the model carry ``query_similarity`` and ``story_match``
-        and are explained a page at a time, as lists are; the doc's ``digest`` names its cache
-        entry."""
+        docstring); with ``subset`` (filters, :func:`worker.services.lists.subset_ids`) only
+        those of the candidates that match them. Items ranked by the model carry
+        ``query_similarity`` and ``story_match`` and are explained a page at a time, as lists
+        are; the doc's ``digest`` names its cache entry."""
         from recommender.content import describe as encode_query
 
         loaded = self.registry.require()
@@ -67,7 +70,8 @@ class DescribeRanking:
         text = " ".join(query.split())
         profile, version = self.store.profile_and_version(user_id)
         digest = hashlib.sha256(
-            f"{loaded.model_version}\n{content.version}\n{version}\n{text.casefold()}".encode()
+            f"{loaded.model_version}\n{content.version}\n{version}\n{text.casefold()}"
+            f"{subset_key(subset)}".encode()
         ).hexdigest()[:32]
         cached = self.store.query_recs(user_id, digest)
         if cached is not None:
@@ -75,7 +79,12 @@ class DescribeRanking:
         ids, cosines = encode_query(text, content.vectors, QUERY_CANDIDATES)
         similarity = {int(m): float(c) for m, c in zip(ids.tolist(), cosines.tolist(), strict=True)}
         catalog = loaded.catalog
-        candidates = [m for m in similarity if m not in profile and m in catalog]
+        allowed = subset_ids(catalog, subset)
+        candidates = [
+            m
+            for m in similarity
+            if m not in profile and m in catalog and (allowed is None or m in allowed)
+        ]
         key = user_model_key(user_id)
         doc = RecommendationList(
             model=loaded.model_name,
