@@ -15,6 +15,7 @@ import time
 import pytest
 
 from api import rules
+from tests.helpers import PASSWORD
 from worker.store import keys
 
 API = "/api/v1"
@@ -333,8 +334,6 @@ def test_deleting_the_account_removes_its_watchlist_and_not_interested(
     worker_client.put(f"{API}/me/watchlist/3", headers=rated)
     worker_client.put(f"{API}/me/not-interested/2", headers=rated)
     assert store.r.exists(keys.watchlist(user_id), keys.not_interested(user_id)) == 2
-    from tests.helpers import PASSWORD
-
     answer = worker_client.delete(f"{API}/me", json={"password": PASSWORD}, headers=rated)
     assert answer.status_code == 204
     assert store.r.exists(keys.watchlist(user_id), keys.not_interested(user_id)) == 0
@@ -349,3 +348,35 @@ def test_lists_are_per_user(worker_client, rated, worker_login):
     for which in ("watchlist", "not-interested"):
         theirs = worker_client.get(f"{API}/me/{which}", headers=other).get_json()
         assert theirs["items"] == [] and theirs["total"] == 0
+
+
+def test_logging_in_from_a_guest_brings_its_lists_along(worker_client, rated):
+    guest_token = worker_client.post(f"{API}/auth/guest").get_json()["token"]
+    guest = {"Authorization": f"Bearer {guest_token}"}
+    worker_client.put(f"{API}/me/watchlist/3", headers=rated)  # the account's own, kept
+    worker_client.put(f"{API}/me/watchlist/5", headers=guest)
+    worker_client.put(f"{API}/me/not-interested/2", headers=guest)
+    login = {"username": "steering", "password": PASSWORD}
+    answer = worker_client.post(f"{API}/auth/login", json=login, headers=guest)
+    assert answer.status_code == 200
+    merged = {"Authorization": f"Bearer {answer.get_json()['token']}"}
+    watch = worker_client.get(f"{API}/me/watchlist", headers=merged).get_json()
+    assert sorted(i["movie"]["id"] for i in watch["items"]) == [3, 5]
+    hidden = worker_client.get(f"{API}/me/not-interested", headers=merged).get_json()
+    assert [i["movie"]["id"] for i in hidden["items"]] == [2]
+    assert 2 not in _all_ids(worker_client, merged)
+    assert worker_client.get(f"{API}/me", headers=guest).status_code == 401
+
+
+def test_discover_never_proposes_a_not_interested_movie(
+    make_worker_app, content_artifacts, worker_login
+):
+    client = make_worker_app(ARTIFACTS_DIR=str(content_artifacts)).test_client()
+    headers = worker_login(client, "discover_ni")
+    first = client.get(f"{API}/me/discover", headers=headers).get_json()
+    shown = [item["movie"]["id"] for item in first["items"]]
+    client.delete(f"{API}/me/discover", headers=headers)
+    for movie_id in shown:
+        assert client.put(f"{API}/me/not-interested/{movie_id}", headers=headers).status_code == 200
+    again = client.get(f"{API}/me/discover", headers=headers).get_json()
+    assert again["items"] and not {i["movie"]["id"] for i in again["items"]} & set(shown)

@@ -56,6 +56,15 @@ def scoring_profile(ratings: dict[int, float], not_interested: list[int]) -> dic
     return profile
 
 
+def list_key(user_id: str, which: str) -> str:
+    """The key of the user's list ``which`` (``"watchlist"`` or ``"not_interested"``)."""
+    if which == NOT_INTERESTED:
+        return keys.not_interested(user_id)
+    if which == WATCHLIST:
+        return keys.watchlist(user_id)
+    raise ValueError(f"no movie list {which!r}")
+
+
 class FeedbackArea:
     """Not-interested movies and the watchlist (mixed into the Store)."""
 
@@ -63,11 +72,11 @@ class FeedbackArea:
     scripts: Scripts
 
     def _list_keys(self, user_id: str, which: str) -> list[str]:
+        """The list's key, and for not-interested (part of the scoring profile) the ratings
+        version and the cached lists, which a change bumps and drops."""
         if which == NOT_INTERESTED:
-            return [keys.not_interested(user_id), keys.version(user_id), keys.recs(user_id)]
-        if which == WATCHLIST:
-            return [keys.watchlist(user_id)]
-        raise ValueError(f"no movie list {which!r}")
+            return [list_key(user_id, which), keys.version(user_id), keys.recs(user_id)]
+        return [list_key(user_id, which)]
 
     def mark_movie(self, user_id: str, which: str, movie_id: int, at_ms: int) -> ListChange:
         """Add ``movie_id`` to the user's list ``which`` (``"watchlist"``/``"not_interested"``);
