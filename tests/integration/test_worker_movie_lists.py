@@ -164,12 +164,17 @@ def test_not_interested_leaves_every_list_at_once_and_undo_restores_it(worker_cl
     assert _ids(_recs(worker_client, rated)) == _ids(before)
 
 
+@pytest.mark.parametrize("model", ["pearson", "item-knn"])
 def test_not_interested_is_a_negative_signal_that_pushes_down_its_genre_neighbours(
-    worker_client, rated
+    make_worker_app, worker_login, model
 ):
     """Not interested counts as a 1-star rating in the profile the models score from
     (worker.store.feedback.NOT_INTERESTED_STARS): after marking Shrek and Up, fewer animated
-    movies make my list, and those that stay rank lower in it."""
+    movies make my list, and those that stay rank lower in it (user-based Pearson and
+    item-based KNN alike)."""
+    worker_client = make_worker_app(RECOMMENDER_MODEL=model).test_client()
+    rated = worker_login(worker_client, "negative")
+    _rate(worker_client, rated, PROFILE)
 
     def animated(ranked: list[int], catalog: dict[int, list[str]]) -> list[int]:
         return [rank for rank, m in enumerate(ranked) if "Animation" in catalog[m]]
@@ -178,6 +183,7 @@ def test_not_interested_is_a_negative_signal_that_pushes_down_its_genre_neighbou
         ids, genres, page = [], {}, 1
         while page is not None:
             body = _recs(worker_client, rated, page=page)
+            assert body["model"] == model
             ids += _ids(body)
             genres |= {i["movie"]["id"]: i["movie"]["genres"] for i in body["items"]}
             page = body["next_page"]
