@@ -211,6 +211,15 @@ def test_similar_movies_and_described_lists_leave_out_not_interested(
 ):
     client = make_worker_app(ARTIFACTS_DIR=str(content_artifacts)).test_client()
     headers = worker_login(client, "similar_ni")
+    # three ratings and two not-interested movies are not five ratings: ranked by description
+    _rate(client, headers, dict(list(PROFILE.items())[:3]))
+    for movie_id in (SHREK, UP):
+        client.put(f"{API}/me/not-interested/{movie_id}", headers=headers)
+    early = _recs(client, headers, query="toys that come alive")
+    assert early["ranked_by"] == "description" and SHREK not in _ids(early)
+    assert "Rate 2 more movies" in " ".join(early["items"][0]["reasons"])
+    for movie_id in (SHREK, UP):
+        client.delete(f"{API}/me/not-interested/{movie_id}", headers=headers)
     _rate(client, headers, PROFILE)
     similar = client.get(f"{API}/movies/1/similar?k=10", headers=headers).get_json()
     before = [i["movie"]["id"] for i in similar["items"]]

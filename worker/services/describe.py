@@ -69,6 +69,7 @@ class DescribeRanking:
         content = self.registry.require_content(encoder=True)
         text = " ".join(query.split())
         profile, version = self.store.profile_and_version(user_id)
+        rating_count = self.store.rating_count(user_id)  # not-interested movies are no ratings
         digest = hashlib.sha256(
             f"{loaded.model_version}\n{content.version}\n{version}\n{text.casefold()}"
             f"{subset_key(subset)}".encode()
@@ -94,7 +95,7 @@ class DescribeRanking:
             query=text,
             digest=digest,
         )
-        if len(profile) >= MIN_RATINGS and candidates:
+        if rating_count >= MIN_RATINGS and candidates:
             self.pool.sync(loaded)
             recs = loaded.model.recommend(
                 profile,
@@ -115,7 +116,7 @@ class DescribeRanking:
             doc.neighbour_count = recs.context.get("neighbour_count")
         else:
             predicted = safe_predict(loaded.model, profile, candidates, key)
-            needed = max(0, MIN_RATINGS - len(profile))
+            needed = max(0, MIN_RATINGS - rating_count)
             order, fit, stories = rank_query(content, catalog, text, candidates, similarity)
             for position, score in zip(order, fit, strict=True):
                 movie_id, stars = candidates[position], predicted[position]
