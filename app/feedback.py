@@ -35,6 +35,13 @@ WANT_LABEL, WATCHING_LABEL = "Want to watch", "✓ On watchlist"
 HIDE_LABEL, UNDO_LABEL = "Not interested", "Undo"
 #: Movies per request when reading the whole watchlist.
 READ_PAGE = 100
+NOTES = "feedback_notes"
+"""Session key: messages of the last action, shown as toasts by the next draw (a callback of a
+button in the details dialog may not draw: its run redraws only the dialog)."""
+
+
+def _note(message: str) -> None:
+    st.session_state.setdefault(NOTES, []).append(message)
 
 
 def watchlist_ids() -> set[int]:
@@ -74,7 +81,7 @@ def undo_hide() -> None:
         return
     client().interested_again(int(last["id"]))
     _lists_changed()
-    st.toast(f"{last['title']} is back in your lists")
+    _note(f"{last['title']} is back in your lists")
 
 
 def dismiss_undo() -> None:
@@ -88,11 +95,11 @@ def toggle_watchlist(movie_id: int, title: str) -> None:
     if int(movie_id) in ids:
         client().unwatch(movie_id)
         ids.discard(int(movie_id))
-        st.toast(f"Removed {title} from your watchlist")
+        _note(f"Removed {title} from your watchlist")
     else:
         client().want_to_watch(movie_id)
         ids.add(int(movie_id))
-        st.toast(f"Added {title} to your watchlist")
+        _note(f"Added {title} to your watchlist")
     forget("watchlist")
 
 
@@ -121,11 +128,14 @@ def card_actions(movie: dict[str, Any], *, key: str, hide_button: bool = True) -
 
 
 def undo_bar(key: str = "page") -> None:
-    """The bar after a "Not interested": which movie left the lists, with Undo."""
+    """The bar after a "Not interested": which movie left the lists, with Undo; and the
+    toasts of the last action. Drawn at the top of the page and of the details dialog."""
+    for message in st.session_state.pop(NOTES, []):
+        st.toast(message)
     last = st.session_state.get(HIDDEN)
     if not last:
         return
-    with st.container(border=True, key=f"undo_bar_{key}"):
+    with st.container(border=True):
         text, undo, close = st.columns([6, 1, 1], vertical_alignment="center")
         with text:
             st.markdown(f"**{plain(last['title'])}** will not be recommended to you again.")

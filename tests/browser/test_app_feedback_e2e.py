@@ -29,9 +29,10 @@ def card_genres(page) -> list[str]:
     return page.locator(".mr-genres").all_inner_texts()
 
 
-def card_button(page, title: str, label: str):
-    """The button ``label`` of the card whose title is ``title``."""
-    card = page.locator('[data-testid="stColumn"]').filter(
+def card_button(where, title: str, label: str):
+    """The button ``label`` of the card whose title is ``title`` (in a page or a dialog)."""
+    page = getattr(where, "page", where)  # a `has=` locator is relative: built from the page
+    card = where.locator('[data-testid="stColumn"]').filter(
         has=page.locator(".mr-title", has_text=title)
     )
     return card.get_by_role("button", name=label, exact=True).first
@@ -69,6 +70,27 @@ def test_not_interested_undo_and_watchlist_in_a_real_browser(served_stack, brows
     expect(page.locator(".mr-title", has_text=first)).to_have_count(1, timeout=WAIT_MS)
     settle(page)
     assert card_titles(page)[:24] == before[:24]
+
+    # In the details dialog: a similar movie marked not interested leaves the similar movies,
+    # and the dialog's Undo brings it back.
+    card_button(page, first, "More like this").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Similar movies")).to_be_visible(timeout=WAIT_MS)
+    expect(dialog.locator(".mr-badge").first).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+    similar = [t.strip() for t in dialog.locator(".mr-title").all_inner_texts()][1:]
+    assert len(similar) >= 3, similar
+    card_button(dialog, similar[0], "Not interested").click()
+    expect(dialog.get_by_role("button", name="Undo", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(dialog.locator(".mr-title", has_text=similar[0])).to_have_count(0, timeout=WAIT_MS)
+    settle(page)
+    save_shot(page, "feedback-details-not-interested")
+    dialog.get_by_role("button", name="Undo", exact=True).click()
+    expect(dialog.locator(".mr-title", has_text=similar[0])).to_have_count(1, timeout=WAIT_MS)
+    expect(dialog.get_by_role("button", name="Undo", exact=True)).to_have_count(0)
+    dialog.locator(".st-key-details_close button").click()
+    expect(page.get_by_role("dialog")).to_have_count(0, timeout=WAIT_MS)
+    settle(page)
 
     # Want to watch: the button turns into "On watchlist" and the movie is on the Watchlist.
     want = card_button(page, second, "Want to watch")
