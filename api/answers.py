@@ -158,6 +158,26 @@ class RatingsPage(Page[Rating]):
     pass
 
 
+class ListedMovie(Answer):
+    """A movie on one of the user's lists (watchlist, not interested)."""
+
+    movie: Movie
+    added_at: Timestamp
+
+
+class MovieListPage(Page[ListedMovie]):
+    pass
+
+
+class MovieListChange(Answer):
+    """The state of one movie on one of the user's lists after a ``PUT`` or ``DELETE``."""
+
+    movie_id: int
+    listed: bool = Field(description="whether the movie is on the list now")
+    changed: bool = Field(description="false when it already was so (PUT and DELETE repeat)")
+    count: int = Field(ge=0, le=rules.MOVIE_LIST_MAX, description="movies on the list now")
+
+
 # --- recommendations and discover -------------------------------------------------------------
 
 

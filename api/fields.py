@@ -169,6 +169,7 @@ def query_int(low: int, high: int, description: str) -> Any:
 
 Page = query_int(1, rules.PAGE_MAX, "page number, from 1")
 PageSize = query_int(1, rules.PAGE_SIZE_MAX, "items per page")
+Year = query_int(rules.YEAR_MIN, rules.YEAR_MAX, "release year (inclusive)")
 
 
 def _blank_is_absent(value: Any) -> Any:

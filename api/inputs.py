@@ -7,7 +7,7 @@ values from the query string's text (see :func:`api.fields.query_int`).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from api import rules
 from api.fields import (
@@ -22,7 +22,9 @@ from api.fields import (
     Stars,
     TitleSearch,
     Username,
+    Year,
     distinct_ids,
+    own_error,
     query_int,
 )
 
@@ -99,4 +101,29 @@ class SimilarQuery(Query):
 
 
 class RecommendationsQuery(Paging):
+    """``query`` describes what to look for; ``genres``, ``q``, ``year_from`` and ``year_to``
+    narrow the list to a subset (all given filters must match), ranked for the user."""
+
     query: Description = None
+    genres: GenreFilter = None
+    q: TitleSearch = None
+    year_from: Year = None
+    year_to: Year = None
+
+    @field_validator("year_to")
+    @classmethod
+    def _not_before_year_from(cls, value: int | None, info: ValidationInfo) -> int | None:
+        start = info.data.get("year_from")
+        if value is not None and start is not None and value < start:
+            raise own_error(f"must not be before year_from ({start})")
+        return value
+
+    def subset(self) -> dict[str, object] | None:
+        """The filters given, ``{"genres", "q", "year_from", "year_to"}`` (None when none)."""
+        chosen = {
+            "genres": self.genres or None,
+            "q": self.q or None,
+            "year_from": self.year_from,
+            "year_to": self.year_to,
+        }
+        return chosen if any(v is not None for v in chosen.values()) else None

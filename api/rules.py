@@ -32,6 +32,10 @@ SIMILAR_K_DEFAULT, SIMILAR_K_MAX = 12, 50
 ROW_SIZE = 12
 """Most movies in one row of the home view (``GET /me/rows``)."""
 MAX_MOVIE_ID = 2**31 - 1
+MOVIE_LIST_MAX = 1000
+"""Most movies a user's watchlist, and their not-interested list, may hold (409 beyond)."""
+YEAR_MIN, YEAR_MAX = 1800, 2100
+"""Range of the ``year_from``/``year_to`` filters."""
 
 QUERY_MAX = 200
 """Longest title search (``q``) and description (``query``), in characters."""

@@ -26,7 +26,7 @@ if _ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import components, session  # noqa: E402
+from app import components, feedback, session  # noqa: E402
 from app.config import RATINGS_NEEDED  # noqa: E402
 from app.session import (  # noqa: E402
     VIEW_ACCOUNT,
@@ -39,6 +39,7 @@ from app.session import (  # noqa: E402
     VIEW_PATHS,
     VIEW_RATE,
     VIEW_RECS,
+    VIEW_WATCHLIST,
     VIEWS,
     client,
     go_to,
@@ -55,6 +56,7 @@ from app.views import (  # noqa: E402
     my_ratings,
     rate,
     recommendations,
+    watchlist,
 )
 
 #: What each view draws, given the ``/me`` answer.
@@ -65,6 +67,7 @@ PAGES = {
     VIEW_RECS: recommendations.render,
     VIEW_DISCOVER: discover.render,
     VIEW_MINE: my_ratings.render,
+    VIEW_WATCHLIST: watchlist.render,
     VIEW_INSIGHTS: insights.render,
     VIEW_MODEL: model_insights.render,
     VIEW_ACCOUNT: account.render,
@@ -131,6 +134,7 @@ def logged_in_page(view: str) -> None:
     me = client().me()
     st.session_state["rating_count"] = int(me.get("rating_count", 0))
     session.show_flashes()
+    feedback.undo_bar()
     progress(me)
     PAGES[view](me)
     details.render()

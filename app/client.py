@@ -280,17 +280,32 @@ class WorkerClient:
         return self.request("GET", "/me/ratings", params={"page": page, "page_size": page_size})
 
     def recommendations(
-        self, *, page: int = 1, page_size: int = PAGE_SIZE, query: str = ""
+        self,
+        *,
+        page: int = 1,
+        page_size: int = PAGE_SIZE,
+        query: str = "",
+        filters: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A page of ``{"movie", "predicted_rating", "match", "reason", "reasons", ...}``.
 
         Without ``query``: 422 ``not_enough_ratings`` below five ratings. With a free-text
         ``query`` ("a slow-burn space mystery"): the movies matching the description, ranked
         (also below five ratings, by content similarity then); the answer echoes ``query``.
+        ``filters``: ``{"genres": [names], "q": title text, "year_from": int, "year_to": int}``
+        (each optional): only the matching movies, ranked for the person.
         """
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
             params["query"] = query.strip()
+        filters = filters or {}
+        if filters.get("genres"):
+            params["genres"] = ",".join(filters["genres"])
+        if str(filters.get("q") or "").strip():
+            params["q"] = str(filters["q"]).strip()
+        for name in ("year_from", "year_to"):
+            if filters.get(name) is not None:
+                params[name] = int(filters[name])
         answer = self.request("GET", "/me/recommendations", params=params)
         answer["items"] = [_recommendation(item) for item in answer.get("items") or []]
         return answer
@@ -303,6 +318,29 @@ class WorkerClient:
         for row in answer.get("rows") or []:
             row["items"] = [_recommendation(item) for item in row.get("items") or []]
         return answer
+
+    # -- not interested and the watchlist --------------------------------------------------------
+
+    def not_interested(self, movie_id: int) -> dict[str, Any]:
+        """Mark a movie not interested: it leaves every list (a negative signal for the
+        models). Returns ``{"movie_id", "listed", "changed", "count"}``."""
+        return self.request("PUT", f"/me/not-interested/{int(movie_id)}")
+
+    def interested_again(self, movie_id: int) -> dict[str, Any]:
+        """Undo :meth:`not_interested`."""
+        return self.request("DELETE", f"/me/not-interested/{int(movie_id)}")
+
+    def want_to_watch(self, movie_id: int) -> dict[str, Any]:
+        """Add a movie to the watchlist."""
+        return self.request("PUT", f"/me/watchlist/{int(movie_id)}")
+
+    def unwatch(self, movie_id: int) -> dict[str, Any]:
+        """Remove a movie from the watchlist."""
+        return self.request("DELETE", f"/me/watchlist/{int(movie_id)}")
+
+    def watchlist(self, *, page: int = 1, page_size: int = PAGE_SIZE) -> dict[str, Any]:
+        """A page of ``{"movie", "added_at"}``, the movie added last first."""
+        return self.request("GET", "/me/watchlist", params={"page": page, "page_size": page_size})
 
     def movie(self, movie_id: int) -> dict[str, Any]:
         """One movie object (with ``my_rating`` when logged in)."""
@@ -366,7 +404,8 @@ class WorkerClient:
         self.request("PUT", "/me/password", json=body)
 
     def export_ratings(self) -> bytes:
-        """My ratings as CSV bytes: ``movieId,title,rating,timestamp``, oldest first."""
+        """My ratings, watchlist and not-interested movies as CSV bytes:
+        ``movieId,title,rating,timestamp,list``, oldest first."""
         url = f"{self.base_url}/api/v1/me/ratings/export"
         response = self._send("GET", url, headers=self._headers("text/csv"))
         if response.status_code != 200:

@@ -37,6 +37,7 @@ VIEW_RATE = "Rate movies"
 VIEW_HOME = "For you"
 VIEW_RECS = "Recommendations"
 VIEW_MINE = "My ratings"
+VIEW_WATCHLIST = "Watchlist"
 VIEW_DISCOVER = "Discover"
 VIEW_INSIGHTS = "Insights"
 VIEW_MODEL = "Model insights"
@@ -48,6 +49,7 @@ VIEWS = [
     VIEW_RECS,
     VIEW_DISCOVER,
     VIEW_MINE,
+    VIEW_WATCHLIST,
     VIEW_GENRES,
     VIEW_INSIGHTS,
     VIEW_MODEL,
@@ -61,6 +63,7 @@ VIEW_PATHS = {
     VIEW_RECS: "recommendations",
     VIEW_DISCOVER: "discover",
     VIEW_MINE: "my-ratings",
+    VIEW_WATCHLIST: "watchlist",
     VIEW_GENRES: "genres",
     VIEW_INSIGHTS: "insights",
     VIEW_MODEL: "model-insights",

@@ -308,6 +308,26 @@ class Catalog:
         mask.flags.writeable = False
         return mask
 
+    def subset_mask(
+        self,
+        genres: Sequence[str] | None = None,
+        query: str | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+    ) -> np.ndarray:
+        """Bool mask over movies matching every filter given: ANY of ``genres``, ``query`` in
+        the title (:meth:`title_mask`), released ``year_from``..``year_to`` (inclusive; a movie
+        without a year fails a year filter)."""
+        mask = self.genre_mask(genres)
+        if query:
+            mask &= self.title_mask(query)
+        with np.errstate(invalid="ignore"):
+            if year_from is not None:
+                mask &= self.years >= year_from
+            if year_to is not None:
+                mask &= self.years <= year_to
+        return mask
+
     def ids_with_genres(self, genres: Sequence[str] | None) -> np.ndarray:
         """Sorted movie ids (int64) having ANY of ``genres`` (every id when none given)."""
         return self.ids[self.genre_mask(genres)]

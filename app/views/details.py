@@ -2,7 +2,9 @@
 
 It shows the movie's poster, tagline, genres and overview, the person's rating control, and the
 12 most similar movies (``GET /movies/{id}/similar``) as cards with the similarity as a
-percentage. "More like this" on a similar movie moves the dialog to that movie.
+percentage. "More like this" on a similar movie moves the dialog to that movie. The movie and
+each similar one have "Want to watch" and "Not interested" (:mod:`app.feedback`); a movie marked
+not interested leaves the similar movies at once, with Undo in the dialog.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from app.components import (
     rating_control,
     sentence,
 )
+from app.feedback import card_actions, undo_bar
 from app.session import (
     apply_rating_changes,
     client,
@@ -72,6 +75,7 @@ def _body(movie_id: int) -> None:
         st.error(err.message)
         st.button("Close", key="details_close", on_click=close_details)
         return
+    undo_bar("details")
     _about(movie)
     why = st.session_state.get("details_why")
     if why and int(why["movie"]["id"]) == movie_id:
@@ -79,7 +83,11 @@ def _body(movie_id: int) -> None:
         why_section(why)
     st.markdown("#### Similar movies")
     try:
-        similar = remember("similar", movie_id, lambda: client().similar(movie_id, SIMILAR_K))
+        similar = remember(
+            "similar",  # a movie marked not interested leaves the list: fetch it again
+            (movie_id, ratings_version()),
+            lambda: client().similar(movie_id, SIMILAR_K),
+        )
     except ApiError as err:
         if err.status == 401:
             raise
@@ -109,6 +117,7 @@ def _about(movie: dict[str, Any]) -> None:
         st.write(movie.get("overview") or "No overview available for this movie.")
         st.markdown("**Your rating**")
         rating_control(movie, key="details", on_rate=save_rating, rating=known_rating(movie))
+        card_actions(movie, key="details")
         st.button("Close", key="details_close", on_click=close_details)
 
 
@@ -179,3 +188,4 @@ def _similar_card(item: dict[str, Any]) -> None:
         badge=similarity_badge(item.get("similarity")),
         on_details=open_details,
     )
+    card_actions(movie, key="similar")

@@ -1,8 +1,14 @@
 """Recommendations: 24 cards per page with match %, predicted stars, a one-line reason and a
-"Why?" list; or, with a description typed in the box, the movies matching it."""
+"Why?" list; or, with a description typed in the box, the movies matching it.
+
+Filters (genres, title, release years) narrow either list to the matching movies, ranked for
+the person by the worker (``GET /me/recommendations?genres=&q=&year_from=&year_to=``). They are
+kept in the session (``recs_filters``), so "Show more", a rating, another view and back all
+keep them. Every card has "Want to watch" and "Not interested" (:mod:`app.feedback`)."""
 
 from __future__ import annotations
 
+import datetime
 import html
 from typing import Any
 
@@ -12,6 +18,7 @@ from api import rules
 from app.client import ApiError
 from app.components import card_grid, movie_card, sentence
 from app.config import PAGE_SIZE, RATINGS_NEEDED
+from app.feedback import card_actions
 from app.session import (
     VIEW_RATE,
     client,
@@ -40,21 +47,56 @@ MATCH_MEANING = {
 MATCH_MEANING_DEFAULT = "how likely you are to give it 4★ or more once you watch it"
 
 
+FIRST_YEAR = 1900
+"""Left end of the release-year slider (at both ends the slider filters nothing)."""
+FILTERS = "recs_filters"
+"""Session key of the chosen filters: ``{"genres": [...], "q": str, "years": (from, to)}``."""
+
+
+def _last_year() -> int:
+    return datetime.date.today().year
+
+
 def _query() -> str:
     return str(st.session_state.get("recs_query") or "").strip()
 
 
-def _slot(query: str) -> str:
-    """Cache slot of a list: the normal recommendations, or the matches of a description."""
-    return "recs:query" if query else "recs"
+def _filters() -> dict[str, Any]:
+    """The filters to send (:meth:`app.client.WorkerClient.recommendations`); ``{}`` for none.
+    A year range at the slider's ends is no year filter."""
+    chosen = st.session_state.get(FILTERS) or {}
+    out: dict[str, Any] = {}
+    if chosen.get("genres"):
+        out["genres"] = list(chosen["genres"])
+    if str(chosen.get("q") or "").strip():
+        out["q"] = str(chosen["q"]).strip()
+    low, high = chosen.get("years") or (FIRST_YEAR, _last_year())
+    if low > FIRST_YEAR:
+        out["year_from"] = int(low)
+    if high < _last_year():
+        out["year_to"] = int(high)
+    return out
 
 
-def _fetch(pages: int, query: str = "") -> dict[str, Any]:
-    """Pages 1..``pages`` of recommendations (or matches of ``query``) joined into one list."""
+def _filter_key(filters: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in filters.items()))
+
+
+def _slot(query: str, filters: dict[str, Any] | None = None) -> str:
+    """Cache slot of a list: the normal recommendations, or a description's matches or a
+    filtered list."""
+    return "recs:query" if query or filters else "recs"
+
+
+def _fetch(pages: int, query: str = "", filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Pages 1..``pages`` of recommendations (or matches of ``query``, within ``filters``)
+    joined into one list."""
     items: list[dict[str, Any]] = []
     answer: dict[str, Any] = {}
     for page in range(1, pages + 1):
-        answer = client().recommendations(page=page, page_size=PAGE_SIZE, query=query)
+        answer = client().recommendations(
+            page=page, page_size=PAGE_SIZE, query=query, filters=filters
+        )
         items.extend(answer["items"])
         if not answer.get("next_page"):
             break
@@ -65,6 +107,7 @@ def _fetch(pages: int, query: str = "") -> dict[str, Any]:
         "model": answer.get("model"),
         "pages": pages,
         "query": query,
+        "filters": filters or {},
         "ranked_by": answer.get("ranked_by"),
     }
 
@@ -72,24 +115,81 @@ def _fetch(pages: int, query: str = "") -> dict[str, Any]:
 @safe_callback
 def _show_more() -> None:
     """Button callback: load the next 24 items under the current ones."""
-    query = _query()
-    slot = st.session_state.get(f"cache:{_slot(query)}")
+    query, filters = _query(), _filters()
+    slot = st.session_state.get(f"cache:{_slot(query, filters)}")
     if not slot or not slot[1].get("next_page"):
         return
     key, recs = slot
     answer = client().recommendations(
-        page=recs["next_page"], page_size=PAGE_SIZE, query=recs.get("query", "")
+        page=recs["next_page"],
+        page_size=PAGE_SIZE,
+        query=recs.get("query", ""),
+        filters=recs.get("filters"),
     )
     seen = {item["movie"]["id"] for item in recs["items"]}
     recs["items"].extend(i for i in answer["items"] if i["movie"]["id"] not in seen)
     recs["next_page"] = answer.get("next_page")
     recs["pages"] += 1
-    if not query:
+    if not query and not filters:
         st.session_state["recs_pages"] = recs["pages"]
 
 
 def _clear_query() -> None:
     st.session_state["recs_query"] = ""
+
+
+def _save_filters() -> None:
+    """Widget callback: keep the filter widgets' values in the session (widgets forget theirs
+    when another view is shown)."""
+    st.session_state[FILTERS] = {
+        "genres": list(st.session_state.get("recs_genres") or []),
+        "q": str(st.session_state.get("recs_title") or ""),
+        "years": tuple(st.session_state.get("recs_years") or (FIRST_YEAR, _last_year())),
+    }
+
+
+def _clear_filters() -> None:
+    st.session_state.pop(FILTERS, None)
+    for key in ("recs_genres", "recs_title", "recs_years"):
+        st.session_state.pop(key, None)
+
+
+def _filter_widgets() -> None:
+    """Genre multiselect, title search and release-year range, drawn from the saved filters."""
+    chosen = st.session_state.get(FILTERS) or {}
+    genres = remember("all_genres", 0, lambda: client().genres())
+    active = bool(_filters())
+    with st.expander("Filter: genres, title, years" + (" (on)" if active else ""), expanded=active):
+        left, middle, right = st.columns([2, 2, 2])
+        with left:
+            st.multiselect(
+                "Genres (any of them)",
+                options=genres,
+                default=[g for g in chosen.get("genres") or [] if g in genres],
+                key="recs_genres",
+                on_change=_save_filters,
+                placeholder="All genres",
+            )
+        with middle:
+            st.text_input(
+                "Title contains",
+                value=chosen.get("q", ""),
+                key="recs_title",
+                on_change=_save_filters,
+                max_chars=rules.QUERY_MAX,
+                placeholder="e.g. star",
+            )
+        with right:
+            st.slider(
+                "Released",
+                min_value=FIRST_YEAR,
+                max_value=_last_year(),
+                value=tuple(chosen.get("years") or (FIRST_YEAR, _last_year())),
+                key="recs_years",
+                on_change=_save_filters,
+            )
+        if active:
+            st.button("Clear filters", key="recs_clear_filters", on_click=_clear_filters)
 
 
 def _draw(item: dict[str, Any]) -> None:
@@ -108,6 +208,7 @@ def _draw(item: dict[str, Any]) -> None:
         extra_html=f'<div class="mr-reason">{reason}</div>',
         on_details=lambda movie_id: open_details(movie_id, why=item),
     )
+    card_actions(movie, key="recs")
 
 
 def _locked(message: str) -> None:
@@ -122,9 +223,10 @@ def render(me: dict[str, Any]) -> None:
     st.text_input(
         DESCRIBE_LABEL, key="recs_query", placeholder=DESCRIBE_HINT, max_chars=DESCRIBE_MAX
     )
-    query = _query()
+    _filter_widgets()
+    query, filters = _query(), _filters()
     if query:
-        _matches(query)
+        _matches(query, filters)
         return
     needed = int(me.get("ratings_needed", 0))
     last = st.session_state.get("cache:recs")
@@ -144,6 +246,9 @@ def render(me: dict[str, Any]) -> None:
             "recommendations — or describe what you feel like watching above."
         )
         return
+    if filters:
+        _within(filters)
+        return
     pages = int(st.session_state.get("recs_pages", 1))
     try:
         recs = remember("recs", ratings_version(), lambda: _fetch(pages))
@@ -160,10 +265,29 @@ def render(me: dict[str, Any]) -> None:
     _grid(recs, "recommendations")
 
 
-def _matches(query: str) -> None:
-    """The movies matching the description, ranked, with the same cards."""
+def _within(filters: dict[str, Any]) -> None:
+    """Recommendations among the movies matching ``filters``, with the same cards."""
+    key = ("filters", _filter_key(filters), ratings_version())
     try:
-        recs = remember("recs:query", (query, ratings_version()), lambda: _fetch(1, query))
+        recs = remember("recs:query", key, lambda: _fetch(1, "", filters))
+    except ApiError as err:
+        if err.status == 401 or err.code == "not_enough_ratings":
+            raise
+        st.warning(f"Those filters did not work: {err.message}")
+        return
+    if not recs["items"]:
+        st.info("None of the movies matching these filters is left to recommend. Widen them.")
+        return
+    meaning = MATCH_MEANING.get(str(recs.get("model")), MATCH_MEANING_DEFAULT)
+    st.caption("Only movies matching your filters. " + ORDER_NOTE.format(meaning=meaning))
+    _grid(recs, "recommendations")
+
+
+def _matches(query: str, filters: dict[str, Any] | None = None) -> None:
+    """The movies matching the description (and the filters), ranked, with the same cards."""
+    key = (query, _filter_key(filters or {}), ratings_version())
+    try:
+        recs = remember("recs:query", key, lambda: _fetch(1, query, filters))
     except ApiError as err:
         if err.status == 401:
             raise

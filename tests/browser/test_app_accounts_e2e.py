@@ -134,8 +134,8 @@ def test_a_guest_rates_gets_recommendations_and_signs_up_keeping_everything(serv
     with page.expect_download(timeout=WAIT_MS) as download:
         page.get_by_role("button", name="Download my ratings (CSV)").click()
     lines = Path(download.value.path()).read_text().splitlines()
-    assert lines[0] == "movieId,title,rating,timestamp" and len(lines) == 6
-    assert all(line.split(",")[-2] == "5" for line in lines[1:])  # all rated 5 stars
+    assert lines[0] == "movieId,title,rating,timestamp,list" and len(lines) == 6
+    assert all(line.split(",")[-3:-2] == ["5"] for line in lines[1:])  # all rated 5 stars
 
     # Log out, then reload: the sign-in page, and no cookie left; another open tab is signed
     # out at its next action.

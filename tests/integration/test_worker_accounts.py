@@ -420,17 +420,17 @@ def test_export_is_a_movielens_csv_of_my_ratings_only(worker_client, worker_logi
     assert answer.mimetype == "text/csv"
     assert "attachment" in answer.headers["Content-Disposition"]
     text = answer.get_data(as_text=True)
-    assert text.splitlines()[0] == "movieId,title,rating,timestamp"
+    assert text.splitlines()[0] == "movieId,title,rating,timestamp,list"
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["movieId"], r["title"], r["rating"]) for r in rows] == [
-        ("2", "Jumanji (1995)", "3"),
-        ("1", "Toy Story (1995)", "5"),
+    assert [(r["movieId"], r["title"], r["rating"], r["list"]) for r in rows] == [
+        ("2", "Jumanji (1995)", "3", "rating"),
+        ("1", "Toy Story (1995)", "5", "rating"),
     ]
     assert all(before <= int(r["timestamp"]) <= time.time() + 1 for r in rows)
     assert worker_client.get(f"{API}/me/ratings/export").status_code == 401
     empty = worker_login(worker_client, "nothing_yet")
     assert worker_client.get(f"{API}/me/ratings/export", headers=empty).get_data(as_text=True) == (
-        "movieId,title,rating,timestamp\n"
+        "movieId,title,rating,timestamp,list\n"
     )
 
 

@@ -34,6 +34,14 @@ from test_worker_journey import (  # noqa: F401
     test_neighbour_pool_follows_other_users_ratings,
     test_probes_report_liveness_at_once_and_readiness_only_when_models_load,
 )
+from test_worker_movie_lists import (  # noqa: F401
+    rated,
+    test_a_full_list_refuses_one_more_with_409,
+    test_deleting_the_account_removes_its_watchlist_and_not_interested,
+    test_logging_in_from_a_guest_brings_its_lists_along,
+    test_not_interested_leaves_every_list_at_once_and_undo_restores_it,
+    test_watchlist_is_paged_newest_first_and_put_delete_are_idempotent,
+)
 from test_worker_sync import (  # noqa: F401
     test_a_rating_made_elsewhere_reaches_the_pool_at_the_next_sync,
     test_a_trimmed_stream_triggers_a_full_reload,

@@ -47,6 +47,8 @@ STATE_RULES = {
     ("POST", "/api/v1/me/discover"): "shown must be the current round's movies and liked a "
     "subset of shown: rules about the user's state and between fields, which JSON Schema "
     "cannot state (the operation's description says them)",
+    ("GET", "/api/v1/me/recommendations"): "year_to must not be before year_from: a rule "
+    "between fields, which JSON Schema cannot state (the operation's description says it)",
 }
 """Operations whose allowed data may still get a 422, and why; for them, positive data is
 only checked not to get a 400 (malformed) and to conform to the document."""

@@ -1,6 +1,7 @@
 """Guests and the account's own data: ``POST /auth/guest``, ``PUT /me/password``,
-``GET /me/ratings/export``, ``DELETE /me``, plus the guest parts of sign-up and log-in
-(called from :mod:`worker.routes.auth`) and the periodic removal of unused guests."""
+``GET /me/ratings/export`` (ratings, watchlist and not-interested movies), ``DELETE /me``, plus
+the guest parts of sign-up and log-in (called from :mod:`worker.routes.auth`) and the periodic
+removal of unused guests."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, g
 
-from api import answers, inputs
+from api import answers, inputs, rules
 from worker import accounts, auth
 from worker.endpoint import endpoint
 from worker.errors import ApiError, validation_error
 from worker.limits import too_many
 from worker.routes import API, models, store
 from worker.store import User, keys
+from worker.store.feedback import LISTS
 
 bp = Blueprint("account", __name__, url_prefix=API)
 log = logging.getLogger("worker.accounts")
@@ -209,23 +211,30 @@ def _movielens_title(catalog, movie_id: int) -> str:
 
 @bp.get("/me/ratings/export")
 @endpoint(
-    "My ratings as CSV: movieId,title,rating,timestamp (oldest first)",
+    "My ratings, watchlist and not-interested movies as CSV: "
+    "movieId,title,rating,timestamp,list (oldest first)",
     tag="ratings",
     auth="required",
     answers={200: "text/csv"},
 )
 def export_my_ratings():
-    """text/csv ``movieId,title,rating,timestamp`` (MovieLens columns: title with its year,
-    stars 0.5-5, Unix seconds), oldest first."""
+    """text/csv ``movieId,title,rating,timestamp,list`` (MovieLens columns: title with its
+    year, stars 0.5-5, Unix seconds; then ``list``): first the ratings (``list`` "rating"),
+    then the watchlist ("watchlist") and the not-interested movies ("not_interested") with an
+    empty rating and the time they were added; each part oldest first."""
     rows, _ = store().ratings_page(g.user.id, 0, 10**9)
     catalog = models().require().catalog
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["movieId", "title", "rating", "timestamp"])
+    writer.writerow(["movieId", "title", "rating", "timestamp", "list"])
     for movie_id, stars, rated_ms in reversed(rows):
-        writer.writerow(
-            [movie_id, _movielens_title(catalog, movie_id), f"{stars:g}", rated_ms // 1000]
-        )
+        title = _movielens_title(catalog, movie_id)
+        writer.writerow([movie_id, title, f"{stars:g}", rated_ms // 1000, "rating"])
+    for which in LISTS:
+        listed, _ = store().movie_list_page(g.user.id, which, 0, rules.MOVIE_LIST_MAX)
+        for movie_id, added_ms in reversed(listed):
+            title = _movielens_title(catalog, movie_id)
+            writer.writerow([movie_id, title, "", added_ms // 1000, which])
     name = f"ratings-{g.user.username or 'guest'}.csv"
     return Response(
         out.getvalue(),

@@ -39,6 +39,7 @@ def _next_batch(content, user, liked: list[int], shown: list[int]):
     from recommender.discover import next_movies
 
     rated = list(store().profile(user.id))
+    hidden = sorted(models().lists.hidden(user.id))  # movies marked not interested
     return next_movies(
         content.vectors,
         liked,
@@ -47,7 +48,7 @@ def _next_batch(content, user, liked: list[int], shown: list[int]):
         genres_of=content.genres_of,
         preferred_genres=user.genres,
         allowed=content.allowed,
-        exclude=rated,
+        exclude=rated + hidden,
     )
 
 

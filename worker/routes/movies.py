@@ -81,12 +81,13 @@ def one(movie_id: int):
 )
 def similar(movie_id: int, query: inputs.SimilarQuery):
     """``{"items": [{"movie", "similarity"}], "source": "embed" | "sbert"}``: the ``k`` (1..50,
-    default 12) movies most like this one (:func:`worker.services.similar.similar_movies`); 404
+    default 12) movies most like this one (:func:`worker.services.similar.similar_movies`),
+    without the caller's not-interested movies; 404
     for an unknown movie, 503 without vectors."""
     k = query.k
     user = auth.current_user(required=False)
     require_movie(movie_id)
-    ids, sims, source = models().similar(movie_id, k)
+    ids, sims, source = models().similar(movie_id, k, user.id if user else None)
     mine = store().ratings_of(user.id, ids) if user else {}
     items = []
     for movie_id_, similarity in zip(ids, sims, strict=True):

@@ -19,6 +19,9 @@ bp = Blueprint("recommendations", __name__, url_prefix=API)
     auth="required",
     query=inputs.RecommendationsQuery,
     answers={200: answers.RecommendationsPage},
+    description="Filters narrow the list to the movies matching all of them, ranked for you: "
+    "genres (any of them), q (title search), year_from/year_to (inclusive; 422 when year_to "
+    "is before year_from). Movies you marked not interested are never listed.",
 )
 def recommendations(query: inputs.RecommendationsQuery):
     """Paged items ``{"movie", "predicted_rating", "match", "reason", "reasons", "evidence"}``
@@ -26,9 +29,14 @@ def recommendations(query: inputs.RecommendationsQuery):
 
     With ``query`` (free text, 1-200 characters): the movies matching that description, ranked
     for the user (by content similarity alone below 5 ratings); adds ``query`` and
-    ``ranked_by`` ("model" or "description")."""
+    ``ranked_by`` ("model" or "description").
+
+    With ``genres`` (any of them), ``q`` (title search) and ``year_from``/``year_to``: only the
+    movies matching every filter given, ranked for the user (an empty page when none match).
+    Movies the user marked not interested are never in a list."""
     page, size = query.page, query.page_size
-    doc, shown = models().page(g.user.id, (page - 1) * size, size, query.query)
+    start = (page - 1) * size
+    doc, shown = models().page(g.user.id, start, size, query.query, query.subset())
     if doc.explained_now:  # a page shown for the first time: its reasons were worked out now
         g.timing = [f'explain;desc="{doc.explained_now} movies"']
     items = []

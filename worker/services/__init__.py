@@ -119,12 +119,24 @@ class ModelService:
         return self.lists.recommendations(user_id)
 
     def page(
-        self, user_id: str, start: int, size: int, query: str | None = None
+        self,
+        user_id: str,
+        start: int,
+        size: int,
+        query: str | None = None,
+        subset: dict[str, Any] | None = None,
     ) -> tuple[RecommendationList, list[Recommendation]]:
-        return self.lists.page(user_id, start, size, query)
+        return self.lists.page(user_id, start, size, query, subset)
 
     def home_rows(self, user_id: str) -> HomeScreen:
         return self.rows.rows(user_id)
 
-    def similar(self, movie_id: int, k: int) -> tuple[list[int], list[float], str]:
-        return similar_movies(self.registry, movie_id, k)
+    def similar(
+        self, movie_id: int, k: int, user_id: str | None = None
+    ) -> tuple[list[int], list[float], str]:
+        """The ``k`` movies most like ``movie_id`` (:func:`similar_movies`); for a user,
+        without the movies they marked not interested."""
+        hidden = self.lists.hidden(user_id) if user_id is not None else set()
+        ids, sims, source = similar_movies(self.registry, movie_id, k + len(hidden))
+        kept = [(m, s) for m, s in zip(ids, sims, strict=True) if m not in hidden][:k]
+        return [m for m, _ in kept], [s for _, s in kept], source

@@ -28,7 +28,7 @@ from recommender.document import (
     RecommendationList,
     items_of,
 )
-from worker.services.lists import MIN_RATINGS, now_iso
+from worker.services.lists import MIN_RATINGS, now_iso, subset_ids, subset_key
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import Content, ModelRegistry
 from worker.store import Store
@@ -55,19 +55,24 @@ class DescribeRanking:
         self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
         self.query_ttl = int(config.get("QUERY_CACHE_TTL_SECONDS", 600))
 
-    def matches(self, user_id: str, query: str) -> RecommendationList:
+    def matches(
+        self, user_id: str, query: str, subset: dict[str, Any] | None = None
+    ) -> RecommendationList:
         """The movies matching ``query`` (free text), ranked for the user (see the module
-        docstring). Items ranked by the model carry ``query_similarity`` and ``story_match``
-        and are explained a page at a time, as lists are; the doc's ``digest`` names its cache
-        entry."""
+        docstring); with ``subset`` (filters, :func:`worker.services.lists.subset_ids`) only
+        those of the candidates that match them. Items ranked by the model carry
+        ``query_similarity`` and ``story_match`` and are explained a page at a time, as lists
+        are; the doc's ``digest`` names its cache entry."""
         from recommender.content import describe as encode_query
 
         loaded = self.registry.require()
         content = self.registry.require_content(encoder=True)
         text = " ".join(query.split())
         profile, version = self.store.profile_and_version(user_id)
+        rating_count = self.store.rating_count(user_id)  # not-interested movies are no ratings
         digest = hashlib.sha256(
-            f"{loaded.model_version}\n{content.version}\n{version}\n{text.casefold()}".encode()
+            f"{loaded.model_version}\n{content.version}\n{version}\n{text.casefold()}"
+            f"{subset_key(subset)}".encode()
         ).hexdigest()[:32]
         cached = self.store.query_recs(user_id, digest)
         if cached is not None:
@@ -75,7 +80,12 @@ class DescribeRanking:
         ids, cosines = encode_query(text, content.vectors, QUERY_CANDIDATES)
         similarity = {int(m): float(c) for m, c in zip(ids.tolist(), cosines.tolist(), strict=True)}
         catalog = loaded.catalog
-        candidates = [m for m in similarity if m not in profile and m in catalog]
+        allowed = subset_ids(catalog, subset)
+        candidates = [
+            m
+            for m in similarity
+            if m not in profile and m in catalog and (allowed is None or m in allowed)
+        ]
         key = user_model_key(user_id)
         doc = RecommendationList(
             model=loaded.model_name,
@@ -85,7 +95,7 @@ class DescribeRanking:
             query=text,
             digest=digest,
         )
-        if len(profile) >= MIN_RATINGS and candidates:
+        if rating_count >= MIN_RATINGS and candidates:
             self.pool.sync(loaded)
             recs = loaded.model.recommend(
                 profile,
@@ -106,7 +116,7 @@ class DescribeRanking:
             doc.neighbour_count = recs.context.get("neighbour_count")
         else:
             predicted = safe_predict(loaded.model, profile, candidates, key)
-            needed = max(0, MIN_RATINGS - len(profile))
+            needed = max(0, MIN_RATINGS - rating_count)
             order, fit, stories = rank_query(content, catalog, text, candidates, similarity)
             for position, score in zip(order, fit, strict=True):
                 movie_id, stars = candidates[position], predicted[position]

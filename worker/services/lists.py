@@ -7,6 +7,15 @@ user's ratings version *and* the model version (``recs:{id}:{version}`` hash fie
 the users served recently are also kept parsed in this process (``MEMO_SIZE``), valid exactly
 while Redis holds the same ratings version.
 
+**Within a subset** (:meth:`RecommendationLists.within`): with filters (genres, title search,
+years) only the catalogue's matching movies are ranked for the person (the model scores those
+candidates, top ``RECS_CACHE_SIZE``), cached like a described list (``query_recs``) under a
+digest of the model version, the profile version and the filters.
+
+**Not interested**: the not-interested movies are part of the profile every list is scored from
+(:mod:`worker.store.feedback`), so no list computed here holds one; :meth:`hidden` and
+:meth:`visible` give the same exclusion to lists built elsewhere (similar movies, rows).
+
 **Explained when shown**: working out the evidence and reasons of a movie costs about as much as
 ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST`` = 24); a
 later page is explained the first time it is asked for (:meth:`RecommendationLists.page`) and
@@ -16,6 +25,8 @@ not been explained yet.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,11 +34,12 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 from recommender import reasons
-from recommender.document import Recommendation, RecommendationList, json_safe
+from recommender.document import Recommendation, RecommendationList, items_of, json_safe
 from worker.errors import ApiError
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import ModelRegistry
 from worker.store import Store
+from worker.store.feedback import NOT_INTERESTED
 
 if TYPE_CHECKING:
     from worker.services.describe import DescribeRanking
@@ -53,6 +65,29 @@ def not_enough_ratings(count: int) -> ApiError:
         reasons.not_enough_ratings(needed),
         fields={"ratings_needed": needed},
     )
+
+
+def subset_key(subset: dict[str, Any] | None) -> str:
+    """A stable text for a set of filters (genre order, title case and spacing do not count);
+    "" for none."""
+    if subset is None:
+        return ""
+    chosen = dict(subset)
+    if chosen.get("genres"):
+        chosen["genres"] = sorted(chosen["genres"])
+    if chosen.get("q"):
+        chosen["q"] = " ".join(str(chosen["q"]).split()).casefold()
+    return json.dumps(chosen, sort_keys=True, ensure_ascii=False)
+
+
+def subset_ids(catalog: Any, subset: dict[str, Any] | None) -> set[int] | None:
+    """The catalogue's movie ids matching ``subset`` (``None``: no filter)."""
+    if subset is None:
+        return None
+    mask = catalog.subset_mask(
+        subset.get("genres"), subset.get("q"), subset.get("year_from"), subset.get("year_to")
+    )
+    return {int(m) for m in catalog.ids[mask].tolist()}
 
 
 class RecommendationLists:
@@ -119,24 +154,82 @@ class RecommendationLists:
             self._remember(user_id, doc)
         return doc.served(cached=False)
 
+    def within(self, user_id: str, subset: dict[str, Any]) -> RecommendationList:
+        """The user's list among the movies matching ``subset`` (``{"genres", "q",
+        "year_from", "year_to"}``, :func:`subset_ids`): those movies ranked for the user, top
+        ``RECS_CACHE_SIZE``, cached under a digest of the filters (see the module docstring).
+        An empty list when nothing matches; 422 ``not_enough_ratings`` below five ratings."""
+        loaded = self.registry.require()
+        count = self.store.rating_count(user_id)
+        if count < MIN_RATINGS:
+            raise not_enough_ratings(count)
+        profile, version = self.store.profile_and_version(user_id)
+        text = f"{loaded.model_version}\n{version}\nsubset\n{subset_key(subset)}"
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        saved = self.store.query_recs(user_id, digest)
+        if saved is not None:
+            return RecommendationList.from_json(saved, cached=True)
+        matching = subset_ids(loaded.catalog, subset) or set()
+        candidates = sorted(matching - set(profile))
+        doc = RecommendationList(
+            model=loaded.model_name,
+            model_version=loaded.model_version,
+            computed_at=now_iso(),
+            ratings_version=version,
+            digest=digest,
+        )
+        if candidates:
+            self.pool.sync(loaded)
+            recs = loaded.model.recommend(
+                profile,
+                k=min(len(candidates), self.cache_size),
+                candidates=candidates,
+                user=user_model_key(user_id),
+                explain_first=self.explain_first,
+            )
+            doc.items = items_of(recs, profile)
+            doc.neighbour_count = recs.context.get("neighbour_count")
+        self.describe.save(user_id, doc)
+        return doc
+
+    def hidden(self, user_id: str) -> set[int]:
+        """The movies the user marked not interested: left out of every list."""
+        return set(self.store.movie_list(user_id, NOT_INTERESTED))
+
+    def visible(self, user_id: str | None, movie_ids: list[int]) -> list[int]:
+        """``movie_ids`` without the user's not-interested movies, in order (all of them for
+        no user)."""
+        if user_id is None:
+            return list(movie_ids)
+        hidden = self.hidden(user_id)
+        return [m for m in movie_ids if m not in hidden]
+
     def page(
-        self, user_id: str, start: int, size: int, query: str | None = None
+        self,
+        user_id: str,
+        start: int,
+        size: int,
+        query: str | None = None,
+        subset: dict[str, Any] | None = None,
     ) -> tuple[RecommendationList, list[Recommendation]]:
-        """``(doc, items)``: the user's list (:meth:`recommendations`, or the movies matching
-        ``query``, :meth:`DescribeRanking.matches`) and its items ``start:start + size``, every
-        one of them explained.
+        """``(doc, items)``: the user's list (:meth:`recommendations`; the movies matching
+        ``query``, :meth:`DescribeRanking.matches`; or only the movies matching ``subset``,
+        :meth:`within`, which also narrows a ``query``) and its items ``start:start + size``,
+        every one of them explained.
 
         Items not explained yet are explained now with one call of the model's ``explain`` and
         the cached list is updated (unless the ratings or the model changed meanwhile); the
         doc's ``explained_now`` says how many (0 when the page was explained already).
         """
-        if query is None:
-            doc = self.recommendations(user_id)
+        if query is not None:
+            doc = self.describe.matches(user_id, query, subset)
+        elif subset is not None:
+            doc = self.within(user_id, subset)
         else:
-            doc = self.describe.matches(user_id, query)
+            doc = self.recommendations(user_id)
         items = doc.page(start, size)
         unexplained = [item.movie_id for item in items if not item.explained]
-        if unexplained and query is None and doc.cached:
+        if unexplained and doc.digest is None and doc.cached:
             # another process may have explained this page already: its copy is in Redis
             saved = self.store.cached_recs(user_id, doc.ratings_version, doc.model_version)
             if saved is not None:
@@ -213,7 +306,7 @@ class RecommendationLists:
         ]
         updated = replace(doc, items=items, cached=False, explained_now=0)
         current = version == doc.ratings_version and loaded.model_version == doc.model_version
-        if current and doc.query is not None:
+        if current and doc.digest is not None:  # a described or filtered list
             self.describe.save(user_id, updated)
         elif current and self.store.update_recs(
             user_id, version, updated.to_json(), doc.model_version

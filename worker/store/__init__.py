@@ -4,7 +4,8 @@
 - :mod:`worker.store.client` makes the client (one server, or Redis Cluster from a
   ``redis+cluster://`` URL) and loads the Lua scripts of ``worker/store/lua/``;
 - areas: :mod:`~worker.store.users` (accounts and sessions), :mod:`~worker.store.ratings`
-  (ratings and the change stream), :mod:`~worker.store.caches` (recommendation and query
+  (ratings and the change stream), :mod:`~worker.store.feedback` (not-interested movies and
+  the watchlist), :mod:`~worker.store.caches` (recommendation and query
   lists), :mod:`~worker.store.discover`, :mod:`~worker.store.export`,
   :mod:`~worker.store.lifecycle` (guests, merging, password change, removal);
 - :class:`Store` is all of them on one client: the one object the routes and services use.
@@ -27,6 +28,7 @@ from worker.store.caches import CachesArea
 from worker.store.client import make_client, scripts_of
 from worker.store.discover import DiscoverArea
 from worker.store.export import EXPORT_USER_OFFSET, ExportArea
+from worker.store.feedback import FeedbackArea
 from worker.store.lifecycle import Guest, LifecycleArea
 from worker.store.ratings import RatingChange, RatingsArea
 from worker.store.users import User, UsersArea, now_ms
@@ -40,6 +42,7 @@ __all__ = [
     "RatingChange",
     "Store",
     "User",
+    "export_movie_lists",
     "export_ratings",
     "failures_key",
     "now_ms",
@@ -51,7 +54,9 @@ class LayoutError(RuntimeError):
     """The database holds data of an older key layout: run ``python -m scripts.migrate_keys``."""
 
 
-class Store(UsersArea, RatingsArea, CachesArea, DiscoverArea, ExportArea, LifecycleArea):
+class Store(
+    UsersArea, RatingsArea, FeedbackArea, CachesArea, DiscoverArea, ExportArea, LifecycleArea
+):
     """Typed access to the worker's Redis data (see :mod:`worker.store.keys` for the layout)."""
 
     def __init__(self, client: redis.Redis | RedisCluster) -> None:
@@ -84,6 +89,20 @@ def signups_key(address: str) -> str:
     return keys.signups(address)
 
 
+def _decoding(client: redis.Redis | RedisCluster) -> redis.Redis | RedisCluster:
+    """``client``, or for one made without ``decode_responses`` the same server with it."""
+    if isinstance(client, redis.Redis):
+        kwargs = client.connection_pool.connection_kwargs
+        if not kwargs.get("decode_responses"):
+            return redis.Redis(
+                connection_pool=redis.ConnectionPool(
+                    connection_class=client.connection_pool.connection_class,
+                    **{**kwargs, "decode_responses": True},
+                )
+            )
+    return client
+
+
 def export_ratings(client: redis.Redis | RedisCluster):
     """Every rating of every app user, for retraining: a pandas DataFrame with MovieLens
     columns ``userId`` (int64: ``EXPORT_USER_OFFSET`` + a stable per-user number kept in
@@ -92,13 +111,10 @@ def export_ratings(client: redis.Redis | RedisCluster):
     time. ``client`` is any redis-py client (e.g. ``make_client(REDIS_URL)``); one made
     without ``decode_responses`` is reopened with it. Assigning new numbers is the only
     write."""
-    if isinstance(client, redis.Redis):
-        kwargs = client.connection_pool.connection_kwargs
-        if not kwargs.get("decode_responses"):
-            client = redis.Redis(
-                connection_pool=redis.ConnectionPool(
-                    connection_class=client.connection_pool.connection_class,
-                    **{**kwargs, "decode_responses": True},
-                )
-            )
-    return Store(client).export_ratings()
+    return Store(_decoding(client)).export_ratings()
+
+
+def export_movie_lists(client: redis.Redis | RedisCluster):
+    """Every app user's watchlist and not-interested movies (same user ids as
+    :func:`export_ratings`): see :meth:`worker.store.export.ExportArea.export_movie_lists`."""
+    return Store(_decoding(client)).export_movie_lists()

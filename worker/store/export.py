@@ -1,4 +1,5 @@
-"""Every app rating as a MovieLens-style table, for retraining (``scripts.export_ratings``)."""
+"""Every app rating as a MovieLens-style table, for retraining (``scripts.export_ratings``), and
+every watchlist and not-interested movie beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from redis.cluster import RedisCluster
 
 from worker.store import keys
 from worker.store.client import Scripts
+from worker.store.feedback import LISTS
 
 EXPORT_USER_OFFSET = 1_000_000_000
 """App users appear in ratings exports as ``EXPORT_USER_OFFSET + n`` (n = 1, 2, ... stable per
@@ -53,3 +55,27 @@ class ExportArea:
             {"userId": "int64", "movieId": "int64", "rating": "float64", "timestamp": "int64"}
         )
         return table.sort_values(["userId", "timestamp", "movieId"], ignore_index=True)
+
+    def export_movie_lists(self):
+        """Every app user's watchlist and not-interested movies: a pandas DataFrame with columns
+        ``userId`` (int64, the same ids as :meth:`export_ratings`), ``movieId`` (int64),
+        ``list`` ("watchlist" or "not_interested") and ``timestamp`` (int64 Unix seconds it
+        was added), sorted by user, list and time."""
+        import pandas as pd
+
+        users = sorted(self.r.smembers(keys.USERS))
+        pipe = self.r.pipeline(transaction=False)
+        for user_id in users:
+            pipe.zrange(keys.watchlist(user_id), 0, -1, withscores=True)
+            pipe.zrange(keys.not_interested(user_id), 0, -1, withscores=True)
+        answers = pipe.execute() if users else []
+        numbers = self.export_numbers(users)
+        rows: list[tuple[int, int, str, int]] = []
+        for i, user_id in enumerate(users):
+            for which, found in zip(LISTS, answers[2 * i : 2 * i + 2], strict=True):
+                for movie, added_ms in found:
+                    user = EXPORT_USER_OFFSET + numbers[user_id]
+                    rows.append((user, int(movie), which, int(added_ms // 1000)))
+        table = pd.DataFrame(rows, columns=["userId", "movieId", "list", "timestamp"])
+        table = table.astype({"userId": "int64", "movieId": "int64", "timestamp": "int64"})
+        return table.sort_values(["userId", "list", "timestamp", "movieId"], ignore_index=True)

@@ -40,6 +40,11 @@ key                                 type        content
 ``discover_shown:{<id>}``           sorted set  movieId scored 100 x round + position
 ``discover_liked:{<id>}``           sorted set  ticked movieIds, same scores
 ``password_failures:{<id>}``        string      wrong passwords sent to /me/password, DELETE /me
+``not_interested:{<id>}``           sorted set  movieIds marked "not interested", scored by when
+                                                (Unix ms); part of the scoring profile, so a
+                                                change bumps ``ratings_version`` like a rating
+``watchlist:{<id>}``                sorted set  movieIds the user wants to watch, scored by when
+                                                they were added (Unix ms)
 ==================================  ==========  ==============================================
 
 **Global** (each in its own slot; never in a script together with another slot's key):
@@ -154,6 +159,14 @@ def password_failures(user_id: str) -> str:
     return f"password_failures:{tag(user_id)}"
 
 
+def not_interested(user_id: str) -> str:
+    return f"not_interested:{tag(user_id)}"
+
+
+def watchlist(user_id: str) -> str:
+    return f"watchlist:{tag(user_id)}"
+
+
 def username(name: str) -> str:
     return f"username:{name.lower()}"
 
@@ -187,4 +200,6 @@ def user_keys(user_id: str) -> list[str]:
         discover_shown(user_id),
         discover_liked(user_id),
         password_failures(user_id),
+        not_interested(user_id),
+        watchlist(user_id),
     ]

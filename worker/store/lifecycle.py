@@ -20,7 +20,8 @@ slots):
   the guest sweep finishes a guest).
 - **Merging a guest at log-in**: ``take_guest.lua`` marks the guest "merging" (a second tab
   gets -1) and reads its ratings; ``merge_into.lua`` applies them to the account (newer rating
-  wins); then the guest is removed.
+  wins); the guest's watchlist and not-interested movies are added to the account's; then the
+  guest is removed.
 - **Converting a guest**: ``convert_guest.lua`` gives the user hash its name, then the name is
   claimed as at sign-up; when another user got the name first, ``unconvert_guest.lua`` puts
   the guest back as it was.
@@ -35,6 +36,7 @@ from redis.cluster import RedisCluster
 
 from worker.store import keys
 from worker.store.client import Scripts
+from worker.store.feedback import LISTS, list_key
 from worker.store.users import new_token, new_user_id, now_ms
 
 RETRIES = 5
@@ -140,8 +142,18 @@ class LifecycleArea:
             return -2
         if taken > 0:
             self.note_change(account_id, version)
+        self._merge_movie_lists(guest_id, account_id)
         self.remove_user(guest_id, "merged")
         return taken
+
+    def _merge_movie_lists(self, guest_id: str, account_id: str) -> None:
+        """Add the guest's watchlist and not-interested movies to the account's (each with the
+        time the guest added it; a movie already there keeps its own; a full list takes no
+        more)."""
+        for which in LISTS:
+            found = self.r.zrange(list_key(guest_id, which), 0, -1, withscores=True)
+            for movie, added_ms in found:
+                self.mark_movie(account_id, which, int(movie), int(added_ms))
 
     def expire_guests(self, unused_seconds: int, batch: int = 100, batches: int = 10) -> int:
         """Remove guests unused for ``unused_seconds``, ``batch`` ids per read, at most

@@ -17,6 +17,7 @@ from redis.cluster import RedisCluster
 
 from worker.store import keys
 from worker.store.client import Scripts
+from worker.store.feedback import scoring_profile
 
 
 @dataclass
@@ -85,11 +86,13 @@ class RatingsArea:
         return {u: _profile(row) for u, row in zip(user_ids, rows, strict=True)}
 
     def profile_and_version(self, user_id: str) -> tuple[dict[int, float], int]:
-        """The ratings and their version, read together (one consistent snapshot)."""
-        flat, version = self.scripts.profile_and_version(
-            keys=[keys.ratings(user_id), keys.version(user_id)]
+        """The profile the models score from and its version, read together (one consistent
+        snapshot): the ratings plus the not-interested movies as implicit low ratings
+        (:func:`worker.store.feedback.scoring_profile`)."""
+        flat, version, not_interested = self.scripts.profile_and_version(
+            keys=[keys.ratings(user_id), keys.version(user_id), keys.not_interested(user_id)]
         )
-        return _profile(flat), int(version)
+        return scoring_profile(_profile(flat), [int(m) for m in not_interested]), int(version)
 
     def ratings_of(self, user_id: str, movie_ids: list[int]) -> dict[int, float]:
         """The user's stars for those movies that they rated."""

@@ -1,4 +1,4 @@
--- Deletes every key of one user, if the check passes. KEYS: the 12 fixed keys of
+-- Deletes every key of one user, if the check passes. KEYS: the fixed keys of
 -- worker.store.keys.user_keys (user hash first, sessions index second, query-list index
 -- third, neighbour_of eighth), then the user's session keys, then its query-list keys.
 -- ARGV: check, expected, number of session keys, number of query-list keys. Checks:
@@ -9,7 +9,7 @@
 -- check failed; {-9} the session or query indexes hold keys not passed (read them again).
 local n_sessions, n_queries = tonumber(ARGV[3]), tonumber(ARGV[4])
 local passed = {}
-for i = 13, #KEYS do passed[KEYS[i]] = true end
+for i = #KEYS - n_sessions - n_queries + 1, #KEYS do passed[KEYS[i]] = true end
 for _, s in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
   if not passed[s] then return {-9} end
 end
