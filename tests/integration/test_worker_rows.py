@@ -128,3 +128,25 @@ def test_rows_without_movie_vectors_use_genres_for_similar_movies(make_worker_ap
     toy_genres = {"Adventure", "Animation", "Children", "Comedy", "Fantasy"}
     for item in liked[0]["items"]:
         assert set(item["movie"]["genres"]) & toy_genres
+
+
+def test_a_movie_marked_not_interested_leaves_every_row_and_undo_brings_it_back(
+    client, worker_login
+):
+    """Not interested (issue 17 point 3) reaches the home view at once, cache or not."""
+    headers = worker_login(client, "row_refuser")
+    choose_genres(client, headers)
+    rate(client, headers, RATINGS)
+    rows = client.get(f"{API}/me/rows", headers=headers).get_json()["rows"]
+    refused = {row["kind"]: ids_of(row)[0] for row in rows}
+    for movie_id in set(refused.values()):
+        answer = client.put(f"{API}/me/not-interested/{movie_id}", headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+    after = client.get(f"{API}/me/rows", headers=headers).get_json()
+    assert not after["cached"]
+    shown = {movie for row in after["rows"] for movie in ids_of(row)}
+    assert not shown & set(refused.values()), "a not-interested movie still shown"
+    for movie_id in set(refused.values()):
+        client.delete(f"{API}/me/not-interested/{movie_id}", headers=headers)
+    restored = client.get(f"{API}/me/rows", headers=headers).get_json()["rows"]
+    assert ids_of(restored[0])[0] == refused["top_picks"]
