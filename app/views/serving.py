@@ -37,7 +37,8 @@ def needs_line(status: dict[str, Any] | None) -> bool:
 
 def _step_text(number: int, step: dict[str, Any]) -> str:
     words = STATE_WORDS.get(step.get("state"), step.get("state", ""))
-    text = f"{number}. {str(step.get('name', '')).capitalize()} — {words}"
+    name = str(step.get("name", ""))
+    text = f"{number}. {name[:1].upper()}{name[1:]} — {words}"
     if step.get("state") == "running":
         text += f", {int(round(100 * float(step.get('progress') or 0)))} %"
     if step.get("seconds") is not None:
