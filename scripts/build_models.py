@@ -60,16 +60,21 @@ class Step:
 
     ``seconds`` is its usual duration on ml-latest-small on 2 cores: it weights the step in
     the whole build's percent and estimates its progress while it prints none of its own.
-    ``threads`` names its thread settings (:func:`thread_settings`)."""
+    ``threads`` names its thread settings (:func:`thread_settings`); ``progress_bar``: the
+    label of the tqdm bar in which the step prints its real progress (then its progress is
+    never estimated: it stays 0 while the step loads, rather than running ahead of the bar)."""
 
     name: str
     command: tuple[str, ...]
     seconds: float
     threads: str
+    progress_bar: str = ""
 
 
 STEPS: tuple[Step, ...] = (
-    Step("movie text embeddings (SBERT)", ("scripts.embed",), 140.0, "torch"),
+    Step(
+        "movie text embeddings (SBERT)", ("scripts.embed",), 140.0, "torch", "encoding movie texts"
+    ),
     Step("neural embedding model", ("scripts.train", "--model", "embed"), 60.0, "tensorflow"),
     Step("movie embedding map", ("scripts.plot_embeddings",), 16.0, "tensorflow"),
     Step(
@@ -139,9 +144,6 @@ def up_to_date(data: Path | None = None, artifacts: Path | None = None) -> bool:
         return False
 
 
-_TQDM = re.compile(rb"(\d{1,3})%\|")
-
-
 class Build:
     """Runs ``steps`` one after another, keeping ``ARTIFACTS_DIR/build-status.json`` current.
 
@@ -188,20 +190,22 @@ class Build:
         self.status["percent"] = int(100 * done / total)
         build_status.write(self.artifacts, self.status)
 
-    def _pump(self, stream: IO[bytes], log: IO[bytes], entry: dict) -> None:
-        """Copy the step's output to the log (and ``echo``); a tqdm bar's percent is the step's
-        progress (SBERT encoding prints one)."""
+    def _pump(self, stream: IO[bytes], log: IO[bytes], entry: dict, step: Step) -> None:
+        """Copy the step's output to the log (and ``echo``); the percent of the step's tqdm bar
+        (``step.progress_bar``) is its progress."""
+        bar = re.compile(re.escape(step.progress_bar.encode()) + rb":\s*(\d{1,3})%\|")
+        tail = b""
         for chunk in iter(lambda: stream.read1(4096), b""):
             log.write(chunk)
             log.flush()
             if self.echo is not None:
                 self.echo.write(chunk)
                 self.echo.flush()
-            found = _TQDM.findall(chunk)
+            seen, tail = tail + chunk, (tail + chunk)[-200:]  # a bar split between chunks
+            found = bar.findall(seen) if step.progress_bar else []
             if found:
                 with self.lock:
                     entry["progress"] = min(0.99, int(found[-1]) / 100)
-                    entry["measured"] = True
 
     def _run_step(self, number: int, step: Step, log: IO[bytes]) -> int:
         entry = self.status["steps"][number - 1]
@@ -217,12 +221,12 @@ class Build:
         self.child = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
-        pump = threading.Thread(target=self._pump, args=(self.child.stdout, log, entry))
+        pump = threading.Thread(target=self._pump, args=(self.child.stdout, log, entry, step))
         pump.start()
         while self.child.poll() is None:
             time.sleep(0.5)
             with self.lock:
-                if not entry.get("measured"):  # no progress printed: estimate from the time
+                if not step.progress_bar:  # it prints none: estimate it from the time
                     entry["progress"] = round(
                         min(0.95, (time.monotonic() - started) / step.seconds), 3
                     )

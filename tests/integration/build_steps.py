@@ -20,6 +20,7 @@ from pathlib import Path
 
 def main(kind: str, arg: str) -> int:
     if kind == "wait":
+        print("Loading weights: 100%|██████████| 103/103", flush=True)  # not the step's bar
         print("encoding movie texts:  50%|█████     | 1/2 [00:01<00:01]", flush=True)
         deadline = time.monotonic() + 60
         while not Path(arg).exists():

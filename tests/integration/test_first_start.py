@@ -23,8 +23,8 @@ API = "/api/v1"
 RATED = [(1, 5.0), (2, 5.0), (3, 4.5), (11, 1.0), (12, 1.5)]
 
 
-def step(name: str, *args: str, seconds: float = 5.0) -> Step:
-    return Step(name, ("tests.integration.build_steps", *args), seconds, "blend")
+def step(name: str, *args: str, seconds: float = 5.0, bar: str = "") -> Step:
+    return Step(name, ("tests.integration.build_steps", *args), seconds, "blend", bar)
 
 
 def wait_for(check, timeout: float = 45.0, every: float = 0.2):
@@ -77,7 +77,11 @@ def test_pearson_is_served_at_once_then_the_built_blend_is_swapped_in(first_star
 
     gate = tmp_path / "go"
     build = Build(
-        [step("gate", "wait", str(gate)), step("blend", "blend", str(artifacts))], artifacts
+        [
+            step("gate", "wait", str(gate), bar="encoding movie texts"),
+            step("blend", "blend", str(artifacts)),
+        ],
+        artifacts,
     )
     codes: list[int] = []
     runner = threading.Thread(target=lambda: codes.append(build.run()))
