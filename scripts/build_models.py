@@ -30,8 +30,9 @@ A stamp ``ARTIFACTS_DIR/build.json`` records which dataset files (name and size)
 were built from, and the blend's format; when it matches, nothing is rebuilt. ``--force``
 rebuilds anyway; ``--check`` only says (exit 0: current, 1: a build is needed). A different
 ``DATA_DIR`` / ``MOVIELENS_RELEASE``, or a blend saved in a format this code no longer reads,
-therefore rebuilds on the next ``make run``. ``--background`` prints only one line per step
-(the steps' own output goes to the log alone).
+therefore rebuilds on the next ``make run``. ``--background`` lowers the build's priority
+(``nice`` +10, its steps too) and prints only one line per step (the steps' own output goes
+to the log alone).
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--background",
         action="store_true",
-        help="print one line per step; the steps' output goes to ARTIFACTS_DIR/build.log only",
+        help="nice +10, one line per step (the steps' output goes to ARTIFACTS_DIR/build.log)",
     )
     args = parser.parse_args(argv)
 
@@ -319,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     signal.signal(signal.SIGTERM, _interrupt)
+    if args.background:
+        os.nice(10)  # the product being served comes first; the steps inherit it
     echo = None if args.background else sys.stdout.buffer
     code = Build(STEPS, artifacts, echo=echo).run()
     if code != 0:

@@ -82,8 +82,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def start_build(env: dict[str, str]) -> subprocess.Popen | None:
-    """Start ``scripts.build_models --background`` at nice 10 unless the models are current
-    (then ``None``). Its lines (one per step) go to this terminal, prefixed by "build"."""
+    """Start ``scripts.build_models --background`` (it lowers its own priority by 10) unless
+    the models are current (then ``None``). Its lines (one per step) go to this terminal."""
     check = subprocess.run(
         [sys.executable, "-m", "scripts.build_models", "--check"], cwd=ROOT, env=env, check=False
     )
@@ -97,7 +97,6 @@ def start_build(env: dict[str, str]) -> subprocess.Popen | None:
         [sys.executable, "-m", "scripts.build_models", "--background"],
         cwd=ROOT,
         env=env,
-        preexec_fn=lambda: os.nice(10),
     )
 
 
