@@ -7,15 +7,16 @@ Usage (from the project root)::
 
 Starts, in order, waiting for each to be ready:
 
-0. when the model artifacts are not current for the data (``scripts.build_models --check``;
-   a fresh clone, new data), the model build in the background: ``python -m
-   scripts.build_models --background``, ``nice``'d so the product stays responsive. It writes
-   its progress to ``ARTIFACTS_DIR/build-status.json`` (shown by the worker's
-   ``GET /api/v1/status`` and the app) and its steps' output to ``ARTIFACTS_DIR/build.log``;
-   meanwhile the worker serves Pearson (it needs only the ratings) and swaps in each model the
-   build finishes by its hot reload (checked every ``RELOAD_CHECK_SECONDS``, 10 s while a
-   build runs). A failed build is reported here and in the status; the product keeps serving.
-   ``--no-build`` skips it (``make models`` builds in the foreground);
+0. when the model artifacts are not current for the data (``scripts.build_models --check``,
+   run while the worker loads; a fresh clone, new data), the model build in the background:
+   ``python -m scripts.build_models --background``, ``nice``'d so the product stays
+   responsive. It writes its progress to ``ARTIFACTS_DIR/build-status.json`` (shown by the
+   worker's ``GET /api/v1/status`` and the app) and its steps' output to
+   ``ARTIFACTS_DIR/build.log``; meanwhile the worker serves Pearson (it needs only the
+   ratings) and swaps in each model the build finishes by its hot reload (checked every
+   ``RELOAD_CHECK_SECONDS``, 10 s here). A failed build is reported here and in the status;
+   the product keeps serving. ``--no-build`` skips it (``make models`` builds in the
+   foreground);
 1. ``redis-server`` with its data in ``--redis-dir`` (env ``WORKER_DATA_DIR``, default
    ``var/redis``), unless ``REDIS_URL`` is set, in which case that Redis is used;
 2. the worker, ``python -m worker`` on ``--worker-port`` (env ``WORKER_PORT``), until its
@@ -142,21 +143,23 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         env.update(WORKER_HOST=args.host, WORKER_PORT=str(args.worker_port))
-        if not args.no_build:
+        # checked every 10 s here (30 s in production): a model the build finishes is served
+        # soon after
+        env.setdefault("RELOAD_CHECK_SECONDS", "10")
+        worker_url = f"http://{args.host}:{args.worker_port}"
+        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
+        print(f"Worker starting at {worker_url} (loading models) ...", flush=True)
+        if not args.no_build:  # checked while the worker loads
             build = start_build(env)
         if build is not None:
             from recommender import settings
 
-            env.setdefault("RELOAD_CHECK_SECONDS", "10")
             print(
                 "Building the models in the background (progress: "
                 f"{settings.artifacts_dir() / 'build-status.json'}); Pearson is served "
                 "meanwhile and each model is swapped in when it is ready.",
                 flush=True,
             )
-        worker_url = f"http://{args.host}:{args.worker_port}"
-        worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
-        print(f"Worker starting at {worker_url} (loading models) ...", flush=True)
         wait_http(f"{worker_url}/readyz", worker, args.ready_timeout, "worker")
         print(f"Worker ready at {worker_url}", flush=True)
 
