@@ -50,7 +50,7 @@ def render(status: dict[str, Any] | None) -> None:
     """Draw the status line and, folded under it, the build's steps with their progress."""
     if not needs_line(status):
         return
-    st.caption(f"ⓘ {status['message']}")
+    st.caption(status["message"])
     build = status.get("build") or {}
     if not build.get("steps"):
         return
