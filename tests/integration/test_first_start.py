@@ -162,3 +162,37 @@ def test_a_build_whose_process_is_gone_reads_as_stopped(first_start):
     body = status(client)
     assert body["build"]["state"] == "stopped"
     assert "stopped at step 2 of 4" in body["message"]
+
+
+def test_serve_builds_in_the_background_only_when_the_models_are_not_current(data_dir, tmp_path):
+    """``scripts.serve`` starts ``scripts.build_models --background`` (a process of its own,
+    at a lower priority, writing its progress file) when nothing is built, nothing when the
+    stamp matches the data; stopping it (as serve does on Ctrl-C) leaves "stopped"."""
+    import json
+    import os
+
+    from recommender import build_status
+    from scripts import build_models, serve
+
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    env = {**os.environ, "DATA_DIR": str(data_dir), "ARTIFACTS_DIR": str(artifacts)}
+    env.pop("MOVIELENS_PATH", None)
+    release = data_dir / "ml-latest-small"
+    (artifacts / "build.json").write_text(json.dumps(build_models.dataset_stamp(release)))
+    assert serve.start_build(env) is None  # current: nothing to build
+
+    (artifacts / "build.json").unlink()
+    build = serve.start_build(env)
+    assert build is not None
+    try:
+        running = wait_for(
+            lambda: (s := build_status.read(artifacts))["state"] == "running" and s, timeout=50
+        )
+        assert running["pid"] == build.pid and running["step"] == 1 and running["of"] == 4
+        assert os.getpriority(os.PRIO_PROCESS, build.pid) >= 10
+    finally:
+        serve.stop(build, "model build")
+    stopped = build_status.read(artifacts)
+    assert stopped["state"] == "stopped" and stopped["finished_at"]
+    assert not (artifacts / "build.json").exists()
