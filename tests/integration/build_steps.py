@@ -7,6 +7,8 @@
 - ``blend ARTIFACTS_DIR``: fits a tiny real blend (the contract's two-taste-groups data, no
   neural or content component) and saves it as a new version with the ``latest`` pointer, as
   ``scripts/fit_blend.py`` saves the real one;
+- ``sbert SOURCE ARTIFACTS_DIR``: saves the real SBERT vectors of SOURCE (the session's
+  ``content_artifacts/sbert``) to ``ARTIFACTS_DIR/sbert`` as ``scripts/embed.py`` saves them;
 - ``fail MESSAGE``: prints MESSAGE and exits with code 3.
 """
 
@@ -41,6 +43,12 @@ def main(kind: str, arg: str) -> int:
         model.save(root / "tiny")
         set_latest(root, "tiny")
         print(f"saved {root / 'tiny'}")
+        return 0
+    if kind == "sbert":
+        from recommender.content import MovieVectors
+
+        source, target = arg.split(",")
+        MovieVectors.load(Path(source)).save(Path(target) / "sbert")
         return 0
     if kind == "fail":
         print(arg, flush=True)

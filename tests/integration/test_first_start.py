@@ -122,6 +122,24 @@ def test_pearson_is_served_at_once_then_the_built_blend_is_swapped_in(first_star
     assert "saved" in Path(after["build"]["log"]).read_text()
 
 
+def test_sbert_vectors_from_the_build_are_swapped_in_before_the_blend(
+    first_start, content_artifacts
+):
+    """The build's first step writes the SBERT vectors; the worker picks them up by the same
+    hot reload (the file's time is their version), so similar movies work while Pearson is
+    still served. Loading the SBERT encoder with them takes most of this test's time."""
+    client, _, artifacts = first_start
+    assert client.get(f"{API}/movies/1/similar").status_code == 503  # no vectors yet
+    vectors = step("vectors", "sbert", f"{content_artifacts / 'sbert'},{artifacts}")
+    assert Build([vectors], artifacts).run() == 0
+    wait_for(lambda: client.get(f"{API}/movies/1/similar").status_code == 200, 120, every=1)
+    ready = client.get("/readyz").get_json()
+    assert ready["model"] == "pearson" and ready["models"]["content_vectors"] == "loaded"
+    assert ready["versions"]["content_vectors"].startswith("sbert@")
+    similar = client.get(f"{API}/movies/1/similar").get_json()
+    assert similar["source"] == "sbert" and similar["items"]
+
+
 def test_a_failed_build_is_reported_and_pearson_stays_served(first_start):
     client, me, artifacts = first_start
     build = Build([step("doomed", "fail", "boom: no space left on device")], artifacts)
