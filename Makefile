@@ -1,5 +1,6 @@
 # Two commands a newcomer needs (see README.md):
-#   make run    creates .venv, installs, gets the data, builds the models, starts everything
+#   make run    creates .venv, installs, gets the data, starts everything (serving Pearson at
+#               once) and builds the models in the background when they are not current
 #   make test   creates .venv, installs, runs the whole test suite and the deployment checks
 #               (with podman, which it installs when it can, the images are built and run too)
 # DATA_DIR=/path/to/local/copy uses local datasets instead of downloading them.
@@ -49,7 +50,7 @@ data: install
 models: data
 	$(PY) -m scripts.build_models
 
-run: models
+run: data
 	$(PY) -m scripts.serve
 
 lint: install

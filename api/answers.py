@@ -86,6 +86,40 @@ class Ready(Answer):
     error: str | None = None
 
 
+class BuildStep(Answer):
+    name: str
+    state: Literal["waiting", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1, description="share of the step done, 0..1")
+    seconds: float | None = Field(description="how long the step took; null until it ends")
+
+
+class Build(Answer):
+    """The model build's progress (``ARTIFACTS_DIR/build-status.json``)."""
+
+    state: Literal["none", "running", "done", "failed", "stopped"] = Field(
+        description="none: no build was ever run here (e.g. a deployment with built models)"
+    )
+    step: int | None = Field(default=None, ge=1, description="the step being built (or failed)")
+    of: int | None = Field(default=None, ge=1, description="how many steps the build has")
+    percent: int = Field(default=0, ge=0, le=100, description="the whole build")
+    steps: list[BuildStep]
+    started_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
+    log: str | None = Field(default=None, description="the file holding the steps' output")
+    error: str | None = Field(default=None, description="what failed, in a sentence")
+
+
+class Status(Answer):
+    serving: Literal["loading", "interim", "final"] = Field(
+        description="interim: a stand-in (Pearson) while the wanted model (the blend) is built"
+    )
+    model: str | None
+    model_version: str | None
+    message: str = Field(description="one sentence for people: what is served, build progress")
+    build: Build
+
+
 class Document(BaseModel):
     """The OpenAPI document itself."""
 

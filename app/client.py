@@ -210,6 +210,11 @@ class WorkerClient:
         if response.status_code != 200:
             raise WorkerUnavailable(f"It answered with an error (HTTP {response.status_code}).")
 
+    def status(self) -> dict[str, Any]:
+        """Which recommendations are served and the model build's progress (anonymous):
+        ``{"serving", "model", "model_version", "message", "build": {...}}``."""
+        return self.request("GET", "/status")
+
     # -- accounts -------------------------------------------------------------------------------
 
     def signup(self, username: str, password: str) -> dict[str, Any]:

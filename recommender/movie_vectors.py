@@ -10,6 +10,7 @@ embeddings (:meth:`MovieVectors.from_model`, :mod:`recommender.similar`), or any
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -145,11 +146,22 @@ class MovieVectors:
         return self.nearest(vector, k, exclude=[movie_id])
 
     def save(self, directory: Path) -> None:
-        """Write ``movie_ids.npy``, ``vectors.npy`` and ``texts.json`` to ``directory``."""
+        """Write ``movie_ids.npy``, ``vectors.npy`` and ``texts.json`` to ``directory``.
+
+        Each file is written under a temporary name and renamed into place, ``vectors.npy``
+        last, so a worker reading the folder while a build rewrites it never gets half a file
+        (the worker notices new vectors by ``vectors.npy``'s modification time)."""
         directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "movie_ids.npy", self.movie_ids)
-        np.save(directory / "vectors.npy", self.matrix)
-        (directory / "texts.json").write_text(json.dumps(self.texts))
+        parts = [
+            ("texts.json", lambda f: f.write(json.dumps(self.texts).encode())),
+            ("movie_ids.npy", lambda f: np.save(f, self.movie_ids)),
+            ("vectors.npy", lambda f: np.save(f, self.matrix)),
+        ]
+        for name, write in parts:
+            temporary = directory / f".{name}.{os.getpid()}"
+            with open(temporary, "wb") as file:
+                write(file)
+            os.replace(temporary, directory / name)
 
     @classmethod
     def load(cls, directory: Path) -> MovieVectors:

@@ -3,10 +3,20 @@
 Usage (from the project root)::
 
     python -m scripts.serve [--host 127.0.0.1] [--worker-port 8000] [--app-port 8501]
-                            [--redis-dir var/redis] [--ready-timeout 600]
+                            [--redis-dir var/redis] [--ready-timeout 600] [--no-build]
 
 Starts, in order, waiting for each to be ready:
 
+0. when the model artifacts are not current for the data (``scripts.build_models --check``,
+   run while the worker loads; a fresh clone, new data), the model build in the background:
+   ``python -m scripts.build_models --background``, ``nice``'d so the product stays
+   responsive. It writes its progress to ``ARTIFACTS_DIR/build-status.json`` (shown by the
+   worker's ``GET /api/v1/status`` and the app) and its steps' output to
+   ``ARTIFACTS_DIR/build.log``; meanwhile the worker serves Pearson (it needs only the
+   ratings) and swaps in each model the build finishes by its hot reload (checked every
+   ``RELOAD_CHECK_SECONDS``, 10 s here). A failed build is reported here and in the status;
+   the product keeps serving. ``--no-build`` skips it (``make models`` builds in the
+   foreground);
 1. ``redis-server`` with its data in ``--redis-dir`` (env ``WORKER_DATA_DIR``, default
    ``var/redis``), unless ``REDIS_URL`` is set, in which case that Redis is used;
 2. the worker, ``python -m worker`` on ``--worker-port`` (env ``WORKER_PORT``), until its
@@ -15,8 +25,9 @@ Starts, in order, waiting for each to be ready:
    ``/_stcore/health`` answers, with ``WORKER_URL`` pointing at the worker.
 
 Then prints one line ``App ready at http://HOST:PORT`` and runs until Ctrl-C / SIGTERM or until
-one of the processes stops; everything it started is stopped on the way out. Other settings
-(``DATA_DIR``, ``WORKER_TIMEOUT_SECONDS``, ...) pass through the environment unchanged.
+the worker or the app stops; everything it started (a build still running too) is stopped on
+the way out (the next start builds again, re-using the SBERT vectors already encoded). Other
+settings (``DATA_DIR``, ``WORKER_TIMEOUT_SECONDS``, ...) pass through the environment unchanged.
 """
 
 from __future__ import annotations
@@ -71,6 +82,25 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def start_build(env: dict[str, str]) -> subprocess.Popen | None:
+    """Start ``scripts.build_models --background`` (it lowers its own priority by 10) unless
+    the models are current (then ``None``). Its lines (one per step) go to this terminal."""
+    check = subprocess.run(
+        [sys.executable, "-m", "scripts.build_models", "--check"], cwd=ROOT, env=env, check=False
+    )
+    if check.returncode == 0:
+        print("Models are up to date; no build needed.", flush=True)
+        return None
+    if check.returncode != 1:
+        print("serve: cannot check the models (see above); not building", file=sys.stderr)
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "scripts.build_models", "--background"],
+        cwd=ROOT,
+        env=env,
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -79,6 +109,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--app-port", type=int, default=int(env.get("APP_PORT", 8501)))
     parser.add_argument(
         "--redis-dir", type=Path, default=Path(env.get("WORKER_DATA_DIR", "var/redis"))
+    )
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="do not build missing or stale models in the background",
     )
     parser.add_argument(
         "--ready-timeout",
@@ -92,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     redis_server = None
-    worker = app = None
+    worker = app = build = None
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         env = dict(os.environ)
@@ -108,9 +143,23 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         env.update(WORKER_HOST=args.host, WORKER_PORT=str(args.worker_port))
+        # checked every 10 s here (30 s in production): a model the build finishes is served
+        # soon after
+        env.setdefault("RELOAD_CHECK_SECONDS", "10")
         worker_url = f"http://{args.host}:{args.worker_port}"
         worker = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env)
         print(f"Worker starting at {worker_url} (loading models) ...", flush=True)
+        if not args.no_build:  # checked while the worker loads
+            build = start_build(env)
+        if build is not None:
+            from recommender import settings
+
+            print(
+                "Building the models in the background (progress: "
+                f"{settings.artifacts_dir() / 'build-status.json'}); Pearson is served "
+                "meanwhile and each model is swapped in when it is ready.",
+                flush=True,
+            )
         wait_http(f"{worker_url}/readyz", worker, args.ready_timeout, "worker")
         print(f"Worker ready at {worker_url}", flush=True)
 
@@ -145,6 +194,18 @@ def main(argv: list[str] | None = None) -> int:
         wait_http(f"{app_url}/_stcore/health", app, 120, "app")
         print(f"App ready at {app_url}", flush=True)
         while worker.poll() is None and app.poll() is None:
+            if build is not None and build.poll() is not None:
+                if build.returncode == 0:
+                    print("Models built; the worker serves the full blend now.", flush=True)
+                else:
+                    print(
+                        f"serve: the background build failed (exit {build.returncode}); the "
+                        "worker keeps serving what it has. Details: GET /api/v1/status "
+                        "and ARTIFACTS_DIR/build.log",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                build = None
             time.sleep(0.5)
         print("A process stopped; shutting down", file=sys.stderr, flush=True)
         return 1
@@ -155,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        stop(build, "model build")
         stop(app, "app")
         stop(worker, "worker")
         if redis_server is not None:

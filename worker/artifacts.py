@@ -11,13 +11,15 @@ Layouts (written by the library's scripts, read here without loading anything he
 both following the one convention of :mod:`recommender.artifacts`, whose
 :func:`~recommender.artifacts.latest_version` reads every pointer;
 - SBERT content vectors: ``ARTIFACTS_DIR/sbert/{movie_ids.npy,vectors.npy,texts.json}``
-  (``scripts/embed.py``; no versions: read once at start).
+  (``scripts/embed.py``; no version folders: the modification time of ``vectors.npy``, which
+  is replaced last, is the version, :func:`sbert_version`).
 
 Every function here is a few ``stat``/small reads, cheap enough for the periodic reload check.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from recommender.artifacts import latest_version
@@ -38,6 +40,13 @@ def blend_folder(artifacts_dir: Path, version: str) -> Path:
 def embed_version(artifacts_dir: Path) -> str | None:
     """The version the ``embed`` model's ``latest`` pointer names (``None``: never trained)."""
     return latest_version(Path(artifacts_dir) / "models" / SIMILAR_MODEL)
+
+
+def sbert_version(folder: Path) -> str:
+    """``sbert@<UTC modification time of vectors.npy>``: the label of the saved SBERT vectors
+    (``scripts/embed.py`` replaces ``vectors.npy`` last, so a new label means new vectors)."""
+    stamp = (Path(folder) / "vectors.npy").stat().st_mtime_ns
+    return f"sbert@{datetime.fromtimestamp(stamp / 1e9, UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def sbert_folder(artifacts_dir: Path) -> Path | None:

@@ -30,6 +30,7 @@ from app.session import (
     safe_callback,
     save_rating,
 )
+from app.views import serving
 
 DESCRIBE_LABEL = "Describe what you feel like watching"
 DESCRIBE_HINT = "e.g. a slow-burn space mystery"
@@ -250,8 +251,12 @@ def render(me: dict[str, Any]) -> None:
         _within(filters)
         return
     pages = int(st.session_state.get("recs_pages", 1))
+    status = serving.fetch()
+    serving.render(status)
+    # a model swapped in by the worker (the build finished) gives a new list
+    served = (status or {}).get("model_version")
     try:
-        recs = remember("recs", ratings_version(), lambda: _fetch(pages))
+        recs = remember("recs", (ratings_version(), served), lambda: _fetch(pages))
     except ApiError as err:
         if err.code != "not_enough_ratings":
             raise

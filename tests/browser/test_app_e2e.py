@@ -79,6 +79,7 @@ def served_stack(tmp_path_factory, data_dir, content_artifacts):
             str(free_port()),
             "--redis-dir",
             str(folder / "redis"),
+            "--no-build",  # the session's content vectors are all it serves; nothing to build
         ],
         cwd=ROOT,
         env=env,

@@ -52,6 +52,21 @@ def readyz():
     return body, 200 if body["status"] == "ready" else 503
 
 
+@bp.get(f"{API}/status")
+@endpoint(
+    "Which recommendations are served, and how far the model build is",
+    tag="health",
+    answers={200: answers.Status},
+)
+def serving_status():
+    """What the app's status line shows: the served model (``interim`` while Pearson stands in
+    for the blend being built), one sentence for people, and the build's steps with progress
+    (worker.services.build). Answers while models load too; no sign-in needed."""
+    from worker.services.build import serving_status as status
+
+    return status(models().registry)
+
+
 @bp.get(f"{API}/openapi.json")
 @endpoint("This document", tag="health", answers={200: answers.Document})
 def openapi_document():

@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -199,13 +198,12 @@ class ModelLoader:
         version label (``sbert@<modification time of the vectors file>``)."""
         from recommender.content import MovieVectors
 
-        stamp = (folder / "vectors.npy").stat().st_mtime_ns
-        key = (str(folder), stamp)
+        version = artifacts.sbert_version(folder)
+        key = (str(folder), version)
         with self._lock:
             if key not in self._sbert:
                 self._sbert[key] = MovieVectors.load(folder)
-            version = datetime.fromtimestamp(stamp / 1e9, UTC).strftime("%Y%m%dT%H%M%SZ")
-            return self._sbert[key], f"sbert@{version}"
+            return self._sbert[key], version
 
     def encoder(self) -> str:
         """Load the SBERT encoder for free-text queries once: ``"loaded"`` or ``"failed"``."""

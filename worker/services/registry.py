@@ -18,7 +18,8 @@ comes from the :class:`worker.services.loader.ModelLoader` the registry is given
 every app made with it).
 
 **Hot reload**: at most every ``RELOAD_CHECK_SECONDS`` (30) per registry, a request (or a
-``/readyz`` probe) reads the blend and ``embed`` ``latest`` pointers (two small file reads).
+``/readyz`` probe) reads the blend and ``embed`` ``latest`` pointers and the SBERT vectors'
+modification time (small file reads and a ``stat``).
 When one names another version, a background thread loads it, re-adds the app users to its
 neighbour pool and then swaps the reference in one assignment: requests already running finish
 with the old model, later ones get the new one, none waits. A version that fails to load is
@@ -313,6 +314,15 @@ class ModelRegistry:
         current = content.embed_version if content else None
         if version and version != current and ("embed", version) not in self._failed:
             changes["embed"] = version
+        folder = artifacts.sbert_folder(self.artifacts_dir)
+        if folder is not None and content is not None:
+            try:
+                label = artifacts.sbert_version(folder)
+            except FileNotFoundError:  # replaced just now: the next check sees the new one
+                label = None
+            loaded = content.source == "sbert" and content.version == label
+            if label and not loaded and ("sbert", label) not in self._failed:
+                changes["sbert"] = label
         return changes
 
     def _reload(self, changes: dict[str, str]) -> None:
@@ -330,6 +340,9 @@ class ModelRegistry:
                     self._failed.add(("blend", changes["blend"]))
                     self.reload_error = f"blend {changes['blend']}: {type(exc).__name__}: {exc}"
             new_content = self._load_content(loaded, previous=content)
+            if "sbert" in changes and new_content.version != changes["sbert"]:
+                self._failed.add(("sbert", changes["sbert"]))  # not retried until replaced
+                self.reload_error = f"SBERT vectors {changes['sbert']} failed to load"
             if "embed" in changes:
                 fresh = replace(new_content, embed=None, embed_version=None, embed_error=None)
                 if self._load_embed_into(fresh, changes["embed"]):
