@@ -38,13 +38,19 @@ def test_report_writes_tables_plots_and_json(tmp_path, capsys):
     out = tmp_path / "docs" / "evaluation.md"
     out.parent.mkdir()
     report.main(
-        ["--models", "popularity,item-knn,mf-sgd", "--seeds", "2", "--newuser-seeds", "1",
-         "--given", "3", "--param", "mf-sgd.epochs=5", "--param", "item-knn.calibration_users=10",
+        ["--models", "popularity,item-knn,mf-sgd,rating-blend", "--seeds", "2",
+         "--newuser-seeds", "1", "--given", "3", "--param", "mf-sgd.epochs=5",
+         "--param", "item-knn.calibration_users=10",
+         "--param", "rating-blend.components=item-knn,popularity",
+         "--param", "rating-blend.calibration_users=10",
+         "--note", "Reduced settings for a test.",
          "--ratings", str(folder / "ratings.csv"), "--out", str(out)]
     )  # fmt: skip
     text = out.read_text()
-    assert "python -m scripts.report --models popularity,item-knn,mf-sgd" in text
+    assert "python -m scripts.report --models popularity,item-knn,mf-sgd,rating-blend" in text
     assert "seeds [0, 1]" in text and "load average" in text
+    assert "- Reduced settings for a test." in text
+    assert "| rating-blend | 0." in text and "Best RMSE: **" in text
     for header in ("RMSE (stars)", "half-star accuracy", "NDCG@24", "personalisation"):
         assert header in text
     assert "| item-knn | 0." in text and "Reference E" in text and "24.7%" in text
