@@ -3,11 +3,15 @@
 Usage (from the repo root)::
 
     python -m scripts.report [--models all|NAME,...] [--seeds 5] [--newuser-seeds 3]
-        [--given 5,20] [--param MODEL.NAME=VALUE ...] [--ratings PATH] [--out docs/evaluation.md]
+        [--given 5,20] [--param MODEL.NAME=VALUE ...] [--jobs 1|2] [--note TEXT] [--ratings PATH]
+        [--out docs/evaluation.md]
 
 - ``--models``: registry names (default ``all``: every registered model).
 - ``--seeds``: random 90/10 rating splits (seeds 0..N-1); ``--newuser-seeds``: new-user splits.
 - ``--param``: a model setting, e.g. ``autorec.epochs=20`` (repeatable; applies to every fit).
+- ``--jobs 2``: the rating and the new-user protocol in two processes at once (for a 2-core
+  machine; fit and scoring times then include the other process's competition for the CPU).
+- ``--note``: a sentence for the report's header (e.g. why settings were reduced).
 - ``--render FILE.json``: only re-write the Markdown and plots from a previous run's JSON
   (its command, date and load stay those of the run that measured them).
 
@@ -24,12 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shlex
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +235,48 @@ def shared_content_fit(params: dict) -> Fit:
     return fit
 
 
+def run_protocol(
+    kind: str,
+    names: Sequence[str],
+    seeds: Sequence[int],
+    ratings,
+    movies,
+    given: Sequence[int],
+    params: dict,
+    started: float,
+) -> tuple[list[Result], dict]:
+    """One protocol (``"rating"`` or ``"newuser"``) over ``seeds``, printing progress lines
+    timed from ``started`` (Unix seconds): its results and (rating) the training curves."""
+
+    def progress(message: str) -> None:
+        elapsed = time.time() - started
+        print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
+
+    fit = shared_content_fit(params)
+    if kind == "newuser":
+        results = new_user_protocol(
+            names,
+            ratings,
+            movies,
+            seeds=seeds,
+            given=given,
+            params=params,
+            progress=progress,
+            fit=fit,
+        )
+        return results, {}
+    curves: dict = {}
+
+    def keep(name, seed, model) -> None:
+        if seed == 0 and name in CURVES and getattr(model, "history", None):
+            curves[name] = model.history
+
+    results = rating_protocol(
+        names, ratings, movies, seeds=seeds, params=params, progress=progress, keep=keep, fit=fit
+    )
+    return results, curves
+
+
 def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     """Run both protocols (progress lines on stdout); the JSON-able payload :func:`render`
     turns into the report."""
@@ -245,28 +293,21 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     except InputError as exc:
         fail(str(exc))
 
-    started = time.perf_counter()
+    started = time.time()
     load_before = os.getloadavg()
-
-    def progress(message: str) -> None:
-        elapsed = time.perf_counter() - started
-        print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
-
-    curves: dict = {}
-
-    def keep(name, seed, model) -> None:
-        if seed == 0 and name in CURVES and getattr(model, "history", None):
-            curves[name] = model.history
-
-    fit = shared_content_fit(params)
-    rating = rating_protocol(
-        [n for n in names if n not in NEW_USERS_ONLY], ratings, movies, seeds=range(args.seeds),
-        params=params, progress=progress, keep=keep, fit=fit,
-    )  # fmt: skip
-    newuser = new_user_protocol(
-        names, ratings, movies, seeds=range(args.newuser_seeds), given=given, params=params,
-        progress=progress, fit=fit,
-    )  # fmt: skip
+    rating_names = [n for n in names if n not in NEW_USERS_ONLY]
+    jobs = [
+        ("rating", rating_names, range(args.seeds)),
+        ("newuser", names, range(args.newuser_seeds)),
+    ]
+    common = (ratings, movies, given, params, started)
+    if args.jobs > 1:  # the two protocols in two processes (spawned: TensorFlow is not fork-safe)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+            futures = [pool.submit(run_protocol, *job, *common) for job in jobs]
+            (rating, curves), (newuser, _) = (f.result() for f in futures)
+    else:
+        (rating, curves), (newuser, _) = (run_protocol(*job, *common) for job in jobs)
     return {
         "command": "python -m scripts.report " + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -285,7 +326,7 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
         "note": args.note,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "load_average": [load_before, os.getloadavg()],
-        "minutes": (time.perf_counter() - started) / 60,
+        "minutes": (time.time() - started) / 60,
         "curves": curves,
         "results": [r.summary() for r in rating + newuser],
     }
@@ -413,6 +454,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="rating splits (seeds 0..N-1)")
     parser.add_argument("--newuser-seeds", type=int, default=3, help="new-user splits")
     parser.add_argument("--given", default="5,20", help="profile sizes for new users")
+    parser.add_argument(
+        "--jobs", type=int, default=1, choices=(1, 2), help="2: run the two protocols at once"
+    )
     parser.add_argument("--param", action="append", default=[], help="MODEL.NAME=VALUE")
     parser.add_argument("--ratings", type=Path, default=None, help="dataset folder or CSV")
     parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))

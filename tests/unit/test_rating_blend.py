@@ -19,7 +19,9 @@ SMALL = {
         "mf-sgd": {"factors": 4, "epochs": 40, "learning_rate": 0.02, "l2": 0.02,
                    "batch_size": 32, "calibration_users": 0},
     },
+    "components": "item-knn,mf-sgd",
     "inner_fraction": 0.2,
+    "interactions": True,
     "calibration_users": 20,
 }  # fmt: skip
 

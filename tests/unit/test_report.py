@@ -27,7 +27,7 @@ def test_personalisation_is_one_minus_mean_pairwise_overlap():
     assert np.isnan(personalisation([[1, 2]], k=2))
 
 
-def test_report_writes_tables_plots_and_json(tmp_path, capsys):
+def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     ratings, movies = taste_groups()
     folder = tmp_path / "data"
     folder.mkdir()
@@ -43,7 +43,7 @@ def test_report_writes_tables_plots_and_json(tmp_path, capsys):
          "--param", "item-knn.calibration_users=10",
          "--param", "rating-blend.components=item-knn,popularity",
          "--param", "rating-blend.calibration_users=10",
-         "--note", "Reduced settings for a test.",
+         "--note", "Reduced settings for a test.", "--jobs", "2",
          "--ratings", str(folder / "ratings.csv"), "--out", str(out)]
     )  # fmt: skip
     text = out.read_text()
@@ -63,7 +63,7 @@ def test_report_writes_tables_plots_and_json(tmp_path, capsys):
     assert len(knn["values"]["rmse"]) == 2 and knn["mean"]["rmse"] < 1.0  # two groups, learnable
     assert rows[("rating", "popularity")]["mean"]["rmse"] > knn["mean"]["rmse"]
     assert 0 < rows[("newuser", "item-knn")]["mean"]["personalisation"] <= 1
-    assert "rating seed 1: item-knn RMSE" in capsys.readouterr().out
+    assert "rating seed 1: item-knn RMSE" in capfd.readouterr().out  # from the child process
     # the report can be re-rendered from its JSON alone, word for word
     again = tmp_path / "again" / "evaluation.md"
     again.parent.mkdir()
