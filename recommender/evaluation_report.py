@@ -74,11 +74,23 @@ def _profile(rows: pd.DataFrame) -> dict[int, float]:
     return dict(zip(rows["movieId"].astype(int), rows["rating"].astype(float), strict=True))
 
 
-def _timed_fit(
-    name: str, params: Mapping[str, Mapping[str, Any]], train: pd.DataFrame, movies
-) -> tuple[Recommender, float]:
+Fit = Callable[[str, pd.DataFrame, "pd.DataFrame | None"], Recommender]
+"""``fit(name, train, movies)``: model ``name`` fitted on ``train`` (the protocols' hook for
+models that share work, e.g. the blend reusing the split's fitted SBERT model)."""
+
+
+def registry_fit(params: Mapping[str, Mapping[str, Any]]) -> Fit:
+    """The default :data:`Fit`: ``make_model(name, **params[name]).fit(train, movies)``."""
+
+    def fit(name: str, train: pd.DataFrame, movies) -> Recommender:
+        return make_model(name, **dict(params.get(name, {}))).fit(train, movies)
+
+    return fit
+
+
+def _timed_fit(fit: Fit, name: str, train: pd.DataFrame, movies) -> tuple[Recommender, float]:
     started = time.perf_counter()
-    model = make_model(name, **dict(params.get(name, {}))).fit(train, movies)
+    model = fit(name, train, movies)
     return model, time.perf_counter() - started
 
 
@@ -91,11 +103,14 @@ def rating_protocol(
     params: Mapping[str, Mapping[str, Any]],
     progress: Progress = lambda _: None,
     keep: Callable[[str, int, Recommender], None] = lambda *_: None,
+    fit: Fit | None = None,
 ) -> list[Result]:
     """RMSE, MAE, MSE, half-star accuracy, fit seconds and scoring ms per user, per seed.
 
-    ``keep(name, seed, model)`` is called with every fitted model (e.g. to plot its curves).
+    ``keep(name, seed, model)`` is called with every fitted model (e.g. to plot its curves);
+    ``fit`` fits a model (default :func:`registry_fit` of ``params``).
     """
+    fit = fit or registry_fit(params)
     results = {name: Result("rating", name) for name in model_names}
     for seed in seeds:
         train, test = rating_split(ratings, 0.1, seed)
@@ -103,7 +118,7 @@ def rating_protocol(
         wanted = [(int(u), g) for u, g in test.groupby("userId")]
         for name in model_names:
             progress(f"rating seed {seed}: fitting {name}")
-            model, fit_seconds = _timed_fit(name, params, train, movies)
+            model, fit_seconds = _timed_fit(fit, name, train, movies)
             keep(name, seed, model)
             predicted, truth = [], []
             started = time.perf_counter()
@@ -137,9 +152,12 @@ def new_user_protocol(
     k: int = 24,
     params: Mapping[str, Mapping[str, Any]],
     progress: Progress = lambda _: None,
+    fit: Fit | None = None,
 ) -> list[Result]:
     """NDCG/Recall@k, match ECE, coverage, personalisation, popular share and timings for
-    people the models never saw; one :class:`Result` per (model, ``given``)."""
+    people the models never saw; one :class:`Result` per (model, ``given``); ``fit`` as in
+    :func:`rating_protocol`."""
+    fit = fit or registry_fit(params)
     results = {(name, n): Result("newuser", name, n) for name in model_names for n in given}
     for seed in seeds:
         train, held_out = new_user_split(ratings, 0.2, seed)
@@ -147,7 +165,7 @@ def new_user_protocol(
         people = [g for _, g in held_out.groupby("userId")]
         for name in model_names:
             progress(f"newuser seed {seed}: fitting {name}")
-            model, fit_seconds = _timed_fit(name, params, train, movies)
+            model, fit_seconds = _timed_fit(fit, name, train, movies)
             for n in given:
                 per_user, lists, probs, outcomes = [], [], [], []
                 seconds = 0.0

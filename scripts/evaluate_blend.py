@@ -48,14 +48,18 @@ def _is_blend(name: str) -> bool:
     return name == "blend" or name.startswith("blend+")
 
 
-def _fit(name: str, train, movies, neural: str | None, content):
-    """Fit model ``name`` on ``train``; ``blend+NAME`` is the blend with neural model NAME."""
+def fit_model(name: str, train, movies, neural: str | None, content, **params):
+    """Fit model ``name`` (with settings ``params``) on ``train``, reusing ``content`` (a
+    :class:`~recommender.content.ContentRecommender` fitted on ``train``) for ``sbert`` and
+    the blend; ``blend+NAME`` is the blend with neural model NAME."""
     if _is_blend(name):
-        neural = name.partition("+")[2] or neural
-        return make_model("blend", neural=neural, content_model=content).fit(train, movies)
+        neural = name.partition("+")[2] or params.pop("neural", neural)
+        return make_model("blend", neural=neural, content_model=content, **params).fit(
+            train, movies
+        )
     if name == "sbert":
         return content
-    return make_model(name).fit(train, movies)
+    return make_model(name, **params).fit(train, movies)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
         content = ContentRecommender().fit(train, ml.movies)
         for name in args.models:
             started = time.perf_counter()
-            model = _fit(name, train, ml.movies, args.neural, content)
+            model = fit_model(name, train, ml.movies, args.neural, content)
             fit_seconds.setdefault(name, []).append(time.perf_counter() - started)
             if _is_blend(name):
                 blend_metrics.append({"model": name, "seed": seed, **model.metrics})

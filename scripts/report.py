@@ -3,11 +3,15 @@
 Usage (from the repo root)::
 
     python -m scripts.report [--models all|NAME,...] [--seeds 5] [--newuser-seeds 3]
-        [--given 5,20] [--param MODEL.NAME=VALUE ...] [--ratings PATH] [--out docs/evaluation.md]
+        [--given 5,20] [--param MODEL.NAME=VALUE ...] [--jobs 1|2] [--note TEXT] [--ratings PATH]
+        [--out docs/evaluation.md]
 
 - ``--models``: registry names (default ``all``: every registered model).
 - ``--seeds``: random 90/10 rating splits (seeds 0..N-1); ``--newuser-seeds``: new-user splits.
 - ``--param``: a model setting, e.g. ``autorec.epochs=20`` (repeatable; applies to every fit).
+- ``--jobs 2``: the rating and the new-user protocol in two processes at once (for a 2-core
+  machine; fit and scoring times then include the other process's competition for the CPU).
+- ``--note``: a sentence for the report's header (e.g. why settings were reduced).
 - ``--render FILE.json``: only re-write the Markdown and plots from a previous run's JSON
   (its command, date and load stay those of the run that measured them).
 
@@ -24,21 +28,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shlex
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from recommender import settings
 from recommender.evaluation import Result
-from recommender.evaluation_report import new_user_protocol, rating_protocol
-from recommender.models import MODEL_NAMES, model_class
+from recommender.evaluation_report import Fit, new_user_protocol, rating_protocol
+from recommender.models import MODEL_NAMES, make_model, model_class
 from scripts.evaluate import load_ratings, model_params
+from scripts.evaluate_blend import fit_model
 from scripts.predict import InputError, fail
 
 RATING_METRICS = {
@@ -201,6 +208,75 @@ def reference_section(rating: Sequence[Result], rating_sd: float) -> list[str]:
     return lines
 
 
+NEW_USERS_ONLY = ("blend",)
+"""Models measured on the new-user protocol only: the blend ranks lists for people it was not
+trained on (its weights are learned on held-out people's later ratings); it is not a rating
+predictor for training users."""
+
+
+def shared_content_fit(params: dict) -> Fit:
+    """A :data:`~recommender.evaluation_report.Fit` that fits ``sbert`` once per training split
+    and lets ``blend`` reuse it, as ``scripts.evaluate_blend`` does (its
+    :func:`~scripts.evaluate_blend.fit_model`); every other model is fitted from the registry.
+    The first of the two to be fitted on a split carries the SBERT fit time."""
+    cache: dict = {}
+
+    def fit(name: str, train, movies):
+        if name not in ("sbert", *NEW_USERS_ONLY):
+            return make_model(name, **params.get(name, {})).fit(train, movies)
+        if cache.get("train") is not train:
+            from recommender.content import ContentRecommender
+
+            content = ContentRecommender(**params.get("sbert", {})).fit(train, movies)
+            cache.update(train=train, content=content)
+        settings_ = dict(params.get(name, {})) if name != "sbert" else {}
+        return fit_model(name, train, movies, None, cache["content"], **settings_)
+
+    return fit
+
+
+def run_protocol(
+    kind: str,
+    names: Sequence[str],
+    seeds: Sequence[int],
+    ratings,
+    movies,
+    given: Sequence[int],
+    params: dict,
+    started: float,
+) -> tuple[list[Result], dict]:
+    """One protocol (``"rating"`` or ``"newuser"``) over ``seeds``, printing progress lines
+    timed from ``started`` (Unix seconds): its results and (rating) the training curves."""
+
+    def progress(message: str) -> None:
+        elapsed = time.time() - started
+        print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
+
+    fit = shared_content_fit(params)
+    if kind == "newuser":
+        results = new_user_protocol(
+            names,
+            ratings,
+            movies,
+            seeds=seeds,
+            given=given,
+            params=params,
+            progress=progress,
+            fit=fit,
+        )
+        return results, {}
+    curves: dict = {}
+
+    def keep(name, seed, model) -> None:
+        if seed == 0 and name in CURVES and getattr(model, "history", None):
+            curves[name] = model.history
+
+    results = rating_protocol(
+        names, ratings, movies, seeds=seeds, params=params, progress=progress, keep=keep, fit=fit
+    )
+    return results, curves
+
+
 def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     """Run both protocols (progress lines on stdout); the JSON-able payload :func:`render`
     turns into the report."""
@@ -217,27 +293,21 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     except InputError as exc:
         fail(str(exc))
 
-    started = time.perf_counter()
+    started = time.time()
     load_before = os.getloadavg()
-
-    def progress(message: str) -> None:
-        elapsed = time.perf_counter() - started
-        print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
-
-    curves: dict = {}
-
-    def keep(name, seed, model) -> None:
-        if seed == 0 and name in CURVES and getattr(model, "history", None):
-            curves[name] = model.history
-
-    rating = rating_protocol(
-        names, ratings, movies, seeds=range(args.seeds), params=params, progress=progress,
-        keep=keep,
-    )  # fmt: skip
-    newuser = new_user_protocol(
-        names, ratings, movies, seeds=range(args.newuser_seeds), given=given, params=params,
-        progress=progress,
-    )  # fmt: skip
+    rating_names = [n for n in names if n not in NEW_USERS_ONLY]
+    jobs = [
+        ("rating", rating_names, range(args.seeds)),
+        ("newuser", names, range(args.newuser_seeds)),
+    ]
+    common = (ratings, movies, given, params, started)
+    if args.jobs > 1:  # the two protocols in two processes (spawned: TensorFlow is not fork-safe)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+            futures = [pool.submit(run_protocol, *job, *common) for job in jobs]
+            (rating, curves), (newuser, _) = (f.result() for f in futures)
+    else:
+        (rating, curves), (newuser, _) = (run_protocol(*job, *common) for job in jobs)
     return {
         "command": "python -m scripts.report " + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -253,9 +323,10 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
         "seeds": list(range(args.seeds)),
         "newuser_seeds": list(range(args.newuser_seeds)),
         "params": params,
+        "note": args.note,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "load_average": [load_before, os.getloadavg()],
-        "minutes": (time.perf_counter() - started) / 60,
+        "minutes": (time.time() - started) / 60,
         "curves": curves,
         "results": [r.summary() for r in rating + newuser],
     }
@@ -306,9 +377,17 @@ def render(payload: dict, out: Path) -> None:
         f"gives their first {' / '.join(map(str, given))} ratings (time order); relevant = "
         "their other ratings of 4★+; the list is the top 24 of the whole catalogue.",
         f"- Models: {', '.join(names)}. Registered but not in this run: "
-        f"{', '.join(m for m in MODEL_NAMES if m not in names) or 'none'}.",
+        f"{', '.join(m for m in MODEL_NAMES if m not in names) or 'none'}."
+        + (
+            f" New-user protocol only: {', '.join(only)} (ranks lists for people it was not "
+            "trained on; it reuses the split's fitted `sbert` model, as "
+            "`scripts.evaluate_blend` does, so its fit time excludes the SBERT fit)."
+            if (only := [n for n in names if n in NEW_USERS_ONLY])
+            else ""
+        ),
         f"- Settings other than the defaults: "
         f"`{ {k: v for k, v in payload['params'].items() if v} }`.",
+        *([f"- {payload['note']}"] if payload.get("note") else []),
         f"- Machine: {payload['machine']['cpus']} CPU cores shared with other work, Python "
         f"{payload['machine']['python']}; load average {load_before[0]:.1f} at the start, "
         f"{load_after[0]:.1f} at the end; the run took {payload['minutes']:.0f} min. Times "
@@ -324,13 +403,13 @@ def render(payload: dict, out: Path) -> None:
         *rating_table(rating),
         "",
     ]
-    if svd is not None:
-        md += [
-            f"Best RMSE: **{best.model}** {best.mean('rmse'):.4f}, "
-            f"{best.mean('rmse') / svd.mean('rmse'):.3f}× Surprise SVD "
-            f"({svd.mean('rmse'):.4f}) in the same run (target ≤ 0.94×).",
-            "",
-        ]
+    against_svd = (
+        f", {best.mean('rmse') / svd.mean('rmse'):.3f}× Surprise SVD ({svd.mean('rmse'):.4f}) "
+        "in the same run (target ≤ 0.94×)"
+        if svd is not None
+        else ""
+    )
+    md += [f"Best RMSE: **{best.model}** {best.mean('rmse'):.4f}{against_svd}.", ""]
     md += [f"![rating metrics]({rel}/rating.png)", "", "## New users", ""]
     for n in given:
         md += [f"### Given {n} ratings", "", *newuser_table(newuser, n), ""]
@@ -375,9 +454,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=5, help="rating splits (seeds 0..N-1)")
     parser.add_argument("--newuser-seeds", type=int, default=3, help="new-user splits")
     parser.add_argument("--given", default="5,20", help="profile sizes for new users")
+    parser.add_argument(
+        "--jobs", type=int, default=1, choices=(1, 2), help="2: run the two protocols at once"
+    )
     parser.add_argument("--param", action="append", default=[], help="MODEL.NAME=VALUE")
     parser.add_argument("--ratings", type=Path, default=None, help="dataset folder or CSV")
     parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))
+    parser.add_argument(
+        "--note", default="", help="a sentence for the header (e.g. why settings were reduced)"
+    )
     parser.add_argument(
         "--render", type=Path, default=None, help="re-write the report from this JSON only"
     )

@@ -27,7 +27,7 @@ def test_personalisation_is_one_minus_mean_pairwise_overlap():
     assert np.isnan(personalisation([[1, 2]], k=2))
 
 
-def test_report_writes_tables_plots_and_json(tmp_path, capsys):
+def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     ratings, movies = taste_groups()
     folder = tmp_path / "data"
     folder.mkdir()
@@ -38,13 +38,19 @@ def test_report_writes_tables_plots_and_json(tmp_path, capsys):
     out = tmp_path / "docs" / "evaluation.md"
     out.parent.mkdir()
     report.main(
-        ["--models", "popularity,item-knn,mf-sgd", "--seeds", "2", "--newuser-seeds", "1",
-         "--given", "3", "--param", "mf-sgd.epochs=5", "--param", "item-knn.calibration_users=10",
+        ["--models", "popularity,item-knn,mf-sgd,rating-blend", "--seeds", "2",
+         "--newuser-seeds", "1", "--given", "3", "--param", "mf-sgd.epochs=5",
+         "--param", "item-knn.calibration_users=10",
+         "--param", "rating-blend.components=item-knn,popularity",
+         "--param", "rating-blend.calibration_users=10",
+         "--note", "Reduced settings for a test.", "--jobs", "2",
          "--ratings", str(folder / "ratings.csv"), "--out", str(out)]
     )  # fmt: skip
     text = out.read_text()
-    assert "python -m scripts.report --models popularity,item-knn,mf-sgd" in text
+    assert "python -m scripts.report --models popularity,item-knn,mf-sgd,rating-blend" in text
     assert "seeds [0, 1]" in text and "load average" in text
+    assert "- Reduced settings for a test." in text
+    assert "| rating-blend | 0." in text and "Best RMSE: **" in text
     for header in ("RMSE (stars)", "half-star accuracy", "NDCG@24", "personalisation"):
         assert header in text
     assert "| item-knn | 0." in text and "Reference E" in text and "24.7%" in text
@@ -57,7 +63,7 @@ def test_report_writes_tables_plots_and_json(tmp_path, capsys):
     assert len(knn["values"]["rmse"]) == 2 and knn["mean"]["rmse"] < 1.0  # two groups, learnable
     assert rows[("rating", "popularity")]["mean"]["rmse"] > knn["mean"]["rmse"]
     assert 0 < rows[("newuser", "item-knn")]["mean"]["personalisation"] <= 1
-    assert "rating seed 1: item-knn RMSE" in capsys.readouterr().out
+    assert "rating seed 1: item-knn RMSE" in capfd.readouterr().out  # from the child process
     # the report can be re-rendered from its JSON alone, word for word
     again = tmp_path / "again" / "evaluation.md"
     again.parent.mkdir()
