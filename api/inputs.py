@@ -13,6 +13,7 @@ from api import rules
 from api.fields import (
     CurrentPassword,
     Description,
+    Discover,
     GenreFilter,
     GenreList,
     NewPassword,
@@ -98,3 +99,4 @@ class SimilarQuery(Query):
 
 class RecommendationsQuery(Paging):
     query: Description = None
+    discover: Discover = None

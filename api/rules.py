@@ -43,6 +43,11 @@ DESCRIPTION_RULE = f"must be 1-{QUERY_MAX} printable characters describing what 
 DISCOVER_BATCH = 5
 """Movies per discover round (``recommender.discover.BATCH`` says the same)."""
 
+DISCOVER_MIN, DISCOVER_MAX = 0.0, 1.0
+DISCOVER_RULE = "must be a number from 0.0 (familiar) to 1.0 (discover)"
+"""The familiar ↔ discover setting of a list (``recommender.rerank``)."""
+"""Movies per discover round (``recommender.discover.BATCH`` says the same)."""
+
 _USERNAME = re.compile(USERNAME_PATTERN, re.ASCII)
 
 

@@ -275,17 +275,26 @@ class WorkerClient:
         return self.request("GET", "/me/ratings", params={"page": page, "page_size": page_size})
 
     def recommendations(
-        self, *, page: int = 1, page_size: int = PAGE_SIZE, query: str = ""
+        self,
+        *,
+        page: int = 1,
+        page_size: int = PAGE_SIZE,
+        query: str = "",
+        discover: float | None = None,
     ) -> dict[str, Any]:
         """A page of ``{"movie", "predicted_rating", "match", "reason", "reasons", ...}``.
 
-        Without ``query``: 422 ``not_enough_ratings`` below five ratings. With a free-text
-        ``query`` ("a slow-burn space mystery"): the movies matching the description, ranked
-        (also below five ratings, by content similarity then); the answer echoes ``query``.
+        Without ``query``: 422 ``not_enough_ratings`` below five ratings; ``discover``
+        (0.0 familiar – 1.0 discover; ``None``: the worker's default) re-orders the list. With a
+        free-text ``query`` ("a slow-burn space mystery"): the movies matching the description,
+        ranked (also below five ratings, by content similarity then); the answer echoes
+        ``query``.
         """
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
             params["query"] = query.strip()
+        elif discover is not None:
+            params["discover"] = f"{float(discover):g}"
         answer = self.request("GET", "/me/recommendations", params=params)
         answer["items"] = [_recommendation(item) for item in answer.get("items") or []]
         return answer

@@ -38,6 +38,20 @@ MATCH_MEANING = {
     "pearson": "the share of the people with your taste who gave it 4★ or more",
 }
 MATCH_MEANING_DEFAULT = "how likely you are to give it 4★ or more once you watch it"
+DISCOVER_LABEL = "Familiar ↔ Discover"
+DISCOVER_HELP = (
+    "Familiar: the movies most people with your taste loved, blockbusters included. "
+    "Discover: fewer of the most-watched movies, more lesser-known ones in your genres."
+)
+#: The control's stops and the ``discover`` setting each sends (``None``: the worker's default).
+DISCOVER_STOPS: dict[str, float | None] = {
+    "Familiar": 0.0,
+    "More familiar": 0.25,
+    "Balanced": None,
+    "More discovery": 0.75,
+    "Discover": 1.0,
+}
+DISCOVER_START = "Balanced"
 
 
 def _query() -> str:
@@ -49,12 +63,20 @@ def _slot(query: str) -> str:
     return "recs:query" if query else "recs"
 
 
+def _discover() -> float | None:
+    """The ``discover`` setting of the familiar ↔ discover control."""
+    return DISCOVER_STOPS[st.session_state.get("recs_discover", DISCOVER_START)]
+
+
 def _fetch(pages: int, query: str = "") -> dict[str, Any]:
     """Pages 1..``pages`` of recommendations (or matches of ``query``) joined into one list."""
     items: list[dict[str, Any]] = []
     answer: dict[str, Any] = {}
+    discover = None if query else _discover()
     for page in range(1, pages + 1):
-        answer = client().recommendations(page=page, page_size=PAGE_SIZE, query=query)
+        answer = client().recommendations(
+            page=page, page_size=PAGE_SIZE, query=query, discover=discover
+        )
         items.extend(answer["items"])
         if not answer.get("next_page"):
             break
@@ -78,7 +100,10 @@ def _show_more() -> None:
         return
     key, recs = slot
     answer = client().recommendations(
-        page=recs["next_page"], page_size=PAGE_SIZE, query=recs.get("query", "")
+        page=recs["next_page"],
+        page_size=PAGE_SIZE,
+        query=recs.get("query", ""),
+        discover=None if query else _discover(),
     )
     seen = {item["movie"]["id"] for item in recs["items"]}
     recs["items"].extend(i for i in answer["items"] if i["movie"]["id"] not in seen)
@@ -86,6 +111,11 @@ def _show_more() -> None:
     recs["pages"] += 1
     if not query:
         st.session_state["recs_pages"] = recs["pages"]
+
+
+def _reset_pages() -> None:
+    """A new familiar ↔ discover setting starts again from the first page."""
+    st.session_state["recs_pages"] = 1
 
 
 def _clear_query() -> None:
@@ -144,9 +174,17 @@ def render(me: dict[str, Any]) -> None:
             "recommendations — or describe what you feel like watching above."
         )
         return
+    st.select_slider(
+        DISCOVER_LABEL,
+        options=list(DISCOVER_STOPS),
+        value=DISCOVER_START,
+        key="recs_discover",
+        help=DISCOVER_HELP,
+        on_change=_reset_pages,
+    )
     pages = int(st.session_state.get("recs_pages", 1))
     try:
-        recs = remember("recs", ratings_version(), lambda: _fetch(pages))
+        recs = remember("recs", (ratings_version(), _discover()), lambda: _fetch(pages))
     except ApiError as err:
         if err.code != "not_enough_ratings":
             raise

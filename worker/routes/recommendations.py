@@ -6,6 +6,7 @@ from flask import Blueprint, g
 
 from api import answers, inputs
 from recommender.reasons import explained
+from recommender.rerank import DEFAULT_DISCOVER
 from worker.endpoint import endpoint
 from worker.routes import API, models, movie_json
 
@@ -26,9 +27,12 @@ def recommendations(query: inputs.RecommendationsQuery):
 
     With ``query`` (free text, 1-200 characters): the movies matching that description, ranked
     for the user (by content similarity alone below 5 ratings); adds ``query`` and
-    ``ranked_by`` ("model" or "description")."""
+    ``ranked_by`` ("model" or "description"). Without it, ``discover`` (0.0 familiar – 1.0
+    discover, absent: the default) re-orders the list away from the most-rated movies towards
+    less-known ones in the person's genres (:mod:`recommender.rerank`); the answer says the
+    setting used."""
     page, size = query.page, query.page_size
-    doc, shown = models().page(g.user.id, (page - 1) * size, size, query.query)
+    doc, shown = models().page(g.user.id, (page - 1) * size, size, query.query, query.discover)
     if doc.explained_now:  # a page shown for the first time: its reasons were worked out now
         g.timing = [f'explain;desc="{doc.explained_now} movies"']
     items = []
@@ -46,7 +50,9 @@ def recommendations(query: inputs.RecommendationsQuery):
         "ratings_version": doc.ratings_version,
         "cached": doc.cached,
     }
-    if query.query is not None:
+    if query.query is None:
+        body["discover"] = DEFAULT_DISCOVER if query.discover is None else query.discover
+    else:
         body["query"] = doc.query
         body["ranked_by"] = doc.ranked_by
     return body

@@ -110,9 +110,14 @@ class ModelService:
         return self.lists.recommendations(user_id)
 
     def page(
-        self, user_id: str, start: int, size: int, query: str | None = None
+        self,
+        user_id: str,
+        start: int,
+        size: int,
+        query: str | None = None,
+        discover: float | None = None,
     ) -> tuple[RecommendationList, list[Recommendation]]:
-        return self.lists.page(user_id, start, size, query)
+        return self.lists.page(user_id, start, size, query, discover)
 
     def similar(self, movie_id: int, k: int) -> tuple[list[int], list[float], str]:
         return similar_movies(self.registry, movie_id, k)

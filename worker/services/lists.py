@@ -12,6 +12,13 @@ ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST``
 later page is explained the first time it is asked for (:meth:`RecommendationLists.page`) and
 the cached list is updated, so it is explained once. An item whose ``evidence`` is ``None`` has
 not been explained yet.
+
+**Familiar ↔ discover**: the cached list is the model's own order (its top
+``RECS_CACHE_SIZE`` followed by its ranking of movies of the person's main genres,
+:func:`recommender.rerank.widened`); each page is cut from it
+re-ordered for the person's ``discover`` setting (:func:`recommender.rerank.rerank`, a few
+milliseconds for 240 movies; :data:`~recommender.rerank.DEFAULT_DISCOVER` when not given).
+Lists for a description (``query``) keep their order.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from recommender import reasons
 from recommender.document import Recommendation, RecommendationList, json_safe
+from recommender.rerank import DEFAULT_DISCOVER, MovieFacts, rerank, widened
 from worker.errors import ApiError
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import ModelRegistry
@@ -75,6 +83,7 @@ class RecommendationLists:
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self._memo: OrderedDict[str, RecommendationList] = OrderedDict()
         self._memo_lock = Lock()
+        self._facts: tuple[Any, MovieFacts] | None = None
 
     def recommendations(self, user_id: str) -> RecommendationList:
         """The user's cached list, or a fresh one computed and cached now (``cached`` says
@@ -98,9 +107,11 @@ class RecommendationLists:
         if len(profile) < MIN_RATINGS:  # a rating was removed meanwhile
             return self.recommendations(user_id)
         self.pool.sync(loaded)  # the model scores on a snapshot of its pool: no lock needed
-        recs = loaded.model.recommend(
+        recs = widened(
+            loaded.model,
             profile,
-            k=self.cache_size,
+            self._movie_facts(),
+            self.cache_size,
             user=user_model_key(user_id),
             explain_first=self.explain_first,
         )
@@ -120,11 +131,17 @@ class RecommendationLists:
         return doc.served(cached=False)
 
     def page(
-        self, user_id: str, start: int, size: int, query: str | None = None
+        self,
+        user_id: str,
+        start: int,
+        size: int,
+        query: str | None = None,
+        discover: float | None = None,
     ) -> tuple[RecommendationList, list[Recommendation]]:
-        """``(doc, items)``: the user's list (:meth:`recommendations`, or the movies matching
-        ``query``, :meth:`DescribeRanking.matches`) and its items ``start:start + size``, every
-        one of them explained.
+        """``(doc, items)``: the user's list (:meth:`recommendations` re-ordered for
+        ``discover``, 0.0–1.0, ``None``: the default; or the movies matching ``query``,
+        :meth:`DescribeRanking.matches`) and its items ``start:start + size``, every one of
+        them explained.
 
         Items not explained yet are explained now with one call of the model's ``explain`` and
         the cached list is updated (unless the ratings or the model changed meanwhile); the
@@ -132,22 +149,52 @@ class RecommendationLists:
         """
         if query is None:
             doc = self.recommendations(user_id)
+            profile, _ = self.store.profile_and_version(user_id)
+            setting = DEFAULT_DISCOVER if discover is None else discover
+
+            def shown(doc: RecommendationList) -> RecommendationList:
+                return self._reordered(doc, profile, setting)
         else:
             doc = self.describe.matches(user_id, query)
-        items = doc.page(start, size)
+
+            def shown(doc: RecommendationList) -> RecommendationList:
+                return doc
+
+        view = shown(doc)
+        items = view.page(start, size)
         unexplained = [item.movie_id for item in items if not item.explained]
         if unexplained and query is None and doc.cached:
             # another process may have explained this page already: its copy is in Redis
             saved = self.store.cached_recs(user_id, doc.ratings_version, doc.model_version)
             if saved is not None:
                 doc = RecommendationList.from_json(saved, cached=True)
-                items = doc.page(start, size)
+                view = shown(doc)
+                items = view.page(start, size)
                 unexplained = [item.movie_id for item in items if not item.explained]
                 self._remember(user_id, doc.served(cached=False))
         if unexplained:
             doc = self._explain(user_id, doc, unexplained)
-            items = doc.page(start, size)
-        return doc.served(cached=doc.cached, explained_now=len(unexplained)), items
+            view = shown(doc)
+            items = view.page(start, size)
+        return view.served(cached=doc.cached, explained_now=len(unexplained)), items
+
+    def _reordered(
+        self, doc: RecommendationList, profile: dict[int, float], discover: float
+    ) -> RecommendationList:
+        """``doc`` (the model's order) re-ordered for ``discover`` (see the module docstring)."""
+        by_id = {item.movie_id: item for item in doc.items}
+        order = rerank(
+            [item.movie_id for item in doc.items], profile, self._movie_facts(), discover
+        )
+        return replace(doc, items=[by_id[int(m)] for m in order])
+
+    def _movie_facts(self) -> MovieFacts:
+        """Popularity and genres of the served catalogue, for re-ranking (built once per
+        catalogue)."""
+        catalog = self.registry.require().catalog
+        if self._facts is None or self._facts[0] is not catalog:
+            self._facts = (catalog, MovieFacts.from_catalog(catalog))
+        return self._facts[1]
 
     def _explain(
         self, user_id: str, doc: RecommendationList, movie_ids: list[int]
