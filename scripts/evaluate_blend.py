@@ -50,7 +50,13 @@ from recommender.evaluation import first_ratings, new_user_split, ranking_metric
 from recommender.evaluation_report import POPULAR_TOP, personalisation
 from recommender.models import make_model
 from recommender.movielens import load_movielens
-from recommender.rerank import DEFAULT_DISCOVER, MovieFacts, rerank, widened
+from recommender.rerank import (
+    DEFAULT_DISCOVER,
+    MovieFacts,
+    pages_in_model_order,
+    rerank,
+    widened,
+)
 
 K = 24
 CANDIDATES = 240
@@ -220,6 +226,7 @@ def main(argv: list[str] | None = None) -> dict:
                         widest = widened(model, profile, facts, CANDIDATES, explain_first=0)
                         for setting in args.discover:
                             top = rerank(widest.movie_ids, profile, facts, setting)[:K]
+                            top = pages_in_model_order(top, widest.movie_ids, K)
                             got = discovered.setdefault(setting, ([], []))
                             got[0].append(ranking_metrics(top.tolist(), relevant, K)["ndcg"])
                             got[1].append(top)

@@ -32,6 +32,7 @@ DESCRIBE_MAX = rules.QUERY_MAX
 #: what the match means for each model (``docs/api.md``).
 ORDER_NOTE = (
     "Best match first. Match = {meaning} (equal matches: the higher expected rating first). "
+    "Towards Discover, less-known movies in your genres move up. "
     "Rate a movie you have seen and the list updates."
 )
 MATCH_MEANING = {

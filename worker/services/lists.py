@@ -17,7 +17,8 @@ not been explained yet.
 ``RECS_CACHE_SIZE`` followed by its ranking of movies of the person's main genres,
 :func:`recommender.rerank.widened`); each page is cut from it
 re-ordered for the person's ``discover`` setting (:func:`recommender.rerank.rerank`, a few
-milliseconds for 240 movies; :data:`~recommender.rerank.DEFAULT_DISCOVER` when not given).
+milliseconds for 240 movies; :data:`~recommender.rerank.DEFAULT_DISCOVER` when not given), each
+page then shown in the model's order.
 Lists for a description (``query``) keep their order.
 """
 
@@ -31,7 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from recommender import reasons
 from recommender.document import Recommendation, RecommendationList, json_safe
-from recommender.rerank import DEFAULT_DISCOVER, MovieFacts, rerank, widened
+from recommender.rerank import (
+    DEFAULT_DISCOVER,
+    MovieFacts,
+    pages_in_model_order,
+    rerank,
+    widened,
+)
 from worker.errors import ApiError
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import ModelRegistry
@@ -153,7 +160,7 @@ class RecommendationLists:
             setting = DEFAULT_DISCOVER if discover is None else discover
 
             def shown(doc: RecommendationList) -> RecommendationList:
-                return self._reordered(doc, profile, setting)
+                return self._reordered(doc, profile, setting, size)
         else:
             doc = self.describe.matches(user_id, query)
 
@@ -179,13 +186,14 @@ class RecommendationLists:
         return view.served(cached=doc.cached, explained_now=len(unexplained)), items
 
     def _reordered(
-        self, doc: RecommendationList, profile: dict[int, float], discover: float
+        self, doc: RecommendationList, profile: dict[int, float], discover: float, size: int
     ) -> RecommendationList:
-        """``doc`` (the model's order) re-ordered for ``discover`` (see the module docstring)."""
+        """``doc`` (the model's order) re-ordered for ``discover``, each page of ``size`` in
+        the model's order (see the module docstring)."""
         by_id = {item.movie_id: item for item in doc.items}
-        order = rerank(
-            [item.movie_id for item in doc.items], profile, self._movie_facts(), discover
-        )
+        model_order = [item.movie_id for item in doc.items]
+        order = rerank(model_order, profile, self._movie_facts(), discover)
+        order = pages_in_model_order(order, model_order, size)
         return replace(doc, items=[by_id[int(m)] for m in order])
 
     def _movie_facts(self) -> MovieFacts:
