@@ -234,6 +234,13 @@ class RecommendationsPage(Page[Recommendation]):
     ranked_by: Literal["model", "description"] | None = Field(
         None, description="only when asked with a query"
     )
+    discover: float | None = Field(
+        None,
+        ge=rules.DISCOVER_MIN,
+        le=rules.DISCOVER_MAX,
+        description="the familiar (0) ↔ discover (1) setting the list was ordered for; "
+        "only without a query",
+    )
 
 
 class Row(Answer):

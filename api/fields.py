@@ -172,6 +172,32 @@ PageSize = query_int(1, rules.PAGE_SIZE_MAX, "items per page")
 Year = query_int(rules.YEAR_MIN, rules.YEAR_MAX, "release year (inclusive)")
 
 
+_DECIMAL = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
+
+
+def _decimal(value: Any) -> Any:
+    """A query string like ``0.5``, ``1``, ``.25`` or ``1e-05`` (at most 40 characters) as a
+    float (``-0.5`` too: then the range says no); ``nan``, ``inf`` and blank are not numbers."""
+    if isinstance(value, str):
+        if len(value) > 40 or not _DECIMAL.fullmatch(value):
+            raise PydanticCustomError("float_parsing", "not a decimal number")
+        return float(value)
+    return value
+
+
+Discover = Annotated[
+    float,
+    Field(
+        ge=rules.DISCOVER_MIN,
+        le=rules.DISCOVER_MAX,
+        description="familiar (0.0) ↔ discover (1.0): how far the list moves from the most "
+        "popular movies towards less-known ones in your genres; absent: the served default",
+    ),
+    BeforeValidator(_decimal),
+    Says(rules.DISCOVER_RULE),
+]
+
+
 def _blank_is_absent(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         raise PydanticUseDefault()

@@ -13,6 +13,7 @@ from api import rules
 from api.fields import (
     CurrentPassword,
     Description,
+    Discover,
     GenreFilter,
     GenreList,
     GridOrder,
@@ -102,13 +103,15 @@ class SimilarQuery(Query):
 
 class RecommendationsQuery(Paging):
     """``query`` describes what to look for; ``genres``, ``q``, ``year_from`` and ``year_to``
-    narrow the list to a subset (all given filters must match), ranked for the user."""
+    narrow the list to a subset (all given filters must match), ranked for the user;
+    ``discover`` (0.0 familiar – 1.0 discover) re-orders the whole list when neither is given."""
 
     query: Description = None
     genres: GenreFilter = None
     q: TitleSearch = None
     year_from: Year = None
     year_to: Year = None
+    discover: Discover = None
 
     @field_validator("year_to")
     @classmethod

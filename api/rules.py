@@ -53,6 +53,11 @@ GRID_ORDER_RULE = "must be 'popular' or 'onboarding'"
 DISCOVER_BATCH = 5
 """Movies per discover round (``recommender.discover.BATCH`` says the same)."""
 
+DISCOVER_MIN, DISCOVER_MAX = 0.0, 1.0
+DISCOVER_RULE = "must be a number from 0.0 (familiar) to 1.0 (discover)"
+"""The familiar ↔ discover setting of a list (``recommender.rerank``)."""
+"""Movies per discover round (``recommender.discover.BATCH`` says the same)."""
+
 _USERNAME = re.compile(USERNAME_PATTERN, re.ASCII)
 
 

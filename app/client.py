@@ -291,14 +291,16 @@ class WorkerClient:
         page_size: int = PAGE_SIZE,
         query: str = "",
         filters: dict[str, Any] | None = None,
+        discover: float | None = None,
     ) -> dict[str, Any]:
         """A page of ``{"movie", "predicted_rating", "match", "reason", "reasons", ...}``.
 
-        Without ``query``: 422 ``not_enough_ratings`` below five ratings. With a free-text
-        ``query`` ("a slow-burn space mystery"): the movies matching the description, ranked
-        (also below five ratings, by content similarity then); the answer echoes ``query``.
-        ``filters``: ``{"genres": [names], "q": title text, "year_from": int, "year_to": int}``
-        (each optional): only the matching movies, ranked for the person.
+        Without ``query``: 422 ``not_enough_ratings`` below five ratings; ``discover``
+        (0.0 familiar – 1.0 discover; ``None``: the worker's default) re-orders the whole list.
+        With a free-text ``query`` ("a slow-burn space mystery"): the movies matching the
+        description, ranked (also below five ratings, by content similarity then); the answer
+        echoes ``query``. ``filters``: ``{"genres": [names], "q": title text, "year_from": int,
+        "year_to": int}`` (each optional): only the matching movies, ranked for the person.
         """
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
@@ -311,6 +313,8 @@ class WorkerClient:
         for name in ("year_from", "year_to"):
             if filters.get(name) is not None:
                 params[name] = int(filters[name])
+        if discover is not None and "query" not in params:
+            params["discover"] = f"{float(discover):g}"
         answer = self.request("GET", "/me/recommendations", params=params)
         answer["items"] = [_recommendation(item) for item in answer.get("items") or []]
         return answer

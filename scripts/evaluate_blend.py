@@ -21,6 +21,14 @@ expected calibration error of the match percentage over every held-out rated mov
 the blend the latency of ``recommend`` (p50/p99 ms, one call per held-out user, evidence and
 reasons included). Writes ``newuser_blend.md`` and ``newuser_blend.json`` to ``--out`` and
 the reliability plot to ``artifacts/plots/reliability.png``.
+
+``--discover 0 0.25 0.5 0.75 1`` also measures every model's list re-ranked at those
+familiar ↔ discover settings (:mod:`recommender.rerank`, as the worker serves it): NDCG@24,
+the share of slots taken by the 100 most-rated movies and personalisation, with the plot
+``docs/discover_tradeoff.png``. ``--save-models DIR`` pickles each fitted blend per seed and
+``--load-models DIR`` reuses them (same seeds, same split) instead of fitting again.
+``blend+embed-implicit+item-knn`` (``mf-sgd``, ``autorec``) is the served blend with that model
+added as a component (:mod:`recommender.blend.components.models`).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import time
 from pathlib import Path
@@ -38,10 +47,21 @@ from recommender import settings
 from recommender.base import LIKED_RATING
 from recommender.calibration import expected_calibration_error, plot_reliability
 from recommender.evaluation import first_ratings, new_user_split, ranking_metrics
+from recommender.evaluation_report import POPULAR_TOP, personalisation
 from recommender.models import make_model
 from recommender.movielens import load_movielens
+from recommender.rerank import (
+    DEFAULT_DISCOVER,
+    MovieFacts,
+    pages_in_model_order,
+    rerank,
+    widened,
+)
 
 K = 24
+CANDIDATES = 240
+"""The model's list re-ranked for a ``--discover`` setting (the worker's ``RECS_CACHE_SIZE``),
+before :func:`recommender.rerank.widened` adds the person's main genres."""
 
 
 def _is_blend(name: str) -> bool:
@@ -51,15 +71,78 @@ def _is_blend(name: str) -> bool:
 def fit_model(name: str, train, movies, neural: str | None, content, **params):
     """Fit model ``name`` (with settings ``params``) on ``train``, reusing ``content`` (a
     :class:`~recommender.content.ContentRecommender` fitted on ``train``) for ``sbert`` and
-    the blend; ``blend+NAME`` is the blend with neural model NAME."""
+    the blend; ``blend+NAME`` is the blend with neural model NAME, ``blend+NAME+item-knn`` (or
+    ``mf-sgd``, ``autorec``) adds that model as a component
+    (:data:`~recommender.blend.components.models.TRIAL_COMPONENTS`)."""
     if _is_blend(name):
-        neural = name.partition("+")[2] or params.pop("neural", neural)
-        return make_model("blend", neural=neural, content_model=content, **params).fit(
-            train, movies
+        from recommender.blend.components import COMPONENTS
+        from recommender.blend.components.models import TRIAL_COMPONENTS
+
+        parts = name.split("+")[1:]
+        extra = tuple(TRIAL_COMPONENTS[p] for p in parts if p in TRIAL_COMPONENTS)
+        neural = next((p for p in parts if p not in TRIAL_COMPONENTS), params.pop("neural", neural))
+        types = COMPONENTS + tuple(c for c in extra if c not in COMPONENTS)
+        blend = make_model(
+            "blend", neural=neural, content_model=content, component_types=types, **params
         )
+        return blend.fit(train, movies)
     if name == "sbert":
         return content
     return make_model(name, **params).fit(train, movies)
+
+
+def _plot_tradeoff(points: list[dict], path: Path) -> None:
+    """Two panels per number of given ratings: NDCG@24 against head share, and personalisation
+    against the setting; one line per model, each point labelled with its setting."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    given = sorted({p["given"] for p in points})
+    fig, axes = plt.subplots(len(given), 2, figsize=(11, 4.2 * len(given)), squeeze=False)
+    for row, n in enumerate(given):
+        left, right = axes[row]
+        for name in sorted({p["model"] for p in points}):
+            line = sorted(
+                (p for p in points if p["model"] == name and p["given"] == n),
+                key=lambda p: p["discover"],
+            )
+            head = [p["mean"]["head_share"] for p in line]
+            ndcg = [p["mean"]["ndcg"] for p in line]
+            left.plot(head, ndcg, marker="o", label=name)
+            for p, x, y in zip(line, head, ndcg, strict=True):
+                left.annotate(
+                    f"{p['discover']:g}",
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize=8,
+                )
+            right.plot(
+                [p["discover"] for p in line],
+                [p["mean"]["personalisation"] for p in line],
+                marker="o",
+                label=name,
+            )
+        left.set(
+            xlabel="share of slots from the 100 most-rated movies",
+            ylabel="NDCG@24",
+            title=f"{n} ratings given: accuracy against head share (labels: discover)",
+        )
+        left.invert_xaxis()
+        right.set(
+            xlabel="discover setting (0 familiar – 1 discover)",
+            ylabel="personalisation (1 − mean overlap)",
+            title=f"{n} ratings given",
+        )
+        left.grid(alpha=0.3)
+        right.grid(alpha=0.3)
+        left.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -72,6 +155,25 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max-users", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="default ARTIFACTS_DIR/eval")
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument(
+        "--save-models", type=Path, default=None, help="pickle each fitted blend here per seed"
+    )
+    parser.add_argument(
+        "--load-models",
+        type=Path,
+        default=None,
+        help="use the blends pickled there by --save-models (same seeds) instead of fitting",
+    )
+    parser.add_argument(
+        "--discover",
+        type=float,
+        nargs="*",
+        default=[],
+        help="familiar-discover settings (0-1) to measure: NDCG@24, head share, personalisation",
+    )
+    parser.add_argument(
+        "--discover-plot", type=Path, default=None, help="default docs/discover_tradeoff.png"
+    )
     args = parser.parse_args(argv)
     out = args.out or settings.artifacts_dir() / "eval"
     plot = args.plot or settings.artifacts_dir() / "plots" / "reliability.png"
@@ -84,6 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
     latency: dict[tuple[str, int], list[float]] = {}
     fit_seconds: dict[str, list[float]] = {}
     blend_metrics = []
+    curve: dict[tuple[str, int, float], dict[str, list[float]]] = {}
     for seed in args.seeds:
         train, held = new_user_split(ml.ratings, 0.2, seed)
         users = np.unique(held["userId"].to_numpy())
@@ -91,15 +194,27 @@ def main(argv: list[str] | None = None) -> dict:
             users = np.random.default_rng(seed).choice(users, args.max_users, replace=False)
             held = held[held["userId"].isin(users)]
         content = ContentRecommender().fit(train, ml.movies)
+        facts = MovieFacts.from_ratings(train, ml.movies)
+        head = train["movieId"].value_counts().index[:POPULAR_TOP].to_numpy(np.int64)
         for name in args.models:
             started = time.perf_counter()
-            model = fit_model(name, train, ml.movies, args.neural, content)
+            saved = args.load_models and args.load_models / f"{name}-seed{seed}.pkl"
+            if saved and saved.exists():
+                with open(saved, "rb") as fh:
+                    model = pickle.load(fh)
+            else:
+                model = fit_model(name, train, ml.movies, args.neural, content)
             fit_seconds.setdefault(name, []).append(time.perf_counter() - started)
             if _is_blend(name):
                 blend_metrics.append({"model": name, "seed": seed, **model.metrics})
+                if args.save_models:
+                    args.save_models.mkdir(parents=True, exist_ok=True)
+                    with open(args.save_models / f"{name}-seed{seed}.pkl", "wb") as fh:
+                        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
             for n in args.given:
                 per_user = []
                 probs, outcomes = [], []
+                discovered: dict[float, tuple[list, list]] = {}
                 for _, rows in held.groupby("userId"):
                     profile, hidden = first_ratings(rows, n)
                     relevant = hidden.loc[hidden["rating"] >= LIKED_RATING, "movieId"]
@@ -111,6 +226,14 @@ def main(argv: list[str] | None = None) -> dict:
                         elapsed = (time.perf_counter() - start) * 1000
                         latency.setdefault((name, n), []).append(elapsed)
                     per_user.append(ranking_metrics(recs.movie_ids.tolist(), relevant, K))
+                    if args.discover:
+                        widest = widened(model, profile, facts, CANDIDATES, explain_first=0)
+                        for setting in args.discover:
+                            top = rerank(widest.movie_ids, profile, facts, setting)[:K]
+                            top = pages_in_model_order(top, widest.movie_ids, K)
+                            got = discovered.setdefault(setting, ([], []))
+                            got[0].append(ranking_metrics(top.tolist(), relevant, K)["ndcg"])
+                            got[1].append(top)
                     probs.append(model.predict_match(profile, hidden["movieId"]) / 100.0)
                     outcomes.append(hidden["rating"].to_numpy() >= LIKED_RATING)
                 p, o = np.concatenate(probs), np.concatenate(outcomes)
@@ -122,6 +245,13 @@ def main(argv: list[str] | None = None) -> dict:
                 got = pairs.setdefault((name, n), ([], []))
                 got[0].append(p)
                 got[1].append(o)
+                for setting, (ndcgs, lists) in discovered.items():
+                    point = curve.setdefault((name, n, setting), {})
+                    point.setdefault("ndcg", []).append(float(np.mean(ndcgs)))
+                    point.setdefault("head_share", []).append(
+                        float(np.isin(np.concatenate(lists), head).mean())
+                    )
+                    point.setdefault("personalisation", []).append(personalisation(lists, K))
                 print(
                     f"seed {seed} {name:>10} given {n:>2}: NDCG@24 {row['ndcg'][-1]:.4f} "
                     f"ECE {row['ece'][-1]:.4f}",
@@ -212,6 +342,45 @@ def main(argv: list[str] | None = None) -> dict:
             lines.append(f"- {label}: {ece:.4f}")
         summary["blend_fit"] = blend_metrics
         lines += ["", f"Reliability plot: `{plot}`"]
+    if curve:
+        lines += [
+            "",
+            f"Familiar ↔ discover (`--discover`; served default {DEFAULT_DISCOVER}): the model's "
+            f"top {CANDIDATES} plus its ranking of the person's main genres, re-ranked by "
+            "`recommender.rerank`; head share = share of the slots taken by the "
+            f"{POPULAR_TOP} most-rated training movies; personalisation = 1 − mean overlap of "
+            "two people's top 24 (mean ± std over seeds).",
+            "",
+            "| given | model | discover | NDCG@24 | × the model's order | head share | "
+            "personalisation |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        summary["discover"] = []
+        for (name, n, setting), point in sorted(
+            curve.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])
+        ):
+            own = mean(name, n, "ndcg")
+            got = {
+                m: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+                for m, v in point.items()
+            }
+            lines.append(
+                f"| {n} | {name} | {setting:g} | {got['ndcg'][0]:.4f} ± {got['ndcg'][1]:.4f} | "
+                f"{got['ndcg'][0] / own:.3f} | {got['head_share'][0]:.3f} | "
+                f"{got['personalisation'][0]:.3f} |"
+            )
+            summary["discover"].append(
+                {
+                    "model": name,
+                    "given": n,
+                    "discover": setting,
+                    "per_seed": point,
+                    "mean": {m: v[0] for m, v in got.items()},
+                }
+            )
+        target = args.discover_plot or Path("docs") / "discover_tradeoff.png"
+        _plot_tradeoff(summary["discover"], target)
+        lines += ["", f"Trade-off plot: `{target}`"]
     lines += [
         "",
         "Fit seconds (mean): " + ", ".join(f"{k} {np.mean(v):.1f}" for k, v in fit_seconds.items()),

@@ -40,12 +40,27 @@ DESCRIBE_MAX = rules.QUERY_MAX
 #: what the match means for each model (``docs/api.md``).
 ORDER_NOTE = (
     "Best match first. Match = {meaning} (equal matches: the higher expected rating first). "
+    "Towards Discover, less-known movies in your genres move up. "
     "Rate a movie you have seen and the list updates."
 )
 MATCH_MEANING = {
     "pearson": "the share of the people with your taste who gave it 4★ or more",
 }
 MATCH_MEANING_DEFAULT = "how likely you are to give it 4★ or more once you watch it"
+DISCOVER_LABEL = "Familiar ↔ Discover"
+DISCOVER_HELP = (
+    "Familiar: the movies most people with your taste loved, blockbusters included. "
+    "Discover: fewer of the most-watched movies, more lesser-known ones in your genres."
+)
+#: The control's stops and the ``discover`` setting each sends (``None``: the worker's default).
+DISCOVER_STOPS: dict[str, float | None] = {
+    "Familiar": 0.0,
+    "More familiar": 0.25,
+    "Balanced": None,
+    "More discovery": 0.75,
+    "Discover": 1.0,
+}
+DISCOVER_START = "Balanced"
 
 
 FIRST_YEAR = 1900
@@ -89,14 +104,20 @@ def _slot(query: str, filters: dict[str, Any] | None = None) -> str:
     return "recs:query" if query or filters else "recs"
 
 
+def _discover() -> float | None:
+    """The ``discover`` setting of the familiar ↔ discover control."""
+    return DISCOVER_STOPS[st.session_state.get("recs_discover", DISCOVER_START)]
+
+
 def _fetch(pages: int, query: str = "", filters: dict[str, Any] | None = None) -> dict[str, Any]:
     """Pages 1..``pages`` of recommendations (or matches of ``query``, within ``filters``)
-    joined into one list."""
+    joined into one list; the familiar ↔ discover control orders the whole list only."""
     items: list[dict[str, Any]] = []
     answer: dict[str, Any] = {}
+    discover = None if query or filters else _discover()
     for page in range(1, pages + 1):
         answer = client().recommendations(
-            page=page, page_size=PAGE_SIZE, query=query, filters=filters
+            page=page, page_size=PAGE_SIZE, query=query, filters=filters, discover=discover
         )
         items.extend(answer["items"])
         if not answer.get("next_page"):
@@ -126,6 +147,7 @@ def _show_more() -> None:
         page_size=PAGE_SIZE,
         query=recs.get("query", ""),
         filters=recs.get("filters"),
+        discover=None if query or recs.get("filters") else _discover(),
     )
     seen = {item["movie"]["id"] for item in recs["items"]}
     recs["items"].extend(i for i in answer["items"] if i["movie"]["id"] not in seen)
@@ -133,6 +155,11 @@ def _show_more() -> None:
     recs["pages"] += 1
     if not query and not filters:
         st.session_state["recs_pages"] = recs["pages"]
+
+
+def _reset_pages() -> None:
+    """A new familiar ↔ discover setting starts again from the first page."""
+    st.session_state["recs_pages"] = 1
 
 
 def _clear_query() -> None:
@@ -250,13 +277,21 @@ def render(me: dict[str, Any]) -> None:
     if filters:
         _within(filters)
         return
+    st.select_slider(
+        DISCOVER_LABEL,
+        options=list(DISCOVER_STOPS),
+        value=DISCOVER_START,
+        key="recs_discover",
+        help=DISCOVER_HELP,
+        on_change=_reset_pages,
+    )
     pages = int(st.session_state.get("recs_pages", 1))
     status = serving.fetch()
     serving.render(status)
     # a model swapped in by the worker (the build finished) gives a new list
     served = (status or {}).get("model_version")
     try:
-        recs = remember("recs", (ratings_version(), served), lambda: _fetch(pages))
+        recs = remember("recs", (ratings_version(), served, _discover()), lambda: _fetch(pages))
     except ApiError as err:
         if err.code != "not_enough_ratings":
             raise

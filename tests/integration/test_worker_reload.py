@@ -136,7 +136,8 @@ def test_later_pages_are_explained_when_first_shown_and_then_stay_explained(
     """A fresh list explains the RECS_EXPLAIN_FIRST movies the model ranks first and the page
     shown (explaining costs about as much as ranking); a later page is explained the first
     time it is asked for, and the cached list keeps that evidence, which is what explaining
-    the whole list at once gives. The list is the model's, best match first."""
+    the whole list at once gives. The list is the model's, best match first (``discover=0``,
+    familiar: the model's own order; re-ranking is tested in test_worker_discover.py)."""
     write_blend(tiny_blend, artifacts_dir, "v1")
     app = make_worker_app(
         RECOMMENDER_MODEL="auto", ARTIFACTS_DIR=str(artifacts_dir), RECS_EXPLAIN_FIRST=4
@@ -153,14 +154,15 @@ def test_later_pages_are_explained_when_first_shown_and_then_stay_explained(
         cached = store.cached_recs(my_id, version, "blend@v1")
         return [item["evidence"] is not None for item in cached["items"]]
 
-    first = client.get(f"{API}/me/recommendations?page_size=4", headers=me).get_json()
+    first = client.get(f"{API}/me/recommendations?page_size=4&discover=0", headers=me).get_json()
     assert first["cached"] is False and len(first["items"]) == 4
     size = first["total"]
     assert size == 22 - len(ACTION_LOVER)
     before = explained()
     assert before[:4] == [True] * 4 and 4 <= sum(before) <= 8  # page 1 + the model's first 4
 
-    third = client.get(f"{API}/me/recommendations?page=3&page_size=4", headers=me).get_json()
+    third = client.get(f"{API}/me/recommendations?page=3&page_size=4&discover=0", headers=me)
+    third = third.get_json()
     assert third["cached"] is True  # the same list, explained further
     for item in third["items"]:
         assert item["reasons"] and item["reason"] == item["reasons"][0]
@@ -182,8 +184,8 @@ def test_later_pages_are_explained_when_first_shown_and_then_stay_explained(
     assert [item["reasons"] for item in third["items"]] == [
         at_once.evidence[i]["reasons"] for i in ranked[8:12]
     ]
-    again = client.get(f"{API}/me/recommendations?page=3&page_size=4", headers=me).get_json()
-    assert again["items"] == third["items"]
+    again = client.get(f"{API}/me/recommendations?page=3&page_size=4&discover=0", headers=me)
+    assert again.get_json()["items"] == third["items"]
 
 
 def test_a_page_explained_by_one_process_is_not_explained_again_by_another(

@@ -6,6 +6,7 @@ from flask import Blueprint, g
 
 from api import answers, inputs
 from recommender.reasons import explained
+from recommender.rerank import DEFAULT_DISCOVER
 from worker.endpoint import endpoint
 from worker.routes import API, models, movie_json
 
@@ -33,10 +34,14 @@ def recommendations(query: inputs.RecommendationsQuery):
 
     With ``genres`` (any of them), ``q`` (title search) and ``year_from``/``year_to``: only the
     movies matching every filter given, ranked for the user (an empty page when none match).
-    Movies the user marked not interested are never in a list."""
+    Movies the user marked not interested are never in a list.
+
+    Without ``query`` or filters, ``discover`` (0.0 familiar – 1.0 discover, absent: the
+    default) re-orders the list away from the most-rated movies towards less-known ones in the
+    person's genres (:mod:`recommender.rerank`); the answer says the setting used."""
     page, size = query.page, query.page_size
     start = (page - 1) * size
-    doc, shown = models().page(g.user.id, start, size, query.query, query.subset())
+    doc, shown = models().page(g.user.id, start, size, query.query, query.subset(), query.discover)
     if doc.explained_now:  # a page shown for the first time: its reasons were worked out now
         g.timing = [f'explain;desc="{doc.explained_now} movies"']
     items = []
@@ -57,4 +62,6 @@ def recommendations(query: inputs.RecommendationsQuery):
     if query.query is not None:
         body["query"] = doc.query
         body["ranked_by"] = doc.ranked_by
+    elif query.subset() is None:
+        body["discover"] = DEFAULT_DISCOVER if query.discover is None else query.discover
     return body

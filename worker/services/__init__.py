@@ -125,8 +125,9 @@ class ModelService:
         size: int,
         query: str | None = None,
         subset: dict[str, Any] | None = None,
+        discover: float | None = None,
     ) -> tuple[RecommendationList, list[Recommendation]]:
-        return self.lists.page(user_id, start, size, query, subset)
+        return self.lists.page(user_id, start, size, query, subset, discover)
 
     def home_rows(self, user_id: str) -> HomeScreen:
         return self.rows.rows(user_id)

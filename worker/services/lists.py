@@ -21,6 +21,14 @@ ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST``
 later page is explained the first time it is asked for (:meth:`RecommendationLists.page`) and
 the cached list is updated, so it is explained once. An item whose ``evidence`` is ``None`` has
 not been explained yet.
+
+**Familiar ↔ discover**: the cached list is the model's own order (its top
+``RECS_CACHE_SIZE`` followed by its ranking of movies of the person's main genres,
+:func:`recommender.rerank.widened`); each page is cut from it
+re-ordered for the person's ``discover`` setting (:func:`recommender.rerank.rerank`, a few
+milliseconds for 240 movies; :data:`~recommender.rerank.DEFAULT_DISCOVER` when not given), each
+page then shown in the model's order.
+Lists for a description (``query``) keep their order.
 """
 
 from __future__ import annotations
@@ -35,6 +43,13 @@ from typing import TYPE_CHECKING, Any
 
 from recommender import reasons
 from recommender.document import Recommendation, RecommendationList, items_of, json_safe
+from recommender.rerank import (
+    DEFAULT_DISCOVER,
+    MovieFacts,
+    pages_in_model_order,
+    rerank,
+    widened,
+)
 from worker.errors import ApiError
 from worker.services.pool import NeighbourPool, user_model_key
 from worker.services.registry import ModelRegistry
@@ -110,6 +125,7 @@ class RecommendationLists:
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self._memo: OrderedDict[str, RecommendationList] = OrderedDict()
         self._memo_lock = Lock()
+        self._facts: tuple[Any, MovieFacts] | None = None
 
     def recommendations(self, user_id: str) -> RecommendationList:
         """The user's cached list, or a fresh one computed and cached now (``cached`` says
@@ -133,9 +149,11 @@ class RecommendationLists:
         if len(profile) < MIN_RATINGS:  # a rating was removed meanwhile
             return self.recommendations(user_id)
         self.pool.sync(loaded)  # the model scores on a snapshot of its pool: no lock needed
-        recs = loaded.model.recommend(
+        recs = widened(
+            loaded.model,
             profile,
-            k=self.cache_size,
+            self._movie_facts(),
+            self.cache_size,
             user=user_model_key(user_id),
             explain_first=self.explain_first,
         )
@@ -211,11 +229,14 @@ class RecommendationLists:
         size: int,
         query: str | None = None,
         subset: dict[str, Any] | None = None,
+        discover: float | None = None,
     ) -> tuple[RecommendationList, list[Recommendation]]:
-        """``(doc, items)``: the user's list (:meth:`recommendations`; the movies matching
-        ``query``, :meth:`DescribeRanking.matches`; or only the movies matching ``subset``,
-        :meth:`within`, which also narrows a ``query``) and its items ``start:start + size``,
-        every one of them explained.
+        """``(doc, items)``: the user's list and its items ``start:start + size``, every one of
+        them explained. The list is :meth:`recommendations` re-ordered for ``discover`` (0.0
+        familiar – 1.0 discover, ``None``: the default); or the movies matching ``query``
+        (:meth:`DescribeRanking.matches`); or only the movies matching ``subset``
+        (:meth:`within`, which also narrows a ``query``). ``discover`` re-orders the whole
+        list only: a described or filtered list is already narrowed by the person.
 
         Items not explained yet are explained now with one call of the model's ``explain`` and
         the cached list is updated (unless the ratings or the model changed meanwhile); the
@@ -227,20 +248,53 @@ class RecommendationLists:
             doc = self.within(user_id, subset)
         else:
             doc = self.recommendations(user_id)
-        items = doc.page(start, size)
+        if query is None and subset is None:
+            profile, _ = self.store.profile_and_version(user_id)
+            setting = DEFAULT_DISCOVER if discover is None else discover
+
+            def shown(doc: RecommendationList) -> RecommendationList:
+                return self._reordered(doc, profile, setting, size)
+        else:
+
+            def shown(doc: RecommendationList) -> RecommendationList:
+                return doc
+
+        view = shown(doc)
+        items = view.page(start, size)
         unexplained = [item.movie_id for item in items if not item.explained]
         if unexplained and doc.digest is None and doc.cached:
             # another process may have explained this page already: its copy is in Redis
             saved = self.store.cached_recs(user_id, doc.ratings_version, doc.model_version)
             if saved is not None:
                 doc = RecommendationList.from_json(saved, cached=True)
-                items = doc.page(start, size)
+                view = shown(doc)
+                items = view.page(start, size)
                 unexplained = [item.movie_id for item in items if not item.explained]
                 self._remember(user_id, doc.served(cached=False))
         if unexplained:
             doc = self._explain(user_id, doc, unexplained)
-            items = doc.page(start, size)
-        return doc.served(cached=doc.cached, explained_now=len(unexplained)), items
+            view = shown(doc)
+            items = view.page(start, size)
+        return view.served(cached=doc.cached, explained_now=len(unexplained)), items
+
+    def _reordered(
+        self, doc: RecommendationList, profile: dict[int, float], discover: float, size: int
+    ) -> RecommendationList:
+        """``doc`` (the model's order) re-ordered for ``discover``, each page of ``size`` in
+        the model's order (see the module docstring)."""
+        by_id = {item.movie_id: item for item in doc.items}
+        model_order = [item.movie_id for item in doc.items]
+        order = rerank(model_order, profile, self._movie_facts(), discover)
+        order = pages_in_model_order(order, model_order, size)
+        return replace(doc, items=[by_id[int(m)] for m in order])
+
+    def _movie_facts(self) -> MovieFacts:
+        """Popularity and genres of the served catalogue, for re-ranking (built once per
+        catalogue)."""
+        catalog = self.registry.require().catalog
+        if self._facts is None or self._facts[0] is not catalog:
+            self._facts = (catalog, MovieFacts.from_catalog(catalog))
+        return self._facts[1]
 
     def ranked(self, user_id: str, candidates: list[int]) -> RecommendationList:
         """``candidates`` ranked for the user by the served model, best match first (movies

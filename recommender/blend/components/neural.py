@@ -50,6 +50,17 @@ class NeuralOpinion(Opinion):
         ]
 
 
+def rank_percentile(rank: np.ndarray) -> np.ndarray:
+    """Each movie's percentile (0 lowest – 1 highest) in the ordering ``rank`` ``(n,)``; NaN
+    where ``rank`` is NaN."""
+    finite = np.isfinite(rank)
+    pct = np.full(len(rank), np.nan)
+    if finite.any():
+        order = np.argsort(np.argsort(rank[finite]))
+        pct[finite] = order / max(finite.sum() - 1, 1)
+    return pct
+
+
 def resolve(name: str | None) -> str | None:
     """The registry name ``name`` stands for (``"auto"``: see :data:`NEURAL_PREFERENCE`)."""
     if name is None or name != "auto":
@@ -82,12 +93,9 @@ class NeuralComponent(Component):
     def opinion(self, profile: dict[int, float], user: UserKey | None) -> NeuralOpinion:
         s = self.model.score(profile, user=user)
         rank = take(s.rank, self.index)
-        finite = np.isfinite(rank)
-        pct = np.full(len(rank), np.nan)
-        if finite.any():
-            order = np.argsort(np.argsort(rank[finite]))
-            pct[finite] = order / max(finite.sum() - 1, 1)
-        return NeuralOpinion(predicted=take(s.predicted, self.index), rank=rank, rank_pct=pct)
+        return NeuralOpinion(
+            predicted=take(s.predicted, self.index), rank=rank, rank_pct=rank_percentile(rank)
+        )
 
     @staticmethod
     def sentence(evidence: Mapping[str, Any]) -> str | None:
