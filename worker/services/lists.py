@@ -277,6 +277,16 @@ class RecommendationLists:
             items = view.page(start, size)
         return view.served(cached=doc.cached, explained_now=len(unexplained)), items
 
+    def reordered(
+        self, user_id: str, doc: RecommendationList, size: int, discover: float | None = None
+    ) -> RecommendationList:
+        """``doc`` (the model's order) as the user's whole list shows it: re-ordered for
+        ``discover`` (``None``: the default) in pages of ``size``. The home view's top picks
+        use it, so they are the first movies of the recommendations page."""
+        profile, _ = self.store.profile_and_version(user_id)
+        setting = DEFAULT_DISCOVER if discover is None else discover
+        return self._reordered(doc, profile, setting, size)
+
     def _reordered(
         self, doc: RecommendationList, profile: dict[int, float], discover: float, size: int
     ) -> RecommendationList:

@@ -144,7 +144,9 @@ class HomeRows:
         scored = dict(listed)
         for item in self.lists.ranked(user_id, extra).items:
             scored.setdefault(item.movie_id, item)
-        rows = planner.plan(taste, top.items, scored, similar)
+        # the top picks are the first movies of the recommendations page (its default order)
+        shown_first = self.lists.reordered(user_id, top, planner.ROW_SIZE).items
+        rows = planner.plan(taste, shown_first, scored, similar)
         shown = [item for row in rows for item in row.items]  # one explain call for them all
         explained = iter(self.lists.explained(user_id, shown, top.neighbour_count))
         for row in rows:
