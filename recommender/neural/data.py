@@ -183,20 +183,41 @@ def split_validation(
 def make_dataset(arrays: dict[str, np.ndarray], batch_size: int, *, shuffle: bool, seed: int = 0):
     """A ``tf.data`` pipeline of ``({"user", "movie", "user_avg"}, rating)`` batches.
 
-    Shuffles row *indices* every epoch with a fixed seed (deterministic), batches them, then
-    gathers each batch's columns in one vectorised step and prefetches. Ratings come out with
-    shape ``(batch, 1)`` (stars). Movie-side features (genres, averages) are looked up inside
-    the model, so the pipeline stays three small columns wide.
+    The columns live in memory as tensors (the whole epoch is there already: nothing to
+    cache). With ``shuffle`` each pass draws one permutation of all rows in a single
+    vectorised op (stateless, from ``seed`` and the pass number: deterministic, different
+    every epoch), then slices it into batches and gathers each batch's columns in one step;
+    batches are prefetched. Ratings come out with shape ``(batch, 1)`` (stars). Movie-side
+    features (genres, averages) are looked up inside the model, so the pipeline stays three
+    small columns wide.
     """
     import tensorflow as tf
 
     columns = {name: tf.constant(arrays[name]) for name in (*INPUT_NAMES, "rating")}
-    rows = tf.data.Dataset.range(len(arrays["rating"]))
-    if shuffle:
-        rows = rows.shuffle(len(arrays["rating"]), seed=seed, reshuffle_each_iteration=True)
+    n = len(arrays["rating"])
+    steps = -(-n // batch_size)
 
     def gather(index):
         inputs = {name: tf.gather(columns[name], index) for name in INPUT_NAMES}
         return inputs, tf.expand_dims(tf.gather(columns["rating"], index), -1)
 
-    return rows.batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
+    def batches(order):
+        def cut(step):
+            return order[step * batch_size : (step + 1) * batch_size]
+
+        return tf.data.Dataset.range(steps).map(cut)
+
+    if shuffle:
+        # One seed pair per pass over the data (rerandomised each epoch, same sequence for
+        # the same ``seed``), one stateless permutation per seed pair.
+        passes = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        orders = passes.take(1).map(
+            lambda pair: tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64), seed=pair
+            )
+        )
+        index = orders.flat_map(batches)
+    else:
+        index = batches(tf.range(n, dtype=tf.int64))
+    index = index.apply(tf.data.experimental.assert_cardinality(steps))
+    return index.map(gather).prefetch(tf.data.AUTOTUNE)

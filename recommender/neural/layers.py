@@ -86,6 +86,7 @@ class ImplicitProfile(keras.layers.Layer):
         super().__init__(**kwargs)
         self.n_users, self.n_movies, self.nnz, self.dim = n_users, n_movies, nnz, dim
         self.rate = float(rate)
+        self.supports_jit = False  # the batch's profiles have data-dependent shapes
 
     def build(self, input_shape):
         self.rows = self.add_weight(
@@ -119,8 +120,29 @@ class ImplicitProfile(keras.layers.Layer):
         matrix = tf.SparseTensor(indices, self.values, [self.n_users, self.n_movies])
         return tf.sparse.sparse_dense_matmul(matrix, self.factors)
 
+    def batch_users(self, users):
+        """Implicit factors of ``users`` (B,) int32 -> ``(B, dim)``, computed from the batch's
+        own people only: their rated movies (a contiguous run of the user-sorted sparse
+        matrix each) are gathered and summed, so a step costs the batch users' ratings,
+        not every training rating as :meth:`all_users` does."""
+        import tensorflow as tf
+
+        people, position = tf.unique(users)
+        starts = tf.searchsorted(self.rows, people, side="left")
+        ends = tf.searchsorted(self.rows, people, side="right")
+        entries = tf.ragged.range(starts, ends)
+        flat = entries.flat_values
+        weighted = (
+            tf.gather(self.factors, tf.gather(self.cols, flat))
+            * tf.gather(self.values, flat)[:, None]
+        )
+        sums = tf.math.unsorted_segment_sum(
+            weighted, entries.value_rowids(), num_segments=tf.shape(people)[0]
+        )
+        return tf.gather(sums, position)
+
     def call(self, users, training=None):
-        out = ops.take(self.all_users(), users, axis=0)
+        out = self.batch_users(users)
         if training and self.rate > 0:
             self.add_loss(self.rate * ops.mean(ops.sum(ops.square(out), axis=-1)))
         return out
