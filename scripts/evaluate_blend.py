@@ -5,7 +5,10 @@ Usage: ``python -m scripts.evaluate_blend [--seeds 0 1 2] [--given 5 20] [--mode
 
 ``--models`` takes registry names (``popularity``, ``pearson``, ``sbert``, ``embed-implicit``…)
 and blends: ``blend`` (neural component from ``--neural``, none by default) or ``blend+NAME``
-(the blend with neural model NAME, as the worker serves it). The product's configuration
+(the blend with neural model NAME, as the worker serves it); ``blend-previous+NAME`` is that
+blend fitted as before issue 15 (the neural model with its previous training settings,
+:data:`recommender.neural.base.PREVIOUS_TRAINING`, refitted from scratch in every
+cross-fitting round), to compare fit time and quality in one run. The product's configuration
 against all of its components, in one run::
 
     python -m scripts.evaluate_blend --models popularity pearson sbert embed-implicit \
@@ -45,14 +48,20 @@ K = 24
 
 
 def _is_blend(name: str) -> bool:
-    return name == "blend" or name.startswith("blend+")
+    return name.partition("+")[0] in ("blend", "blend-previous")
 
 
 def _fit(name: str, train, movies, neural: str | None, content):
     """Fit model ``name`` on ``train``; ``blend+NAME`` is the blend with neural model NAME."""
     if _is_blend(name):
-        neural = name.partition("+")[2] or neural
-        return make_model("blend", neural=neural, content_model=content).fit(train, movies)
+        kind, _, named = name.partition("+")
+        extra = {}
+        if kind == "blend-previous":
+            from recommender.neural.base import PREVIOUS_TRAINING
+
+            extra = {"reuse": False, "neural_params": PREVIOUS_TRAINING}
+        blend = make_model("blend", neural=named or neural, content_model=content, **extra)
+        return blend.fit(train, movies)
     if name == "sbert":
         return content
     return make_model(name).fit(train, movies)
