@@ -58,6 +58,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--synthetic", type=Path, help="--training: also on this MovieLens-shaped release"
     )
     parser.add_argument(
+        "--synthetic-only", action="store_true", help="--training: leave out ml-latest-small"
+    )
+    parser.add_argument(
         "--baseline-epochs",
         type=int,
         help="--training: cap the previous settings' epochs on --synthetic (slow there)",
@@ -280,7 +283,7 @@ def training_table(args, movielens, command: str) -> None:
     from recommender.movielens import load_movielens
     from recommender.neural.base import PREVIOUS_TRAINING
 
-    datasets = [("ml-latest-small", movielens)]
+    datasets = [] if args.synthetic_only else [("ml-latest-small", movielens)]
     if args.synthetic:
         datasets.append((f"synthetic {args.synthetic.name}", load_movielens(args.synthetic)))
     runs = []
