@@ -3,6 +3,8 @@
     python -m scripts.bench_neural --table      [--seeds 0 1 2]   rating protocol table
     python -m scripts.bench_neural --newuser    [--seeds 0] [--max-users N]
     python -m scripts.bench_neural --throughput tf.data vs keras.utils.PyDataset
+    python -m scripts.bench_neural --training [--synthetic DIR] [--baseline-epochs N]
+                                   the served models' training: previous vs new settings
     python -m scripts.bench_neural --foldin     fold-in latency p50/p99, 5 and 50 ratings
     python -m scripts.bench_neural --all
     python -m scripts.bench_neural --merge DIR [DIR ...]   one rating table from per-seed runs
@@ -11,7 +13,11 @@ Writes Markdown + JSON to ``ARTIFACTS_DIR/eval/``: ``neural_rating.md/.json`` (R
 std over seeds for Surprise SVD/NMF and every neural model; the best neural model's RMSE as a
 ratio of SVD's), ``neural_newuser.md/.json`` (Recall/Precision/NDCG@24 and match ECE, given 5
 and 20 ratings, against popularity and pearson), ``neural_speed.md/.json`` (throughput and
-fold-in latency). Data: ml-latest-small through the settings (``DATA_DIR``).
+fold-in latency), ``neural_training.md/.json`` (``--training``: for ``embed`` and
+``embed-implicit``, the settings before issue 15 vs today's defaults: ratings/s as the median
+over epochs after the first, epochs run, wall time, validation RMSE, on ml-latest-small and on
+the synthetic release in ``--synthetic``, e.g. 2M ratings from ``python -m
+scripts.make_synthetic``). Data: ml-latest-small through the settings (``DATA_DIR``).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ FOLDIN_MODELS = ("nncf", "neumf", "embed", "embed-implicit")
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    for flag in ("table", "newuser", "throughput", "foldin", "all"):
+    for flag in ("table", "newuser", "throughput", "foldin", "training", "all"):
         parser.add_argument(f"--{flag}", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", help="override the model list of a part")
@@ -48,6 +54,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, help="cap training epochs (quick runs)")
     parser.add_argument("--out", type=Path, help="default: ARTIFACTS_DIR/eval")
     parser.add_argument("--threads", type=int)
+    parser.add_argument(
+        "--synthetic", type=Path, help="--training: also on this MovieLens-shaped release"
+    )
+    parser.add_argument(
+        "--synthetic-only", action="store_true", help="--training: leave out ml-latest-small"
+    )
+    parser.add_argument(
+        "--baseline-epochs",
+        type=int,
+        help="--training: cap the previous settings' epochs on --synthetic (slow there)",
+    )
     parser.add_argument(
         "--merge",
         type=Path,
@@ -223,6 +240,97 @@ def foldin_latency(args, movielens, repeats: int = 200) -> dict:
     return out
 
 
+TRAINING_MODELS = ("embed", "embed-implicit")  # the served ones: similar movies, the blend's
+XLA_MODELS = ("embed",)  # embed-implicit's batch profiles have data-dependent shapes: no XLA
+
+
+def training_run(name: str, ratings, movies, params: dict) -> dict:
+    """Fit ``name`` with ``params``; its throughput, epochs, wall time and validation RMSE."""
+    import os
+
+    from recommender.models import make_model
+    from recommender.neural.callbacks import Throughput
+
+    model = make_model(name, seed=0, **params)
+    meter = Throughput(round(len(ratings) * (1 - model.params["validation_fraction"])))
+    started = time.perf_counter()
+    model.fit(ratings, movies, callbacks=[meter])
+    wall = time.perf_counter() - started
+    later = meter.rates[1:] or meter.rates  # the first epoch also traces the graph
+    later_cpu = meter.cpu_rates[1:] or meter.cpu_rates
+    return {
+        "model": name,
+        "params": params,
+        "batch_size": model.params["batch_size"],
+        "learning_rate": model.params["learning_rate"],
+        "learning_rate_decay": model.params["learning_rate_decay"],
+        "patience": model.params["patience"],
+        "plateau": model.params["learning_rate_plateau"],
+        "xla": bool(model.model._jit_compile),
+        "ratings_per_second": float(np.median(later)),
+        "ratings_per_cpu_second": float(np.median(later_cpu)),
+        "epochs_run": model.validation["epochs_run"],
+        "best_epoch": model.validation["best_epoch"],
+        "max_epochs": model.params["epochs"],
+        "wall_seconds": wall,
+        "val_rmse": model.validation["rmse"],
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def training_table(args, movielens, command: str) -> None:
+    """The served models' training before (``PREVIOUS_TRAINING``) and now (defaults)."""
+    from recommender.movielens import load_movielens
+    from recommender.neural.base import PREVIOUS_TRAINING
+
+    datasets = [] if args.synthetic_only else [("ml-latest-small", movielens)]
+    if args.synthetic:
+        datasets.append((f"synthetic {args.synthetic.name}", load_movielens(args.synthetic)))
+    runs = []
+    for label, data in datasets:
+        for name in args.models or TRAINING_MODELS:
+            previous = dict(PREVIOUS_TRAINING)
+            if args.baseline_epochs and data is not movielens:
+                previous["epochs"] = args.baseline_epochs
+            configs = [("previous", previous), ("new", {})]
+            if name in XLA_MODELS:  # what the compiled step adds
+                configs.insert(1, ("new without XLA", {"jit_compile": False}))
+            for config, params in configs:
+                if args.epochs:
+                    params = {**params, "epochs": args.epochs}
+                run = training_run(name, data.ratings, data.movies, params)
+                run.update(data=label, config=config, n_ratings=len(data.ratings))
+                runs.append(run)
+                print(json.dumps(run), flush=True)
+    lines = [
+        "| data | model | settings | ratings/s (median) | per CPU-s | epochs run (best) "
+        "| wall s | val RMSE | load |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        capped = " (capped)" if r["epochs_run"] == r["max_epochs"] else ""
+        decay = f", ×{r['learning_rate_decay']:g}/epoch" if r["learning_rate_decay"] != 1 else ""
+        decay += f", ×{r['plateau']:g} on a plateau" if r["plateau"] != 1 else ""
+        settings = (
+            f"{r['config']}: batch {r['batch_size']}, lr {r['learning_rate']:g}{decay}, "
+            f"patience {r['patience']}{', XLA' if r['xla'] else ''}"
+        )
+        lines.append(
+            f"| {r['data']} | {r['model']} | {settings} | {r['ratings_per_second']:,.0f} "
+            f"| {r['ratings_per_cpu_second']:,.0f} | {r['epochs_run']}{capped} ({r['best_epoch']}) "
+            f"| {r['wall_seconds']:.1f} | {r['val_rmse']:.4f} | {r['load_average']:.1f} |"
+        )
+    lines += [
+        "",
+        "ratings/s: training ratings / wall time of an epoch (its validation pass included), "
+        "median over the epochs after the first (which traces the graph); per CPU-s: the same "
+        "per second of this process's CPU time. Load: 1-minute load average after the run "
+        "(2 cores, shared). (capped): stopped by the epoch cap, not by early stopping.",
+        f"\nCommand: `{command}`\n",
+    ]
+    _write(args.out, "neural_training", "\n".join(lines), {"command": command, "runs": runs})
+
+
 def speed_report(args, movielens, command: str) -> None:
     payload: dict = {"command": command}
     lines = ["### Speed", ""]
@@ -271,6 +379,8 @@ def main(argv=None) -> int:
         newuser_table(args, movielens, command)
     if args.throughput or args.foldin or args.all:
         speed_report(args, movielens, command)
+    if args.training or args.all:
+        training_table(args, movielens, command)
     return 0
 
 

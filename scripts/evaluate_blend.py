@@ -5,7 +5,10 @@ Usage: ``python -m scripts.evaluate_blend [--seeds 0 1 2] [--given 5 20] [--mode
 
 ``--models`` takes registry names (``popularity``, ``pearson``, ``sbert``, ``embed-implicit``…)
 and blends: ``blend`` (neural component from ``--neural``, none by default) or ``blend+NAME``
-(the blend with neural model NAME, as the worker serves it). The product's configuration
+(the blend with neural model NAME, as the worker serves it); ``blend-previous+NAME`` is that
+blend fitted as before issue 15 (the neural model with its previous training settings,
+:data:`recommender.neural.base.PREVIOUS_TRAINING`, refitted from scratch in every
+cross-fitting round), to compare fit time and quality in one run. The product's configuration
 against all of its components, in one run::
 
     python -m scripts.evaluate_blend --models popularity pearson sbert embed-implicit \
@@ -65,7 +68,7 @@ before :func:`recommender.rerank.widened` adds the person's main genres."""
 
 
 def _is_blend(name: str) -> bool:
-    return name == "blend" or name.startswith("blend+")
+    return name.partition("+")[0] in ("blend", "blend-previous")
 
 
 def fit_model(name: str, train, movies, neural: str | None, content, **params):
@@ -78,10 +81,14 @@ def fit_model(name: str, train, movies, neural: str | None, content, **params):
         from recommender.blend.components import COMPONENTS
         from recommender.blend.components.models import TRIAL_COMPONENTS
 
-        parts = name.split("+")[1:]
+        kind, *parts = name.split("+")
         extra = tuple(TRIAL_COMPONENTS[p] for p in parts if p in TRIAL_COMPONENTS)
         neural = next((p for p in parts if p not in TRIAL_COMPONENTS), params.pop("neural", neural))
         types = COMPONENTS + tuple(c for c in extra if c not in COMPONENTS)
+        if kind == "blend-previous":  # the blend as fitted before the training speed-ups
+            from recommender.neural.base import PREVIOUS_TRAINING
+
+            params = {"reuse": False, "neural_params": PREVIOUS_TRAINING, **params}
         blend = make_model(
             "blend", neural=neural, content_model=content, component_types=types, **params
         )

@@ -162,6 +162,12 @@ class Component(ABC):
         """Keep an app user's ratings (``None`` removes them); only neighbourhood components
         care."""
 
+    def reuse(self, fitted: Component) -> Component:
+        """The prototype for the next cross-fitting rounds and the final fit, given this
+        component as ``fitted`` in the first round: what that fit learned and need not be
+        searched again (e.g. how long to train). ``self`` by default (nothing to reuse)."""
+        return self
+
     def clone(self) -> Component:
         """A shallow copy, for :meth:`fit` to return fitted."""
         return copy.copy(self)

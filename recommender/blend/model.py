@@ -41,7 +41,8 @@ class BlendRecommender(Recommender):
 
     Parameters: ``neural`` — registry name of the neural component, ``"auto"`` (first of
     :data:`~recommender.blend.components.neural.NEURAL_PREFERENCE` in the registry) or
-    ``None``; ``use_pearson``/``use_content`` — switch those components off; ``blend_users`` —
+    ``None``; ``neural_params`` — parameters of that model (registry defaults otherwise);
+    ``use_pearson``/``use_content`` — switch those components off; ``blend_users`` —
     share of training users whose later ratings teach the weights, at most
     ``max_blend_users`` of them (a per-person loop scores every movie for each of their
     profiles, so without a cap the fit grows with people x movies: ~2,000 people give a few
@@ -50,7 +51,9 @@ class BlendRecommender(Recommender):
     ``calibration``, ``seed`` — see :class:`~recommender.blend.learning.LearningSettings`;
     ``content_model`` — an already fitted :class:`~recommender.content.ContentRecommender` to
     reuse; ``progress``; ``component_types`` — the components to blend (default: the registry,
-    :data:`~recommender.blend.components.COMPONENTS`).
+    :data:`~recommender.blend.components.COMPONENTS`); ``reuse`` — later cross-fitting
+    rounds and the final fit reuse what the first round learned (see
+    :func:`~recommender.blend.learning.cross_fit`).
     """
 
     name = "blend"
@@ -59,6 +62,7 @@ class BlendRecommender(Recommender):
         self,
         *,
         neural: str | None = None,
+        neural_params: dict[str, Any] | None = None,
         use_pearson: bool = True,
         use_content: bool = True,
         blend_users: float = 1.0,
@@ -74,8 +78,11 @@ class BlendRecommender(Recommender):
         seed: int = 0,
         progress: bool = False,
         component_types: Sequence[type[Component]] = COMPONENTS,
+        reuse: bool = True,
     ):
         self.neural_name = neural
+        self.neural_params = dict(neural_params or {})
+        self.reuse = reuse
         self.use_pearson = use_pearson
         self.use_content = use_content
         self.blend_users = blend_users
@@ -121,7 +128,7 @@ class BlendRecommender(Recommender):
         n_blend = max(self.folds, min(n_blend, self.max_blend_users))
         blend_users = rng.choice(eligible, size=min(n_blend, len(eligible)), replace=False)
         step = time.perf_counter()
-        rows = cross_fit(
+        rows, prototypes = cross_fit(
             prototypes,
             data,
             blend_users,
@@ -132,6 +139,8 @@ class BlendRecommender(Recommender):
             self.default_rating,
             rng,
             self.progress,
+            reuse=self.reuse,
+            timings=self.metrics,
         )
         self.metrics["features_seconds"] = round(time.perf_counter() - step, 1)
         step = time.perf_counter()
@@ -139,7 +148,9 @@ class BlendRecommender(Recommender):
         self.metrics.update(figures)
         self.metrics["learn_seconds"] = round(time.perf_counter() - step, 1)
 
+        step = time.perf_counter()
         self.ensemble = Ensemble.fit(prototypes, data)
+        self.metrics["final_fit_seconds"] = round(time.perf_counter() - step, 1)
         self.components = self.ensemble.names()
         self.metrics.update(
             fit_seconds=round(time.perf_counter() - started, 1),

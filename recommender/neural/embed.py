@@ -17,6 +17,22 @@ from recommender.neural.base import HeadSpec, NeuralRecommender, _l2
 from recommender.neural.data import Features
 from recommender.neural.layers import RowPenalty, ScaledSigmoid, Slice
 
+FAST_TRAINING: dict[str, Any] = {
+    "batch_size": 8192,
+    "learning_rate": 5e-3,
+    "learning_rate_plateau": 0.3,
+    "patience": 3,
+    "min_delta": 1e-4,
+}
+"""Training of the served embedding models (issue 15): 16x the batch of before (the per-step
+cost is mostly the optimizer's pass over the embedding tables, so big batches are cheap per
+rating) and 5x the learning rate, cut to 0.3x after an epoch without a validation-RMSE gain of
+1e-4, stopping 3 such epochs after the best (whose weights are kept). On ml-latest-small the
+validation RMSE is within 0.003 of batch 512 / lr 1e-3 / patience 6 (``PREVIOUS_TRAINING``;
+0.8331 vs 0.8307 for ``embed``, 0.8211 vs 0.8189 for ``embed-implicit``) at a fifth of the
+training time; on 2M synthetic ratings it is lower after fewer epochs. Figures: ``python -m
+scripts.bench_neural --training``."""
+
 
 class EmbedRecommender(NeuralRecommender):
     """Parameters: ``dim`` (50), ``l2_weights`` (L2 on the tables), ``l2_rows`` (per rating,
@@ -29,6 +45,7 @@ class EmbedRecommender(NeuralRecommender):
         "l2_weights": 0.0,
         "l2_rows": 0.1,
         "l2_bias": 0.0,
+        **FAST_TRAINING,
     }
 
     def build_head(self, features: Features) -> HeadSpec:

@@ -86,6 +86,7 @@ class ImplicitProfile(keras.layers.Layer):
         super().__init__(**kwargs)
         self.n_users, self.n_movies, self.nnz, self.dim = n_users, n_movies, nnz, dim
         self.rate = float(rate)
+        self.supports_jit = False  # the batch's profiles have data-dependent shapes
 
     def build(self, input_shape):
         self.rows = self.add_weight(
@@ -120,27 +121,28 @@ class ImplicitProfile(keras.layers.Layer):
         return tf.sparse.sparse_dense_matmul(matrix, self.factors)
 
     def batch_users(self, users):
-        """Implicit vectors ``(B, dim)`` of user rows ``users`` ``(B,)``, summed over those
-        users' own ratings only: the pairs are sorted by user, so each user's ratings are one
-        run of ``rows`` found by binary search. Cost grows with the batch's ratings, not with
-        all ratings (:meth:`all_users` in every step made an epoch quadratic in the data)."""
+        """Implicit factors of ``users`` (B,) int32 -> ``(B, dim)``, computed from the batch's
+        own people only: their rated movies (a contiguous run of the user-sorted sparse
+        matrix each) are gathered and summed, so a step costs the batch users' ratings,
+        not every training rating as :meth:`all_users` does."""
         import tensorflow as tf
 
-        users = tf.cast(tf.reshape(users, [-1]), tf.int32)
-        starts = tf.searchsorted(self.rows, users, side="left")
-        ends = tf.searchsorted(self.rows, users, side="right")
-        runs = tf.ragged.range(starts, ends)
-        pairs = runs.flat_values
+        people, position = tf.unique(tf.cast(tf.reshape(users, [-1]), tf.int32))
+        starts = tf.searchsorted(self.rows, people, side="left")
+        ends = tf.searchsorted(self.rows, people, side="right")
+        entries = tf.ragged.range(starts, ends)
+        flat = entries.flat_values
         weighted = (
-            tf.gather(self.factors, tf.gather(self.cols, pairs))
-            * tf.gather(self.values, pairs)[:, None]
+            tf.gather(self.factors, tf.gather(self.cols, flat))
+            * tf.gather(self.values, flat)[:, None]
         )
-        return tf.math.unsorted_segment_sum(
-            weighted, tf.cast(runs.value_rowids(), tf.int32), num_segments=tf.size(users)
+        sums = tf.math.unsorted_segment_sum(
+            weighted, entries.value_rowids(), num_segments=tf.shape(people)[0]
         )
+        return tf.gather(sums, position)
 
     def call(self, users, training=None):
-        out = self.batch_users(users)  # users (B,) -> (B, dim)
+        out = self.batch_users(users)
         if training and self.rate > 0:
             self.add_loss(self.rate * ops.mean(ops.sum(ops.square(out), axis=-1)))
         return out

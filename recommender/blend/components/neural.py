@@ -74,21 +74,30 @@ class NeuralComponent(Component):
     name = "neural"
     features = ("neural_predicted", "neural_rank_pct")
 
-    def __init__(self, model_name: str):
+    def __init__(self, model_name: str, params: Mapping[str, Any] | None = None):
         self.model_name = model_name
+        self.params = dict(params or {})  # model parameters (registry defaults otherwise)
 
     @classmethod
     def configure(cls, blend: BlendRecommender) -> NeuralComponent | None:
         name = resolve(blend.neural_name)
-        return None if name is None else cls(name)
+        return None if name is None else cls(name, blend.neural_params)
 
     def fit(self, data: TrainingData) -> NeuralComponent:
         from recommender.models import make_model
 
         fitted = self.clone()
-        fitted.model = make_model(self.model_name).fit(data.ratings, data.movies)
+        fitted.model = make_model(self.model_name, **self.params).fit(data.ratings, data.movies)
         fitted.index = data.catalogue.align(fitted.model.movie_ids)
         return fitted
+
+    def reuse(self, fitted: NeuralComponent) -> NeuralComponent:
+        """Later rounds train for the first round's best epoch count, with no early-stopping
+        search (no patience epochs past the best)."""
+        best = fitted.model.validation.get("best_epoch")
+        if not best:
+            return self
+        return NeuralComponent(self.model_name, {**self.params, "epochs": int(best)})
 
     def opinion(self, profile: dict[int, float], user: UserKey | None) -> NeuralOpinion:
         s = self.model.score(profile, user=user)
