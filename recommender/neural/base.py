@@ -223,9 +223,13 @@ class NeuralRecommender(Recommender):
             metrics=[keras.metrics.RootMeanSquaredError(name="rmse"), "mae"],
             jit_compile=False,
         )
+        from recommender.neural.distributed import is_distributed
+
         jit = p["jit_compile"]
         if jit == "auto":
             jit = all(layer.supports_jit for layer in model._flatten_layers())
+        if is_distributed():  # XLA on CPU has no kernels for the collective ops across processes
+            jit = False
         # Keras refuses XLA on a CPU-only machine or with op determinism on; our layers are
         # deterministic under XLA on CPU (same seed, same model: tests/unit/test_neural.py).
         model._jit_compile = bool(jit)

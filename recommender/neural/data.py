@@ -183,41 +183,37 @@ def split_validation(
 def make_dataset(arrays: dict[str, np.ndarray], batch_size: int, *, shuffle: bool, seed: int = 0):
     """A ``tf.data`` pipeline of ``({"user", "movie", "user_avg"}, rating)`` batches.
 
-    The columns live in memory as tensors (the whole epoch is there already: nothing to
-    cache). With ``shuffle`` each pass draws one permutation of all rows in a single
-    vectorised op (stateless, from ``seed`` and the pass number: deterministic, different
-    every epoch), then slices it into batches and gathers each batch's columns in one step;
-    batches are prefetched. Ratings come out with shape ``(batch, 1)`` (stars). Movie-side
-    features (genres, averages) are looked up inside the model, so the pipeline stays three
-    small columns wide.
+    Shuffles row *indices* every epoch with a fixed seed (deterministic), batches them, then
+    gathers each batch's columns in one vectorised step and prefetches. Ratings come out with
+    shape ``(batch, 1)`` (stars). Movie-side features (genres, averages) are looked up inside
+    the model, so the pipeline stays three small columns wide.
     """
     import tensorflow as tf
 
     columns = {name: tf.constant(arrays[name]) for name in (*INPUT_NAMES, "rating")}
     n = len(arrays["rating"])
-    steps = -(-n // batch_size)
+    n_batches = -(-n // batch_size)
+    if shuffle:
+        # One permutation tensor per epoch (8 bytes a rating), sliced into batches: a shuffle
+        # buffer of n single-index elements cost ~300 bytes a rating (7 GB at 25M, still
+        # filling) and filled one element at a time.
+        def epoch_batches(epoch_seed):
+            order = tf.random.experimental.stateless_shuffle(
+                tf.range(n, dtype=tf.int64),
+                seed=tf.stack([epoch_seed, tf.constant(seed, tf.int64)]),
+            )
+            return tf.data.Dataset.range(n_batches).map(
+                lambda i: order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            )
+
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+        rows = seeds.flat_map(epoch_batches)
+        rows = rows.apply(tf.data.experimental.assert_cardinality(n_batches))  # Keras knows
+    else:
+        rows = tf.data.Dataset.range(n).batch(batch_size)
 
     def gather(index):
         inputs = {name: tf.gather(columns[name], index) for name in INPUT_NAMES}
         return inputs, tf.expand_dims(tf.gather(columns["rating"], index), -1)
 
-    def batches(order):
-        def cut(step):
-            return order[step * batch_size : (step + 1) * batch_size]
-
-        return tf.data.Dataset.range(steps).map(cut)
-
-    if shuffle:
-        # One seed pair per pass over the data (rerandomised each epoch, same sequence for
-        # the same ``seed``), one stateless permutation per seed pair.
-        passes = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        orders = passes.take(1).map(
-            lambda pair: tf.random.experimental.stateless_shuffle(
-                tf.range(n, dtype=tf.int64), seed=pair
-            )
-        )
-        index = orders.flat_map(batches)
-    else:
-        index = batches(tf.range(n, dtype=tf.int64))
-    index = index.apply(tf.data.experimental.assert_cardinality(steps))
-    return index.map(gather).prefetch(tf.data.AUTOTUNE)
+    return rows.map(gather).prefetch(tf.data.AUTOTUNE)
