@@ -280,3 +280,27 @@ def card_grid(items: list[Any], draw: Callable[[Any], None], columns: int = 6) -
         for col, item in zip(row, items[start : start + columns], strict=False):
             with col:
                 draw(item)
+
+
+def newer_older(key: str, page: int, has_next: bool, turn: Callable[[int], None]) -> None:
+    """The "← Newer" / "Older →" buttons under a list shown newest first (keys ``KEY_prev``
+    and ``KEY_next``); ``turn(-1)`` / ``turn(1)`` moves one page."""
+    left, right = st.columns(2)
+    with left:
+        st.button(
+            "← Newer",
+            key=f"{key}_prev",
+            disabled=page <= 1,
+            on_click=turn,
+            args=(-1,),
+            width="stretch",
+        )
+    with right:
+        st.button(
+            "Older →",
+            key=f"{key}_next",
+            disabled=not has_next,
+            on_click=turn,
+            args=(1,),
+            width="stretch",
+        )

@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.components import card_grid, movie_card
+from app.components import card_grid, movie_card, newer_older
 from app.config import PAGE_SIZE
 from app.session import (
     client,
@@ -76,22 +76,4 @@ def render(me: dict[str, Any]) -> None:
         return
     st.caption(f"{total} rated movies, newest first. Page {page} of {pages}.")
     card_grid(answer["items"], _draw)
-    left, right = st.columns(2)
-    with left:
-        st.button(
-            "← Newer",
-            key="mine_prev",
-            disabled=page <= 1,
-            on_click=_turn,
-            args=(-1,),
-            width="stretch",
-        )
-    with right:
-        st.button(
-            "Older →",
-            key="mine_next",
-            disabled=not answer.get("next_page"),
-            on_click=_turn,
-            args=(1,),
-            width="stretch",
-        )
+    newer_older("mine", page, bool(answer.get("next_page")), _turn)

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.components import card_grid, movie_card, movie_title
+from app.components import card_grid, movie_card, movie_title, newer_older
 from app.config import PAGE_SIZE
 from app.feedback import toggle_watchlist, watchlist_ids
 from app.session import (
@@ -69,22 +69,4 @@ def render(me: dict[str, Any]) -> None:
     movies = "movie" if total == 1 else "movies"
     st.caption(f"{total} {movies} you want to watch, added last first. Page {page} of {pages}.")
     card_grid(answer["items"], _draw)
-    left, right = st.columns(2)
-    with left:
-        st.button(
-            "← Newer",
-            key="watch_prev",
-            disabled=page <= 1,
-            on_click=_turn,
-            args=(-1,),
-            width="stretch",
-        )
-    with right:
-        st.button(
-            "Older →",
-            key="watch_next",
-            disabled=not answer.get("next_page"),
-            on_click=_turn,
-            args=(1,),
-            width="stretch",
-        )
+    newer_older("watch", page, bool(answer.get("next_page")), _turn)
