@@ -65,9 +65,15 @@ def embed_vectors(pool):
     from recommender.similar import MovieVectors
 
     limit_threads(2)
-    model = make_model("embed", dim=32, epochs=8, batch_size=1024, learning_rate=5e-3, seed=0).fit(
-        pool.ml.ratings, pool.ml.movies
-    )
+    model = make_model(
+        "embed",
+        dim=32,
+        epochs=8,
+        batch_size=1024,
+        learning_rate=5e-3,
+        learning_rate_plateau=1.0,
+        seed=0,
+    ).fit(pool.ml.ratings, pool.ml.movies)
     return MovieVectors.from_model(model, min_ratings=5)
 
 
