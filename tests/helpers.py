@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:  # imported by the tests that use them, not by every test
     from streamlit.testing.v1 import AppTest
 
@@ -92,3 +94,19 @@ def browser_log_in(
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=timeout_ms)
+
+
+#: Browser contexts of the two screens every browser test of a view runs on: a 1280x900
+#: desktop and a 390x844 phone (pytest ids "desktop" and "phone").
+SCREEN_SIZES = [
+    pytest.param({"viewport": {"width": 1280, "height": 900}}, id="desktop"),
+    pytest.param(
+        {
+            "viewport": {"width": 390, "height": 844},
+            "is_mobile": True,
+            "has_touch": True,
+            "device_scale_factor": 2,
+        },
+        id="phone",
+    ),
+]

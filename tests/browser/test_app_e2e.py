@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PASSWORD, browser_log_in
+from tests.helpers import PASSWORD, SCREEN_SIZES, browser_log_in
 from worker.embedded_redis import free_port
 
 pytestmark = pytest.mark.e2e
@@ -543,21 +543,7 @@ def visible_matches(page, count: int = 24) -> list[int]:
 TASTE = {260: 5.0, 1196: 5.0, 2571: 4.5, 356: 1.5, 1: 1.0, 2355: 1.0}
 
 
-@pytest.mark.parametrize(
-    "size",
-    [
-        pytest.param({"viewport": {"width": 1280, "height": 900}}, id="desktop"),
-        pytest.param(
-            {
-                "viewport": {"width": 390, "height": 844},
-                "is_mobile": True,
-                "has_touch": True,
-                "device_scale_factor": 2,
-            },
-            id="phone",
-        ),
-    ],
-)
+@pytest.mark.parametrize("size", SCREEN_SIZES)
 def test_every_view_has_its_own_url(served_stack, browser, size, request):
     """Links, reload and the back button, signed out and signed in; the recommendations are in
     the order the page says (best match first, read off the visible cards); Insights shows

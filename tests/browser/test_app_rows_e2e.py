@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser import test_app_e2e as e2e
 from tests.browser.test_app_e2e import TASTE, WAIT_MS, rated_user, save_shot, settle
-from tests.helpers import browser_log_in
+from tests.helpers import SCREEN_SIZES, browser_log_in
 
 served_stack = e2e.served_stack
 served_app = e2e.served_app
@@ -24,21 +24,7 @@ STRIP = '[class*="st-key-strip_"]'
 CARD = '[class*="st-key-rowcard_"]'
 
 
-@pytest.mark.parametrize(
-    "size",
-    [
-        pytest.param({"viewport": {"width": 1280, "height": 900}}, id="desktop"),
-        pytest.param(
-            {
-                "viewport": {"width": 390, "height": 844},
-                "is_mobile": True,
-                "has_touch": True,
-                "device_scale_factor": 2,
-            },
-            id="phone",
-        ),
-    ],
-)
+@pytest.mark.parametrize("size", SCREEN_SIZES)
 def test_home_rows_scroll_sideways_and_open_details(served_stack, browser, size, request):
     from playwright.sync_api import expect
 
