@@ -16,10 +16,11 @@ drawn at random), each request timed in turn, in the same run:
 - **re-rank**: :func:`recommender.rerank.rerank` of the widened list at the default setting.
 
 ``--model blend`` (default) is the served blend saved under ``ARTIFACTS_DIR``
-(``python -m scripts.fit_blend``); ``pearson`` is fitted here. Prints medians and p90 in ms,
-the ratios of the medians to one call, and the load average; writes ``bench_rerank.json`` to
-``--out-dir`` (default ``ARTIFACTS_DIR/bench``). Target: widened ≤ 1.2× one call. A figure
-printer, not a test.
+(``python -m scripts.fit_blend``); ``pearson`` is fitted here; ``--model-file F`` uses a blend
+pickled by ``python -m scripts.evaluate_blend --save-models DIR`` instead. Prints medians and
+p90 in ms, the ratios of the medians to one call, and the load average; writes
+``bench_rerank.json`` to ``--out-dir`` (default ``ARTIFACTS_DIR/bench``). Target: widened
+≤ 1.2× one call. A figure printer, not a test.
 """
 
 from __future__ import annotations
@@ -56,13 +57,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--model", choices=("blend", "pearson"), default="blend")
+    parser.add_argument("--model-file", type=Path, default=None, help="a pickled fitted model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     out_dir = args.out_dir or settings.artifacts_dir() / "bench"
 
     ml = load_movielens(settings.movielens_dir())
-    if args.model == "blend":
+    if args.model_file:
+        import pickle
+
+        with open(args.model_file, "rb") as fh:
+            model = pickle.load(fh)
+    elif args.model == "blend":
         from recommender.blend.storage import load_blend
 
         model = load_blend()
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict:
     base = float(np.median(times["one call"]))
     load = os.getloadavg()
     summary = {
-        "model": args.model,
+        "model": str(args.model_file or args.model),
         "requests": args.requests,
         "genre_movies_added_median": float(np.median(extra)),
         "load_average": load,
@@ -118,7 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
         },
     }
     print(
-        f"{args.model}, {args.requests} people with 5 ratings, list of {SIZE} "
+        f"{summary['model']}, {args.requests} people with 5 ratings, list of {SIZE} "
         f"(+ median {summary['genre_movies_added_median']:.0f} genre movies); "
         f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
     )
