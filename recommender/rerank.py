@@ -26,8 +26,9 @@ slot, takes the movie with the highest
 - **genre gain** (calibrated genre coverage, after Steck 2018, "Calibrated
   recommendations", as diminishing returns): ``Σ_g d_g · share_g(movie) / (1 + slots the list
   already gave g)`` — a person with three genres gets all three, in proportion.
-- genre terms are multiplied by the person's **focus** (:data:`FOCUS_BOOST`): 1.0–1.5 for
-  most people, up to 17 for someone whose ratings are all of one niche genre.
+- genre terms are multiplied by the person's **focus** (:data:`FOCUS_BOOST`): about 1.3 for
+  half of new users (1.75 or less for three in four), up to 17 for someone whose ratings are
+  all of one niche genre.
 
 Re-ranking decides which movies make each page; within a page they are shown in the model's
 order (:func:`pages_in_model_order`), so a page still reads best match first.
@@ -90,9 +91,10 @@ GENRE_WEIGHT = 2.0
 the list has none yet), times the focus."""
 
 FOCUS_BOOST, FOCUS_POWER = 16.0, 5.0
-"""Focus = ``1 + FOCUS_BOOST · (largest distinctive genre weight) ** FOCUS_POWER``: 1.0–1.5
-for most people after five ratings, up to 17 for someone whose ratings are all of one niche
-genre (the documentary lover, the horror-classics lover), whose genre then fills their list."""
+"""Focus = ``1 + FOCUS_BOOST · (largest distinctive genre weight) ** FOCUS_POWER``: median 1.3
+after five ratings (held-out users of ml-latest-small, seed 0; 1.75 or less for three in four),
+up to 17 for someone whose ratings are all of one niche genre (the documentary lover, the
+horror-classics lover), whose genre then fills their list."""
 
 MAIN_GENRE_SHARE = 0.2
 """A genre with at least this share of the person's distinctive genres is a main genre."""
