@@ -80,7 +80,7 @@ penalised."""
 
 OUTSIDE_WEIGHT = 0.1
 """For a movie whose genres are all outside every genre the person liked (in proportion to the
-share of its genres that are)."""
+share of its genres that are), times the focus."""
 
 MISS_WEIGHT = 0.1
 """For a movie that has none of the person's distinctive genres (:func:`distinctive_genres`;
