@@ -196,13 +196,16 @@ class Recommender(ABC):
         exclude: Iterable[int] = (),
         user: UserKey | None = None,
         explain_first: int | None = None,
+        also: Iterable[int] = (),
     ) -> Recommendations:
         """The ``k`` best movies for ``profile``, best first.
 
         Never returns a movie in the profile or in ``exclude``. With ``candidates``, only those
         movies are ranked (e.g. a genre filter or a text-search result). ``explain_first``: give
         evidence for the first n movies only (``None``: all); the rest get ``None``, for
-        :meth:`explain` to fill in when they are shown.
+        :meth:`explain` to fill in when they are shown. ``also``: movies ranked after the top
+        ``k`` (those of them not in it, known and not excluded), best first, from the same
+        scoring pass — what :func:`recommender.rerank.widened` adds to a list.
         """
         profile = validate_profile(profile)
         scores = self.score(profile, user=user)
@@ -213,6 +216,12 @@ class Recommender(ABC):
         allowed &= ~np.isin(scores.movie_ids, banned)
         pool = np.flatnonzero(allowed)
         top = pool[top_k(scores.movie_ids[pool], scores.rank[pool], k)]
+        more = np.isin(scores.movie_ids, np.fromiter(also, dtype=np.int64))
+        more[top] = False
+        more = np.flatnonzero(more & ~np.isin(scores.movie_ids, banned))
+        top = np.concatenate(
+            [top, more[top_k(scores.movie_ids[more], scores.rank[more], len(more))]]
+        )
         evidence = [_evidence_at(scores, i) for i in top]
         if explain_first is not None:
             evidence[explain_first:] = [None] * max(len(evidence) - explain_first, 0)

@@ -123,6 +123,7 @@ class PopularityRecommender(Recommender):
         exclude: Iterable[int] = (),
         user: UserKey | None = None,
         explain_first: int | None = None,
+        also: Iterable[int] = (),
     ) -> Recommendations:
         """As :meth:`Recommender.recommend`, within the genre restriction if one was given."""
         if self._genre_movies is not None:
@@ -130,6 +131,7 @@ class PopularityRecommender(Recommender):
             if candidates is not None:
                 allowed = np.intersect1d(allowed, np.fromiter(candidates, dtype=np.int64))
             candidates = allowed
+            also = np.intersect1d(allowed, np.fromiter(also, dtype=np.int64))
         return super().recommend(
             profile,
             k,
@@ -137,4 +139,5 @@ class PopularityRecommender(Recommender):
             exclude=exclude,
             user=user,
             explain_first=explain_first,
+            also=also,
         )

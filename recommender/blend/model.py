@@ -243,6 +243,7 @@ class BlendRecommender(Recommender):
         exclude: Iterable[int] = (),
         user: UserKey | None = None,
         explain_first: int | None = None,
+        also: Iterable[int] = (),
     ) -> Recommendations:
         """The ``k`` best movies for ``profile``, with evidence and reasons.
 
@@ -250,7 +251,8 @@ class BlendRecommender(Recommender):
         ranking to those movies — all of them are scored, not only the pool. Evidence: see
         :mod:`recommender.blend.explanation`; explaining costs about as much as ranking, so
         ``explain_first`` limits it to the first n movies (``None``: all) and :meth:`explain`
-        gives the others' when they are shown.
+        gives the others' when they are shown. ``also``: as :meth:`Recommender.recommend`
+        (ranked after the top ``k`` from the same opinions, pool or not).
         """
         profile = validate_profile(profile)
         opinions = self._opinions(profile, user)
@@ -275,6 +277,16 @@ class BlendRecommender(Recommender):
             X = np.vstack([X, extra])
         order = top_k(self.movie_ids[idx], rank, k)
         top, X, rank = idx[order], X[order], rank[order]
+        more, known = self._positions(np.fromiter(also, dtype=np.int64))
+        more = np.setdiff1d(more[known], top)
+        more = more[~np.isin(self.movie_ids[more], banned)]
+        if len(more):
+            more_X = self._rows(opinions, more)
+            more_rank = self.learned.rank(more_X)
+            order = top_k(self.movie_ids[more], more_rank, len(more))
+            top = np.concatenate([top, more[order]])
+            X = np.vstack([X, more_X[order]])
+            rank = np.concatenate([rank, more_rank[order]])
         n_explained = len(top) if explain_first is None else min(max(explain_first, 0), len(top))
         evidence: list[dict[str, Any] | None] = [None] * len(top)
         if n_explained:

@@ -11,10 +11,12 @@ from recommender.rerank import (
     MovieFacts,
     distinctive_genres,
     genre_candidates,
+    own_popularity,
     pages_in_model_order,
     profile_genres,
     rerank,
     widened,
+    world_cinema,
 )
 
 GENRES = ["Action", "Comedy", "Documentary", "Drama"]
@@ -98,6 +100,79 @@ def test_each_page_reads_in_the_models_order():
     assert pages_in_model_order(reordered, model_order, 3).tolist() == [10, 50, 60, 20, 30, 40]
 
 
+def test_the_short_head_is_the_most_rated_movies_holding_a_fifth_of_all_ratings():
+    # 9,800 ratings: movie 1 holds 990 (10.1%), movies 1 and 2 together 1,970 (20.1%)
+    assert FACTS.movie_ids[FACTS.head].tolist() == [1, 2]
+    facts = facts_of({1: (0, ["Action"]), 2: (0, ["Comedy"])})
+    assert not facts.head.any()  # nobody rated anything: no head
+
+
+def test_discover_moves_head_movies_down_even_for_a_blockbuster_fan():
+    loved = {1: (2900, ["Action"]), 2: (2900, ["Comedy"]), 3: (2900, ["Drama"])}
+    head = {4: (3000, ["Action"]), 5: (3000, ["Comedy"])}
+    rest = {m: (100, [["Action"], ["Comedy"], ["Drama"]][m % 3]) for m in range(6, 11)}
+    facts = facts_of({**loved, **head, **rest})
+    assert facts.movie_ids[facts.head].tolist() == [4, 5]
+    fan = {1: 5.0, 2: 5.0, 3: 5.0}  # as popular as the head: no popularity penalty to speak of
+    order = np.arange(4, 11)
+    assert rerank(order, fan, facts, 0.0)[:2].tolist() == [4, 5]
+    discovered = rerank(order, fan, facts, 1.0).tolist()
+    assert discovered.index(5) > discovered.index(6) and discovered.index(5) > discovered.index(7)
+
+
+def test_own_popularity_is_that_of_the_movies_liked_not_the_ones_panned():
+    panned_blockbusters = {1: 1.0, 2: 0.5, 21: 5.0, 22: 5.0}
+    assert own_popularity(panned_blockbusters, FACTS) == pytest.approx(
+        own_popularity({21: 5.0, 22: 5.0}, FACTS)
+    )
+    assert own_popularity({1: 1.0, 2: 1.0}, FACTS) > own_popularity({21: 1.0}, FACTS)
+
+
+def test_world_cinema_is_a_title_with_its_original_title_in_parentheses():
+    titles = [
+        "Amelie (Fabuleux destin d'Amélie Poulain, Le)",
+        "Wings of Desire (Himmel über Berlin, Der) (1987)",
+        "Seven (a.k.a. Se7en)",  # an English alternative title
+        "Raiders of the Lost Ark (Indiana Jones and the Raiders of the Lost Ark)",  # a longer one
+        "Toy Story (1995)",  # a year is not a title
+        "Forrest Gump",
+    ]
+    assert world_cinema(titles).tolist() == [True, True, False, False, False, False]
+
+
+def test_world_cinema_is_one_more_genre_for_a_person_who_loves_it():
+    ids = np.array([1, 2, 3, 4])
+    titles = ["Blockbuster", "Festen (Celebration, The)", "Amelie (Fabuleux destin, Le)", "Up"]
+    matrix = np.array([[0, 1], [0, 1], [0, 1], [1, 0]], dtype=float)  # Action, Drama
+    facts = MovieFacts.build(ids, [100, 5, 5, 50], matrix, titles)
+    assert facts.genre_share.shape == (4, 3)
+    assert facts.genre_share[1].tolist() == [0.0, 0.5, 0.5]
+    assert distinctive_genres({2: 5.0}, facts)[2] > 0.5  # world cinema stands out
+
+
+def _two_calls(model, profile, facts, k):
+    """The list and the person's main genres ranked in two ``recommend`` calls (widened's
+    result before it used one scoring pass)."""
+    first = model.recommend(profile, k, explain_first=0)
+    extra = genre_candidates(profile, facts, first.movie_ids.tolist())
+    more = model.recommend(profile, len(extra), candidates=extra, explain_first=0)
+    return [*first.movie_ids.tolist(), *more.movie_ids.tolist()]
+
+
+def test_widened_ranks_the_persons_genres_in_the_same_pass_as_two_calls_would():
+    from recommender.pearson import PearsonRecommender
+    from tests.recommender_contract import taste_groups
+
+    ratings, movies = taste_groups()
+    model = PearsonRecommender(candidates=20, neighbours=10).fit(ratings, movies)
+    facts = MovieFacts.from_ratings(ratings, movies)
+    romance_fan = {11: 5.0, 12: 5.0, 13: 4.5, 1: 1.0, 2: 1.0}
+    recs = widened(model, romance_fan, facts, 3, explain_first=0)
+    assert len(recs.movie_ids) > 3  # the genre's movies came along
+    assert recs.movie_ids.tolist() == _two_calls(model, romance_fan, facts, 3)
+    assert len(recs.scores) == len(recs.match) == len(recs.evidence) == len(recs.movie_ids)
+
+
 # ---------------------------------------------------------------------- on a real blend
 
 
@@ -115,6 +190,7 @@ def test_a_real_blend_widened_and_reranked_serves_the_persons_genre():
     romance_fan = {11: 5.0, 12: 5.0, 13: 4.5, 1: 1.0, 2: 1.0}
     recs = widened(blend, romance_fan, facts, 6, explain_first=0)
     assert len(set(recs.movie_ids.tolist())) == len(recs.movie_ids)
+    assert recs.movie_ids.tolist() == _two_calls(blend, romance_fan, facts, 6)
     assert not set(recs.movie_ids.tolist()) & set(romance_fan)
     for discover in (0.0, DEFAULT_DISCOVER, 1.0):
         top = rerank(recs.movie_ids, romance_fan, facts, discover)[:4]
