@@ -79,6 +79,8 @@ MAX_REPLAYED = 24
 ignored (by then the person is no newcomer)."""
 
 _ORDER_CACHE_SIZE = 256
+_ADAPTED_CACHE_SIZE = 64
+"""Adapted orders kept (one per genres, ratings and places seen; ml-25m: 0.5 MB each)."""
 
 
 def rating_entropy(ratings: pd.DataFrame, movie_ids: np.ndarray) -> np.ndarray:
@@ -172,7 +174,7 @@ class FirstGrid:
             None if raters is None else self._raters[self._recognisable].T.tocsr()
         )
         self._order = functools.lru_cache(_ORDER_CACHE_SIZE)(self._order_uncached)
-        self._adapted = functools.lru_cache(_ORDER_CACHE_SIZE)(self._adapted_uncached)
+        self._adapted = functools.lru_cache(_ADAPTED_CACHE_SIZE)(self._adapted_uncached)
 
     @classmethod
     def from_ratings(cls, catalog: Catalog, ratings: pd.DataFrame, **options) -> FirstGrid:
