@@ -272,7 +272,7 @@ def plot(panels: dict[str, list[dict]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 6.0), squeeze=False)
     for ax, (target, rows) in zip(axes[0], panels.items(), strict=True):
         ax.axhspan(1.15, 2.0, color="tab:green", alpha=0.08, zorder=0)
         ax.axvspan(1.5, 9.0, color="tab:red", alpha=0.08, zorder=0)
@@ -314,7 +314,7 @@ def plot(panels: dict[str, list[dict]], path: Path, title: str) -> None:
             else ("fixed: target = a fixed half of their ratings")
         )
         ax.set_title(f"{protocol}\ngreen: ≥ 1.15 × NDCG; red: > 1.5 × scrolling", fontsize=9)
-        ax.legend(fontsize=6.5, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
         ax.grid(alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
