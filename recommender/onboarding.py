@@ -155,6 +155,7 @@ class FirstGrid:
         self.spread = spread
         self.familiarity_power = familiarity
         self.lift_power = lift
+        """Exponents of familiarity and lift in the adaptive score (module docstring)."""
         counts = catalog.rating_counts.astype(np.float64)
         top = float(counts.max(initial=0.0))
         self.min_ratings = max(1, math.ceil(recognisable_share * top))
@@ -246,9 +247,10 @@ class FirstGrid:
         front and orders what follows from the rated rows ``rated``:
 
         1. ``kept`` as given (movies the person has already seen);
-        2. the recognisable movies not kept nor rated, by ``scores × familiarity ** power``
-           (what a rating teaches × how likely this person knows the movie; the static
-           order while nothing is rated), genres taking turns;
+        2. the recognisable movies not kept nor rated, by
+           ``scores × familiarity ** familiarity_power × lift ** lift_power`` (what a rating
+           teaches × how likely this person knows the movie × how much likelier than
+           everybody; the static order while nothing is rated), genres taking turns;
         3. the rest most-rated first, then rated movies not kept (already known: last).
         Every movie of ``genres`` appears once, so ``total`` is the static grid's."""
         key = tuple(sorted(set(genres or ())))
