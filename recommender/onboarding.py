@@ -24,8 +24,8 @@ Entropy: Shannon entropy, in bits, of a movie's ratings over the ten half-star v
 
 **The grid adapts** (:class:`GridWalk`, Rashid et al.'s personalised strategies; Elahi et
 al. 2016, "A survey of active learning in collaborative filtering recommender systems"):
-after each rating, the places the person has already seen stay, and the recognisable movies
-after them are ranked again by
+after each rating of a movie the person has seen in the grid, every place up to it stays, and
+the recognisable movies after it are ranked again by
 
     score × familiarity ** FAMILIARITY × lift ** LIFT
 
