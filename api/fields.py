@@ -235,6 +235,16 @@ Description = Annotated[
     Says(rules.DESCRIPTION_RULE),
 ]
 
+GridShown = Annotated[
+    query_int(0, rules.GRID_SHOWN_MAX, "movies of the grid the person has seen"),
+    Field(
+        description="With order 'onboarding' for a signed-in person: how many places of the "
+        "grid the person has seen (the app's grid length; omitted: page × page_size). The grid "
+        "adapts to their ratings: places seen up to the last one they rated stay, the rest is "
+        "chosen from what they rated (recommender.onboarding.GridWalk)."
+    ),
+]
+
 GridOrder = Annotated[
     Literal[rules.GRID_ORDERS],
     Field(

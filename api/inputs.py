@@ -17,6 +17,7 @@ from api.fields import (
     GenreFilter,
     GenreList,
     GridOrder,
+    GridShown,
     NewPassword,
     Page,
     PageSize,
@@ -95,6 +96,7 @@ class BrowseMovies(Paging):
     q: TitleSearch = None
     genres: GenreFilter = None
     order: GridOrder = None
+    shown: GridShown = None
 
 
 class SimilarQuery(Query):

@@ -49,6 +49,8 @@ DESCRIPTION_RULE = f"must be 1-{QUERY_MAX} printable characters describing what 
 GRID_ORDERS = ("popular", "onboarding")
 """Orders of the movie grid: most-rated first, or the newcomer's (``recommender.onboarding``)."""
 GRID_ORDER_RULE = "must be 'popular' or 'onboarding'"
+GRID_SHOWN_MAX = PAGE_MAX * PAGE_SIZE_MAX
+"""Most places of the grid a person can have seen (``shown`` of ``GET /movies``)."""
 
 DISCOVER_BATCH = 5
 """Movies per discover round (``recommender.discover.BATCH`` says the same)."""

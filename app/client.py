@@ -258,10 +258,12 @@ class WorkerClient:
         page: int = 1,
         page_size: int = PAGE_SIZE,
         order: str | None = None,
+        shown: int | None = None,
     ) -> dict[str, Any]:
         """A page of movies (title search ``query`` and/or ``genres``; else the user's genres)
         in ``order`` ("popular" or "onboarding"; ``None``: the worker's choice, named in the
-        answer's ``order``)."""
+        answer's ``order``); ``shown``: how many movies of the onboarding grid the person has
+        seen (the grid adapts to their ratings after those; ``None``: the worker's default)."""
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if query.strip():
             params["q"] = query.strip()
@@ -269,6 +271,8 @@ class WorkerClient:
             params["genres"] = ",".join(genres)
         if order:
             params["order"] = order
+        if shown is not None:
+            params["shown"] = int(shown)
         return self.request("GET", "/movies", params=params)
 
     def rate(self, movie_id: int, rating: float) -> dict[str, Any]:

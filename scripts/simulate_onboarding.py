@@ -3,28 +3,33 @@
 Usage (from the repo root)::
 
     python -m scripts.simulate_onboarding [--seeds 3] [--max-users N] [--genres top3|none]
-        [--target rest|fixed] [--model pearson] [--ratings PATH] [--out-dir DIR]
+        [--target rest|fixed|both] [--model pearson] [--ratings PATH] [--out-dir DIR]
 
 The new-user protocol of :mod:`recommender.evaluation` (:func:`new_user_split`: per seed, 20%
 of the users held out entirely, the model and the grid's statistics fitted on the other 80%),
 with the profile found by scrolling instead of taken in time order:
 
 - a simulated person chooses genres (``--genres top3``: the three genres they rated most, ties
-  by name; ``none``: every genre) and scrolls the grid page by page (24 a page), rating the
+  by name; ``none``: every genre) and reads the grid movie by movie (pages of 24), rating the
   first five movies shown that they rated in the data, with their real stars;
+- the adaptive grids change after each rating exactly as the worker serves them
+  (:class:`recommender.onboarding.GridWalk`: the places read so far stay, the rest is chosen
+  from the movies rated so far), so the next movies a simulated person meets depend on what
+  they rated; the static grids never change;
 - the model recommends 24 movies from those five ratings; NDCG@24 (binary, 4+ stars relevant,
   :func:`recommender.evaluation.ranking_metrics`) against ``--target rest`` (their other
   ratings — the issue's protocol) or ``--target fixed`` (half of each person's ratings, drawn
   once per person and seed, is the target for every grid and never shown; the grid can only
-  find the other half — so every grid is scored against the same movies);
+  find the other half — so every grid is scored against the same movies); ``both`` runs the
+  two one after the other;
 - "scrolled" = movies shown before the fifth rating that the person did not rate; "pages" =
   pages of 24 opened until the fifth rating (1 = found all five on the first page).
 
 Only people with at least five findable movies and at least one relevant target movie whatever
 five they rate are simulated (the same people for every grid order). Prints a Markdown table
-(NDCG@24 mean ± sd over seeds; scrolled median and mean over people and seeds; ratios to today's
-popular-first grid) and writes ``onboarding.md``, ``onboarding.json`` and ``onboarding.png``
-to ``--out-dir`` (default ``ARTIFACTS_DIR/eval``).
+per protocol (NDCG@24 mean ± sd over seeds; scrolled median and mean over people and seeds;
+ratios to today's popular-first grid) and writes ``onboarding.md``, ``onboarding.json`` and
+``onboarding.png`` (one panel per protocol) to ``--out-dir`` (default ``ARTIFACTS_DIR/eval``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from tqdm import tqdm
 
 from recommender import settings
@@ -47,54 +53,83 @@ from recommender.catalog import Catalog, count_ratings
 from recommender.evaluation import new_user_split, ranking_metrics
 from recommender.models import make_model
 from recommender.movielens import load_movielens
-from recommender.onboarding import FirstGrid, rating_entropy
+from recommender.onboarding import FirstGrid, GridWalk, raters_matrix, rating_entropy
 
 K = 24
 PAGE_SIZE = 24
 GIVEN = 5
 TODAY = "popular first (today)"
-SERVED = "log-pop × entropy, genres take turns (served)"
+STATIC = "log-pop × entropy, genres take turns (static)"
+FAMILIAR = "adaptive, likely known × teaches (no lift)"
+SERVED = "adaptive, likely known × lift × teaches (served)"
 
-Pager = Callable[[list[str], int], np.ndarray]
-"""``pager(genres, page)``: the movie ids of one page of a grid (empty past the end)."""
+
+class StaticWalk:
+    """A grid that does not change while the person rates: ``ids`` is the whole order."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+
+    def rate(self, movie_id: int, shown: int) -> None:
+        """Nothing changes."""
 
 
-def grid_orders(catalog: Catalog, entropy: np.ndarray) -> dict[str, Pager]:
-    """Today's grid and the candidate orders, each as a :data:`Pager` over ``catalog``."""
+class AdaptiveWalk:
+    """The adaptive grid (:class:`recommender.onboarding.GridWalk`) as movie ids."""
 
-    def first_grid(**options) -> Pager:
+    def __init__(self, walk: GridWalk) -> None:
+        self.walk = walk
+        self.ids = walk.grid.catalog.ids[walk.order]
+
+    def rate(self, movie_id: int, shown: int) -> None:
+        """Tell the grid the person rated ``movie_id`` having seen ``shown`` places."""
+        self.walk.rate(movie_id, shown)
+        self.ids = self.walk.grid.catalog.ids[self.walk.order]
+
+
+Start = Callable[[list[str]], "StaticWalk | AdaptiveWalk"]
+"""``start(genres)``: a fresh grid of the chosen genres, before any rating."""
+
+
+def grid_orders(
+    catalog: Catalog, entropy: np.ndarray, raters: sparse.csr_matrix
+) -> dict[str, Start]:
+    """Today's grid and the candidate orders, each as a :data:`Start` over ``catalog``
+    (``entropy`` and ``raters`` as for :class:`~recommender.onboarding.FirstGrid`)."""
+
+    def static(**options) -> Start:
         grid = FirstGrid(catalog, entropy, **options)
-        return lambda genres, page: grid.page(genres, page, PAGE_SIZE)[0]
+        return lambda genres: StaticWalk(catalog.ids[grid.order(genres)])
+
+    def adaptive(**options) -> Start:
+        grid = FirstGrid(catalog, entropy, raters=raters, **options)
+        return lambda genres: AdaptiveWalk(grid.walk(genres))
 
     return {
-        TODAY: lambda genres, page: catalog.browse(genres, None, page, PAGE_SIZE)[0],
-        "pop × entropy": first_grid(score="pop_entropy", spread=False),
-        "log-pop × entropy": first_grid(spread=False),
-        SERVED: first_grid(),
+        TODAY: lambda genres: StaticWalk(catalog.browse(genres, None, 1, len(catalog))[0]),
+        STATIC: static(),
+        FAMILIAR: adaptive(lift=0.0),
+        SERVED: adaptive(),
     }
 
 
-def scroll(pager: Pager, genres: list[str], known: set[int], given: int = GIVEN) -> tuple:
-    """Scroll ``pager`` page by page until ``given`` movies of ``known`` are found.
+def scroll(grid, known: set[int], given: int = GIVEN) -> tuple[list[int], int]:
+    """Read ``grid`` (a :class:`StaticWalk` or :class:`AdaptiveWalk`) place by place, rating
+    every movie of ``known`` met (the grid may change after each rating), until ``given``
+    are found.
 
-    Output: ``(found ids in grid order, scrolled)`` — scrolled counts the movies shown before
+    Output: ``(found ids in the order read, scrolled)`` — scrolled counts the movies shown before
     the last one found that are not in ``known``; fewer than ``given`` found when the grid
     ends first."""
     found: list[int] = []
-    shown = 0
-    page = 1
-    while len(found) < given:
-        ids = pager(genres, page)
-        if not len(ids):
-            break
-        for movie_id in ids.tolist():
-            shown += 1
-            if movie_id in known:
-                found.append(movie_id)
-                if len(found) == given:
-                    break
-        page += 1
-    return found, shown - len(found)
+    place = 0
+    while len(found) < given and place < len(grid.ids):
+        movie_id = int(grid.ids[place])
+        place += 1
+        if movie_id in known:
+            found.append(movie_id)
+            grid.rate(movie_id, place)
+    return found, place - len(found)
 
 
 def chosen_genres(user_ratings: pd.DataFrame, genres_of: dict[int, list[str]], mode: str) -> list:
@@ -134,16 +169,18 @@ def simulate(
     for seed in seeds:
         train, held_out = new_user_split(ratings, 0.2, seed)
         catalog = Catalog(movies, count_ratings(train["movieId"].to_numpy(), movie_ids))
-        orders = grid_orders(catalog, rating_entropy(train, catalog.ids))
+        orders = grid_orders(
+            catalog, rating_entropy(train, catalog.ids), raters_matrix(train, catalog.ids)
+        )
         model = make_model(model_name).fit(train, movies)
         people = _people(held_out, target, seed, max_users)
-        for name, pager in orders.items():
+        for name, start in orders.items():
             outcome = outcomes.setdefault(name, Outcome())
             scores = []
             for shown, hidden in tqdm(people, desc=f"{name} seed {seed}", disable=not progress):
                 picks = chosen_genres(pd.concat([shown, hidden]), genres_of, genres)
                 stars = dict(zip(shown["movieId"].astype(int), shown["rating"], strict=True))
-                found, scrolled = scroll(pager, picks, set(stars))
+                found, scrolled = scroll(start(picks), set(stars))
                 if len(found) < GIVEN:
                     continue
                 profile = {m: float(stars[m]) for m in found}
@@ -226,37 +263,60 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: list[dict], path: Path, title: str) -> None:
-    """NDCG@24 against mean movies scrolled, one point per grid order (PNG), with the issue's
-    target (≥ 1.15 × today's NDCG at ≤ 1.5 × today's scrolling) shaded."""
+def plot(panels: dict[str, list[dict]], path: Path, title: str) -> None:
+    """One panel per protocol (``{target: summary rows}``): NDCG@24 × today's against movies
+    scrolled × today's, the mean (filled) and the median (hollow) of each grid order, with the
+    issue's target (≥ 1.15 × today's NDCG at ≤ 1.5 × today's scrolling) shaded (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    today = rows[0]
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.axhspan(1.15 * today["ndcg_mean"], 1.0, color="tab:green", alpha=0.08, zorder=0)
-    ax.axvspan(1.5 * today["scrolled_mean"], 1e9, color="tab:red", alpha=0.08, zorder=0)
-    for r in rows:
-        ax.errorbar(
-            r["scrolled_mean"],
-            r["ndcg_mean"],
-            yerr=r["ndcg_sd"],
-            fmt="o",
-            capsize=3,
-            label=f"{r['grid']}: ×{r['ndcg_ratio']:.2f} NDCG, ×{r['scrolled_ratio']:.2f} scrolled",
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 6.0), squeeze=False)
+    for ax, (target, rows) in zip(axes[0], panels.items(), strict=True):
+        ax.axhspan(1.15, 2.0, color="tab:green", alpha=0.08, zorder=0)
+        ax.axvspan(1.5, 9.0, color="tab:red", alpha=0.08, zorder=0)
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.axvline(1.0, color="grey", lw=0.8)
+        for i, r in enumerate(rows):
+            colour = f"C{i}"
+            base = r["ndcg_mean"] / r["ndcg_ratio"] if r["ndcg_ratio"] else 1.0
+            ax.errorbar(
+                r["scrolled_ratio"],
+                r["ndcg_ratio"],
+                yerr=r["ndcg_sd"] / base,
+                fmt="o",
+                color=colour,
+                capsize=3,
+                label=(
+                    f"{r['grid']}: NDCG ×{r['ndcg_ratio']:.2f}, scrolled ×"
+                    f"{r['scrolled_ratio']:.2f} mean / ×{r['scrolled_median_ratio']:.2f} median"
+                ),
+            )
+            ax.plot(
+                r["scrolled_median_ratio"], r["ndcg_ratio"], "o", mfc="none", color=colour, ms=9
+            )
+            ax.plot(
+                [r["scrolled_ratio"], r["scrolled_median_ratio"]],
+                [r["ndcg_ratio"]] * 2,
+                color=colour,
+                lw=0.8,
+                ls=":",
+            )
+        ratios = [r["ndcg_ratio"] for r in rows]
+        ax.set_ylim(min(0.85, min(ratios) - 0.05), max(1.3, max(ratios) + 0.1))
+        ax.set_xlim(0.5, 3.0)
+        ax.set_xlabel("movies scrolled past before the fifth rating, × today's (● mean, ○ median)")
+        ax.set_ylabel("NDCG@24 after five ratings, × today's (± sd over seeds)")
+        protocol = (
+            "the issue's: target = their other ratings"
+            if target == "rest"
+            else ("fixed: target = a fixed half of their ratings")
         )
-    ndcgs = [r["ndcg_mean"] for r in rows]
-    ax.set_ylim(0.8 * min(ndcgs), 1.25 * max(ndcgs))
-    ax.set_xlim(0.0, 1.7 * today["scrolled_mean"])
-    ax.set_xlabel("movies scrolled past before the fifth rating (mean over people)")
-    ax.set_ylabel("NDCG@24 after five ratings (± sd over seeds)")
-    ax.set_title(
-        f"{title}\ngreen: ≥ 1.15 × today's NDCG; red: > 1.5 × today's scrolling", fontsize=9
-    )
-    ax.legend(fontsize=7, loc="lower left")
-    ax.grid(alpha=0.3)
+        ax.set_title(f"{protocol}\ngreen: ≥ 1.15 × NDCG; red: > 1.5 × scrolling", fontsize=9)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -267,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--max-users", type=int, default=None, help="people per seed (all)")
     parser.add_argument("--genres", choices=("top3", "none"), default="top3")
-    parser.add_argument("--target", choices=("rest", "fixed"), default="rest")
+    parser.add_argument("--target", choices=("rest", "fixed", "both"), default="both")
     parser.add_argument("--model", default="pearson", help="registry model (default pearson)")
     parser.add_argument("--ratings", type=Path, default=None, help="dataset folder")
     parser.add_argument("--out-dir", type=Path, default=None, help="default ARTIFACTS_DIR/eval")
@@ -276,29 +336,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seeds < 1 or (args.max_users is not None and args.max_users < 1):
         parser.error("--seeds and --max-users must be at least 1")
     ml = load_movielens(args.ratings or settings.movielens_dir())
-    started = time.perf_counter()
-    outcomes = simulate(
-        ml.ratings,
-        ml.movies,
-        seeds=range(args.seeds),
-        genres=args.genres,
-        target=args.target,
-        model_name=args.model,
-        max_users=args.max_users,
-        progress=not args.quiet,
-    )
-    rows = summary(outcomes)
-    title = (
-        f"{ml.name}, model {args.model}, genres {args.genres}, target {args.target}, "
-        f"{args.seeds} seeds"
-    )
-    table = format_table(rows)
-    print(f"{title} ({time.perf_counter() - started:.0f}s)\n\n{table}")
+    targets = ("rest", "fixed") if args.target == "both" else (args.target,)
+    title = f"{ml.name}, model {args.model}, genres {args.genres}, {args.seeds} seeds"
+    panels: dict[str, list[dict]] = {}
+    text = [title]
+    for target in targets:
+        started = time.perf_counter()
+        outcomes = simulate(
+            ml.ratings,
+            ml.movies,
+            seeds=range(args.seeds),
+            genres=args.genres,
+            target=target,
+            model_name=args.model,
+            max_users=args.max_users,
+            progress=not args.quiet,
+        )
+        panels[target] = summary(outcomes)
+        seconds = time.perf_counter() - started
+        text.append(f"target {target} ({seconds:.0f}s)\n\n{format_table(panels[target])}")
+        print(f"{title}, {text[-1]}\n", flush=True)
     out_dir = args.out_dir or settings.artifacts_dir() / "eval"
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "onboarding.md").write_text(f"{title}\n\n{table}\n")
-    (out_dir / "onboarding.json").write_text(json.dumps({"title": title, "rows": rows}, indent=2))
-    plot(rows, out_dir / "onboarding.png", title)
+    (out_dir / "onboarding.md").write_text("\n\n".join(text) + "\n")
+    (out_dir / "onboarding.json").write_text(
+        json.dumps({"title": title, "targets": panels}, indent=2)
+    )
+    plot(panels, out_dir / "onboarding.png", title)
     return 0
 
 

@@ -1,4 +1,10 @@
-"""Rate movies: 24 cards at a time from the chosen genres, a title search and "show more"."""
+"""Rate movies: 24 cards at a time from the chosen genres, a title search and "show more".
+
+A newcomer's grid (order ``onboarding``) adapts as they rate: after each rating the app asks
+the worker for the grid again (same length, ``shown`` = its length), keeps every card up to
+the last one the person rated (or cleared) where it is, and shows the worker's new choices
+after it (:class:`recommender.onboarding.GridWalk`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from app.session import (
     client,
     known_rating,
     open_details,
+    ratings_version,
     remember,
     safe_callback,
     save_rating,
@@ -29,7 +36,34 @@ def _first_page(query: str) -> dict[str, Any]:
         "next_page": page.get("next_page"),
         "total": page.get("total", len(page["items"])),
         "order": page.get("order"),
+        "version": ratings_version(),
     }
+
+
+def _adapts(grid: dict[str, Any], query: str) -> bool:
+    return not query and grid.get("order") == "onboarding"
+
+
+def _refill(grid: dict[str, Any]) -> None:
+    """After a rating: keep the cards up to the last one rated (or cleared) in this session,
+    and fill the rest of the grid's length with the worker's adapted order."""
+    items = grid["items"]
+    touched = st.session_state.get("ratings", {})
+    last = max(
+        (i for i, m in enumerate(items) if int(m["id"]) in touched or m.get("my_rating")),
+        default=-1,
+    )
+    kept = items[: last + 1]
+    seen = {m["id"] for m in kept}
+    fresh: list[dict[str, Any]] = []
+    for number in range(1, -(-len(items) // PAGE_SIZE) + 1):
+        page = client().movies(
+            page=number, page_size=PAGE_SIZE, order="onboarding", shown=len(items)
+        )
+        fresh.extend(m for m in page["items"] if m["id"] not in seen)
+        grid["next_page"] = page.get("next_page")
+    grid["items"] = kept + fresh[: len(items) - len(kept)]
+    grid["version"] = ratings_version()
 
 
 @safe_callback
@@ -40,7 +74,11 @@ def _show_more() -> None:
         return
     key, grid = slot
     page = client().movies(
-        query=key[0], page=grid["next_page"], page_size=PAGE_SIZE, order=grid.get("order")
+        query=key[0],
+        page=grid["next_page"],
+        page_size=PAGE_SIZE,
+        order=grid.get("order"),
+        shown=len(grid["items"]) if _adapts(grid, key[0]) else None,
     )
     seen = {m["id"] for m in grid["items"]}
     grid["items"].extend(m for m in page["items"] if m["id"] not in seen)
@@ -55,6 +93,8 @@ def render(me: dict[str, Any]) -> None:
     query = _query()
     genres = me.get("genres") or []
     grid = remember("grid", (query, tuple(genres)), lambda: _first_page(query))
+    if _adapts(grid, query) and grid.get("version") != ratings_version():
+        _refill(grid)
     if query:
         st.caption(f"{grid['total']} movies match “{query}”.")
     elif grid.get("order") == "onboarding":
@@ -62,6 +102,7 @@ def render(me: dict[str, Any]) -> None:
             "Well-known movies people disagree about"
             + (" in your genres: " + ", ".join(genres) if genres else "")
             + ". Rate five you have seen: they tell us most about your taste."
+            + " After each rating, the movies below it follow what you rated."
         )
     elif genres:
         st.caption("Popular movies in your genres: " + ", ".join(genres) + ".")

@@ -240,7 +240,14 @@ def journey_to_recommendations(
     expect(page.locator(STARS)).to_have_count(24, timeout=WAIT_MS)
     expect(page.locator(".mr-placeholder")).to_have_count(24)
     assert page.locator(".mr-poster-img").count() > 0  # poster layers exist (and fail here)
+    before = page.locator(".mr-title").all_inner_texts()
     click_star(page, 0, "5★", "Rated 1 of 5", timings)
+    # The newcomer's grid adapts: the rated card stays first, the cards after it are chosen
+    # again from that rating (the same 24 places).
+    settle(page)
+    after = page.locator(".mr-title").all_inner_texts()
+    assert len(after) == len(before) == 24 and after[0] == before[0] and after[1:] != before[1:]
+    save_shot(page, "rate-grid-adapted")
     click_star(page, 1, "4.5★", "Rated 2 of 5", timings)
     expect(page.get_by_text("✓ Saved: 4.5★")).to_be_visible()
     # Toasts sit at the bottom: they cover neither the title nor Log out.

@@ -81,24 +81,37 @@ def test_full_journey(app: AppTest, live_worker):
     ).json()
     assert sorted(me["genres"]) == sorted(GENRES)
 
-    # Rate: 24 cards, rate three on page one, "show more", rate two on page two.
+    # Rate: 24 cards, rate three on page one, "show more", rate two on page two. The grid
+    # adapts: after each rating the cards up to it stay and the ones after it are chosen
+    # again from what was rated, so each rating reads the grid as it is then.
     assert len(sliders(at, "rate")) == 24
     assert "Rated 0 of 5" in texts(at)
-    page_one = sliders(at, "rate")
-    for slider, stars in zip(page_one[:3], [5.0, 4.5, 2.0], strict=True):
-        at.radio(key=slider.key).set_value(stars).run()
+    rated_keys = []
+
+    def rate(index: int, stars: float) -> list[str]:
+        before = [s.key for s in sliders(at, "rate")]
+        at.radio(key=before[index]).set_value(stars).run()
         assert not at.exception, at.exception
+        rated_keys.append(before[index])
+        after = [s.key for s in sliders(at, "rate")]
+        assert len(after) == len(before) and after[: index + 1] == before[: index + 1]
+        return before
+
+    first = rate(0, 5.0)
+    assert [s.key for s in sliders(at, "rate")][1:] != first[1:]  # the rest was chosen again
+    rate(1, 4.5)
+    rate(2, 2.0)
     assert "Rated 3 of 5" in texts(at)
     assert "Saved: 4.5★" in texts(at)
     button(at, "Show more movies").click().run()
     grid = sliders(at, "rate")
     assert len(grid) == 48
     assert len({s.key for s in grid}) == 48  # page two brought new movies
-    for slider in grid[24:26]:
-        at.radio(key=slider.key).set_value(4.0).run()
-        assert not at.exception, at.exception
+    rate(24, 4.0)
+    rate(25, 4.0)
     assert "recommendations are ready" in texts(at)
-    rated_ids = {int(s.key.split(":")[1]) for s in page_one[:3] + grid[24:26]}
+    assert len(set(rated_keys)) == 5
+    rated_ids = {int(key.split(":")[1]) for key in rated_keys}
     me = requests.get(
         f"{live_worker}/api/v1/me", timeout=30, headers={"Authorization": f"Bearer {token}"}
     ).json()
@@ -111,7 +124,7 @@ def test_full_journey(app: AppTest, live_worker):
     auth = {"Authorization": f"Bearer {token}"}
 
     def page_three(order: str) -> list[int]:
-        url = f"{live_worker}/api/v1/movies?page=3&order={order}"
+        url = f"{live_worker}/api/v1/movies?page=3&order={order}&shown=48"
         return [m["id"] for m in requests.get(url, headers=auth, timeout=30).json()["items"]]
 
     assert third == page_three("onboarding") != page_three("popular")

@@ -33,11 +33,20 @@ def test_journey_from_signup_to_recommendations_and_logout(worker_client, worker
     assert set(first) >= {"id", "title", "year", "genres", "poster_url", "overview", "my_rating"}
     assert first["my_rating"] is None
 
-    # four ratings are not enough
+    # four ratings are not enough; each rates the movie after the last one rated, in the grid
+    # as it is then (the onboarding grid adapts after each rating, as the app shows it)
     stars = [5.0, 4.5, 4.0, 3.5, 2.0]
-    for movie_id, rating in zip(ids1[:4], stars, strict=False):
+    rated_ids: list[int] = []
+
+    def next_movie() -> int:
+        grid = client.get(f"{API}/movies?order=onboarding&shown=24", headers=headers)
+        ids = [m["id"] for m in grid.get_json()["items"]]
+        return ids[ids.index(rated_ids[-1]) + 1] if rated_ids else ids[0]
+
+    for rating in stars[:4]:
+        rated_ids.append(next_movie())
         answer = client.put(
-            f"{API}/me/ratings/{movie_id}", json={"rating": rating}, headers=headers
+            f"{API}/me/ratings/{rated_ids[-1]}", json={"rating": rating}, headers=headers
         )
         assert answer.status_code == 200 and answer.get_json()["rating"] == rating
     refused = client.get(f"{API}/me/recommendations", headers=headers)
@@ -46,14 +55,16 @@ def test_journey_from_signup_to_recommendations_and_logout(worker_client, worker
     assert error["code"] == "not_enough_ratings" and error["fields"]["ratings_needed"] == 1
     assert "1 more movie" in error["message"]
 
-    done = client.put(f"{API}/me/ratings/{ids1[4]}", json={"rating": 2.0}, headers=headers)
+    rated_ids.append(next_movie())
+    done = client.put(f"{API}/me/ratings/{rated_ids[4]}", json={"rating": 2.0}, headers=headers)
     assert done.get_json()["rating_count"] == 5
     grid = client.get(f"{API}/movies?order=onboarding", headers=headers).get_json()["items"]
     assert [m["my_rating"] for m in grid[:5]] == stars
+    assert [m["id"] for m in grid[:5]] == rated_ids and rated_ids[0] == ids1[0]
 
     recs = client.get(f"{API}/me/recommendations", headers=headers).get_json()
     assert len(recs["items"]) == 24 and recs["next_page"] == 2 and recs["model"] == "pearson"
-    rated = set(ids1[:5])
+    rated = set(rated_ids)
     for item in recs["items"]:
         assert item["movie"]["id"] not in rated and item["movie"]["my_rating"] is None
         assert 0 <= item["match"] <= 100 and 0.5 <= item["predicted_rating"] <= 5
@@ -68,14 +79,14 @@ def test_journey_from_signup_to_recommendations_and_logout(worker_client, worker
     assert not page1_ids & {i["movie"]["id"] for i in more["items"]}
 
     # changing a rating recomputes the list
-    client.put(f"{API}/me/ratings/{ids1[4]}", json={"rating": 5.0}, headers=headers)
+    client.put(f"{API}/me/ratings/{rated_ids[4]}", json={"rating": 5.0}, headers=headers)
     fresh = client.get(f"{API}/me/recommendations", headers=headers).get_json()
     assert fresh["cached"] is False
     assert fresh["ratings_version"] == recs["ratings_version"] + 1
     assert fresh["computed_at"] != recs["computed_at"]
 
     mine = client.get(f"{API}/me/ratings", headers=headers).get_json()
-    assert mine["total"] == 5 and mine["items"][0]["movie"]["id"] == ids1[4]  # newest first
+    assert mine["total"] == 5 and mine["items"][0]["movie"]["id"] == rated_ids[4]  # newest first
     assert mine["items"][0]["rating"] == 5.0
 
     assert client.post(f"{API}/auth/logout", headers=headers).status_code == 204

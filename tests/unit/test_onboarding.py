@@ -11,7 +11,7 @@ import pytest
 
 from recommender.catalog import Catalog, count_ratings
 from recommender.movielens import load_movielens
-from recommender.onboarding import FirstGrid, rating_entropy
+from recommender.onboarding import FirstGrid, raters_matrix, rating_entropy
 
 CHOSEN = ["Horror", "Comedy", "Drama"]
 
@@ -98,3 +98,86 @@ def test_genres_take_turns_on_a_toy_catalogue():
         grid.page(["Drama"], 0, 24)
     with pytest.raises(ValueError, match="entropy"):
         FirstGrid(catalog, np.zeros(3))
+
+
+def _toy_adaptive():
+    """Six recognisable Drama movies; people 0-2 rated movies 1, 2 and 3, people 3-5 rated
+    movies 4, 5 and 6 (two tastes that never meet); the static order mixes them."""
+    movies = pd.DataFrame(
+        {
+            "movieId": [1, 2, 3, 4, 5, 6],
+            "title": [f"Movie {i}" for i in range(1, 7)],
+            "year": [2000] * 6,
+            "genres": [["Drama"]] * 6,
+        }
+    )
+    people = [0, 1, 2] * 3 + [3, 4, 5] * 3
+    seen = [1] * 3 + [2] * 3 + [3] * 3 + [4] * 3 + [5] * 3 + [6] * 3
+    ratings = pd.DataFrame({"userId": people, "movieId": seen, "rating": [4.0] * 18})
+    catalog = Catalog(movies, count_ratings(ratings["movieId"].to_numpy(), movies["movieId"]))
+    raters = raters_matrix(ratings, catalog.ids)
+    entropy = np.array([3.0, 2.8, 2.6, 2.9, 2.7, 2.5])  # static order 1, 4, 2, 5, 3, 6
+    return catalog, FirstGrid(catalog, entropy, raters=raters)
+
+
+def test_raters_and_familiarity_say_who_rated_what_together():
+    catalog, grid = _toy_adaptive()
+    raters = raters_matrix(
+        pd.DataFrame({"userId": [7, 7, 9, 9], "movieId": [1, 1, 2, 99], "rating": [1, 2, 3, 4]}),
+        catalog.ids,
+    )
+    # rows are movies, columns people; a repeated rating counts once, unknown movies drop
+    assert raters.shape == (6, 2) and raters.toarray()[:2].tolist() == [[1, 0], [0, 1]]
+    assert raters.sum() == 2
+    # everyone who rated movie 4 also rated 5 and 6, nobody rated 1-3: a share in [0, 1]
+    np.testing.assert_allclose(grid.familiarity([3]), [0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(grid.familiarity([0, 3]), [0.5] * 6)  # the mean of the two
+    assert not FirstGrid(catalog, np.ones(6)).familiarity([0]).any()  # no raters: nothing
+
+
+def test_after_a_rating_the_seen_places_stay_and_the_rest_follows_the_taste():
+    catalog, grid = _toy_adaptive()
+    walk = grid.walk(["Drama"])
+    assert catalog.ids[walk.order].tolist() == [1, 4, 2, 5, 3, 6]  # nothing rated: static
+    walk.rate(5, shown=6)  # rated movie 5, fourth place, having seen all six
+    # places 1-4 stay; 6 (everyone who rated 5 rated 6) comes before 3 (nobody did)
+    assert walk.kept == 4 and catalog.ids[walk.order].tolist() == [1, 4, 2, 5, 6, 3]
+    walk = grid.walk(["Drama"])
+    walk.rate(1, shown=1)  # the first movie: 2 and 3 (same taste) move up
+    assert walk.kept == 1 and catalog.ids[walk.order].tolist() == [1, 2, 3, 4, 5, 6]
+    walk.rate(6, shown=1)  # rated elsewhere (a title search): nothing more kept, it goes last
+    assert walk.kept == 1 and catalog.ids[walk.order].tolist() == [1, 4, 2, 5, 3, 6]
+    walk.rate(42, shown=6)  # an unknown movie changes nothing
+    assert catalog.ids[walk.order].tolist() == [1, 4, 2, 5, 3, 6]
+    # the grid replays the same ratings to the same order, page by page
+    assert grid.order(["Drama"], rated=[1, 6, 42], shown=1).tolist() == walk.order.tolist()
+    assert grid.page(["Drama"], 1, 4, rated=[1], shown=1)[0].tolist() == [1, 2, 3, 4]
+    assert grid.page(["Drama"], 2, 4, rated=[1], shown=1)[0].tolist() == [5, 6]
+    with pytest.raises(ValueError, match="familiarity"):
+        FirstGrid(catalog, np.ones(6), familiarity=-1.0)
+
+
+def test_the_adaptive_grid_shows_movies_a_person_likely_knows_and_keeps_every_movie(small):
+    ml, catalog, grid = small
+    static = grid.order(CHOSEN)
+    # a newcomer rates the third movie, then the seventh of the grid as it is then
+    first = int(catalog.ids[static[2]])
+    after_one = grid.order(CHOSEN, rated=[first], shown=24)
+    assert after_one[:3].tolist() == static[:3].tolist()  # seen up to the rating: kept
+    assert after_one[3:24].tolist() != static[3:24].tolist()
+    rated = [first, int(catalog.ids[after_one[6]])]
+    adapted = grid.order(CHOSEN, rated=rated, shown=24)
+    assert adapted[:7].tolist() == after_one[:7].tolist()
+    assert sorted(adapted.tolist()) == sorted(static.tolist())  # the same movies, once each
+    following = adapted[7:24]
+    assert (catalog.rating_counts[following] >= grid.min_ratings).all()  # still recognisable
+    for genre in CHOSEN:  # the genres still take turns
+        assert catalog.genre_mask([genre])[following].sum() >= 4, genre
+    # people who rated those two rated the new choices more often than the static ones, and
+    # more often than everybody did (lift): movies of this person's taste
+    know = grid.familiarity(catalog.positions(rated))
+    everybody = np.maximum(catalog.rating_counts, 1) / ml.ratings["userId"].nunique()
+    fit = know * know / everybody  # familiarity x lift
+    assert know[following].mean() > know[static[7:24]].mean()
+    assert fit[following].mean() > fit[static[7:24]].mean()
+    assert set(following.tolist()) != set(static[7:24].tolist())

@@ -8,6 +8,12 @@ newcomer's order (:mod:`recommender.onboarding`: movies whose ratings teach the 
 still recognisable, their genres taking turns); everybody else, anonymous browsing and every
 title search get today's most-rated first. The answer says which order it used; the app sends
 it back for "show more", so a grid keeps its order while the person rates their fifth movie.
+
+The onboarding grid adapts to what a signed-in person rated (their first ratings, oldest
+first, replayed through :class:`recommender.onboarding.GridWalk`): the places they have seen
+(``shown``, the app's grid length; default everything up to the page asked for) stay up to the
+last one they rated, the rest is chosen from their ratings. Nothing is stored for it: the same
+ratings and ``shown`` give the same grid on every worker process.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from api import answers, inputs
+from recommender.onboarding import MAX_REPLAYED
 from worker import auth
 from worker.endpoint import endpoint
 from worker.routes import API, models, movie_json, require_movie, store
@@ -44,13 +51,24 @@ def browse(query: inputs.BrowseMovies):
         genres = []
     order = "popular" if query.q is not None else query.order or _default_order(user)
     if order == "onboarding":
-        ids, total = models().first_grid().page(genres, page, size)
+        rated = _first_rated(user.id) if user else []
+        grid = models().first_grid()
+        ids, total = grid.page(genres, page, size, rated=rated, shown=query.shown)
     else:
         ids, total = models().catalog.browse(genres, query.q, page, size)
     ids = [int(i) for i in ids]
     mine = store().ratings_of(user.id, ids) if user else {}
     items = [movie_json(i, mine.get(i)) for i in ids]
     return {"items": items, **answers.Page.of(total, page, size), "order": order}
+
+
+def _first_rated(user_id: str) -> list[int]:
+    """The person's first ``MAX_REPLAYED`` rated movies, oldest first: what their adaptive
+    grid is chosen from (:meth:`recommender.onboarding.FirstGrid.order`)."""
+    rows, total = store().ratings_page(user_id, 0, MAX_REPLAYED)
+    if total > MAX_REPLAYED:
+        rows, _ = store().ratings_page(user_id, total - MAX_REPLAYED, MAX_REPLAYED)
+    return [movie_id for movie_id, _, _ in reversed(rows)]
 
 
 def _default_order(user) -> str:

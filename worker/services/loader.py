@@ -108,7 +108,9 @@ class ModelLoader:
 
     def first_grid(self, catalog: Any) -> Any:
         """The newcomer's grid order over ``catalog`` (:class:`recommender.onboarding.FirstGrid`,
-        rating entropies from the configured ratings), built once per catalogue (by
+        rating entropies and who rated what from the configured ratings: 8 bytes per rating
+        plus a copy for the well-known movies, about 0.3 GB on ml-25m by that count, not
+        measured), built once per catalogue (by
         :meth:`fitted` and :meth:`blend` before the model is served, else on first use)."""
         from recommender.onboarding import FirstGrid
 
