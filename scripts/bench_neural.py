@@ -274,6 +274,7 @@ def training_run(name: str, ratings, movies, params: dict) -> dict:
         "max_epochs": model.params["epochs"],
         "wall_seconds": wall,
         "val_rmse": model.validation["rmse"],
+        "user_chunk": model.validation["user_chunk"],
         "load_average": os.getloadavg()[0],
     }
 

@@ -34,7 +34,13 @@ from recommender.base import (
     validate_profile,
 )
 from recommender.calibration import StarsCalibrator
-from recommender.neural.data import Features, make_dataset, profile_average, split_validation
+from recommender.neural.data import (
+    Features,
+    make_dataset,
+    profile_average,
+    split_validation,
+    user_chunk_for,
+)
 
 TRAINING_DEFAULTS: dict[str, Any] = {
     "epochs": 40,
@@ -70,6 +76,10 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     # to the user vector (see layers.ImplicitProfile); new users get it from their profile.
     "implicit": False,
     "l2_implicit": 0.1,  # per-rating L2 on the implicit part of the user vector
+    # Ratings of one person kept together in chunks of at most this many in each batch
+    # (``data.make_dataset(user_chunk=...)``); 0: batches of random single ratings; None:
+    # chosen from the data for models with implicit factors (``data.user_chunk_for``).
+    "user_chunk": None,
 }
 
 
@@ -271,7 +281,12 @@ class NeuralRecommender(Recommender):
             self.compile(model, steps_per_epoch=-(-len(train_arrays["rating"]) // batch))
         if is_distributed():
             allow_fit_across_workers(model)
-        train = train_data or make_dataset(train_arrays, batch, shuffle=True, seed=p["seed"])
+        chunk = p["user_chunk"]
+        if chunk is None:  # automatic: only implicit factors make a step cost whole profiles
+            chunk = user_chunk_for(train_arrays["user"], batch) if p["implicit"] else 0
+        train = train_data or make_dataset(
+            train_arrays, batch, shuffle=True, seed=p["seed"], user_chunk=chunk
+        )
         validation = None
         stops = []
         if len(val_arrays["rating"]):
@@ -317,6 +332,7 @@ class NeuralRecommender(Recommender):
                 "best_epoch": best + 1,
                 "epochs_run": len(self.history["val_loss"]),
                 "n_ratings": int(len(errors)),
+                "user_chunk": int(chunk),
             }
         return self
 

@@ -74,3 +74,47 @@ def test_training_batches_reshuffle_every_epoch_from_one_permutation_without_a_b
     np.testing.assert_array_equal(epoch(again), first)
     assert [len(i["user"]) for i, _ in dataset][-1] == n % 64
     assert int(dataset.cardinality()) == -(-n // 64)  # Keras sees the epoch's length
+
+
+def test_chunked_batches_keep_a_persons_ratings_together_and_cover_every_rating_once():
+    """With ``user_chunk`` a batch holds a few people's ratings (each person cut in chunks of
+    at most that many), every rating once an epoch, a new order each epoch, the same orders for
+    the same seed — so a step with implicit factors gathers a few profiles, not hundreds."""
+    from recommender.neural.data import make_dataset
+
+    people, each = 20, 128
+    users = np.repeat(np.arange(people, dtype=np.int32), each)
+    shuffled = np.random.default_rng(0).permutation(len(users))  # rows in no particular order
+    arrays = {
+        "user": users[shuffled],
+        "movie": np.arange(len(users), dtype=np.int32)[shuffled],  # identifies the row
+        "user_avg": np.zeros(len(users), np.float32),
+        "rating": np.zeros(len(users), np.float32),
+    }
+    dataset = make_dataset(arrays, 256, shuffle=True, seed=3, user_chunk=64)
+
+    def epoch():
+        batches = [(i["user"].numpy(), i["movie"].numpy()) for i, _ in dataset]
+        return batches, np.concatenate([m for _, m in batches])
+
+    first_batches, first = epoch()
+    _, second = epoch()
+    assert sorted(first) == sorted(second) == list(range(len(users)))
+    assert (first != second).any()
+    # 256 ratings in chunks of exactly 64: four chunks, so at most four people per batch,
+    # where 256 random ratings of 20 people would hold nearly all 20.
+    assert max(len(np.unique(u)) for u, _ in first_batches) <= 4
+    again = make_dataset(arrays, 256, shuffle=True, seed=3, user_chunk=64)
+    np.testing.assert_array_equal(np.concatenate([i["movie"].numpy() for i, _ in again]), first)
+
+
+def test_implicit_models_chunk_only_when_random_batches_would_gather_many_profiles():
+    """ml-latest-small's shape (few people, long profiles) keeps random batches; many people
+    with a few hundred ratings each (2M/25M shapes) get chunks."""
+    from recommender.neural.data import USER_CHUNK, profile_cost, user_chunk_for
+
+    few_long = np.repeat(np.arange(600), 150)  # ~90k ratings, like ml-latest-small
+    many = np.repeat(np.arange(5_000), 200)  # 1M ratings
+    assert profile_cost(few_long, 8192) < 16 < profile_cost(many, 8192)
+    assert user_chunk_for(few_long, 8192) == 0
+    assert user_chunk_for(many, 8192) == USER_CHUNK
