@@ -62,6 +62,16 @@ _CSS = """
 @media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
 /* Toasts at the bottom, where they cover no title, menu or Log out button. */
 [data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
+/* The page's Undo bar (app.feedback.undo_bar) stays in view at the bottom of the window,
+   wherever the card was; toasts and the page's end move up above it. */
+.st-key-undo_bar_page {position: fixed; bottom: 1rem; left: 50%; transform: translateX(-50%);
+  width: min(44rem, calc(100vw - 2rem)) !important; z-index: 100; background: #fff;
+  box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: .5rem .75rem !important;}
+.st-key-undo_bar_page p {margin: 0;}
+[class*="st-key-undo_bar_"] {flex-wrap: nowrap !important;}
+@media (max-width: 640px) {[class*="st-key-undo_bar_"] p {font-size: .9rem;}}
+body:has(.st-key-undo_bar_page) [data-testid="stToastContainer"] {bottom: 6rem !important;}
+body:has(.st-key-undo_bar_page) [data-testid="stMainBlockContainer"] {padding-bottom: 7rem;}
 /* A chosen genre must be told apart from the others at a glance. */
 button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
   border-color: #0e7a46 !important; color: #fff !important;}
@@ -75,15 +85,6 @@ button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
   .mr-card-body .mr-title {margin-top: 0; height: auto;}
   .mr-card-body .mr-reason {height: auto;}
 }
-/* The details dialog: the poster beside the text, never a whole screen of placeholder. */
-[role="dialog"] .mr-poster {max-width: 240px;}
-@media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
-/* Toasts at the bottom, where they cover no title, menu or Log out button. */
-[data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
-/* A chosen genre must be told apart from the others at a glance. */
-button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
-  border-color: #0e7a46 !important; color: #fff !important;}
-button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
 /* The star control: st.radio "Not seen", 0.5★ .. 5★ (aria-label "Your rating of ...").
    Each half-star choice shows half of a star glyph; choices up to the chosen one are gold,
    hovering previews. The radio circles are hidden; the choice's text stays for screen readers. */

@@ -128,18 +128,20 @@ def card_actions(movie: dict[str, Any], *, key: str, hide_button: bool = True) -
 
 
 def undo_bar(key: str = "page") -> None:
-    """The bar after a "Not interested": which movie left the lists, with Undo; and the
-    toasts of the last action. Drawn at the top of the page and of the details dialog."""
+    """The bar after a "Not interested": which movie left the lists, with Undo and ✕ on the
+    same line (on a phone too); and the toasts of the last action. Drawn by the page (held at
+    the bottom of the window, so it shows wherever the card was: ``.st-key-undo_bar_page`` in
+    :mod:`app.components`) and at the top of the details dialog (``key="details"``)."""
     for message in st.session_state.pop(NOTES, []):
         st.toast(message)
     last = st.session_state.get(HIDDEN)
     if not last:
         return
-    with st.container(border=True):
-        text, undo, close = st.columns([6, 1, 1], vertical_alignment="center")
-        with text:
-            st.markdown(f"**{plain(last['title'])}** will not be recommended to you again.")
-        with undo:
-            st.button(UNDO_LABEL, key=f"undo_hide_{key}", on_click=undo_hide, type="primary")
-        with close:
-            st.button("✕", key=f"undo_close_{key}", on_click=dismiss_undo, help="Dismiss")
+    with st.container(
+        border=True, horizontal=True, vertical_alignment="center", key=f"undo_bar_{key}"
+    ):
+        st.markdown(
+            f"**{plain(last['title'])}** will not be recommended to you again.", width="stretch"
+        )
+        st.button(UNDO_LABEL, key=f"undo_hide_{key}", on_click=undo_hide, type="primary")
+        st.button("✕", key=f"undo_close_{key}", on_click=dismiss_undo, help="Dismiss")
