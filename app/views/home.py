@@ -18,6 +18,7 @@ import streamlit as st
 from app.client import ApiError
 from app.components import card_html, movie_title, plain, sentence
 from app.config import RATINGS_NEEDED
+from app.feedback import card_actions
 from app.session import (
     VIEW_RATE,
     VIEW_RECS,
@@ -35,16 +36,22 @@ _CSS = """
 <style>
 [class*="st-key-strip_"] {flex-wrap: nowrap !important; overflow-x: auto; overflow-y: hidden;
   scroll-snap-type: x proximity; padding-bottom: .5rem; min-width: 0; max-width: 100%;}
-[class*="st-key-rowcard_"] {position: relative; flex: 0 0 auto !important;
-  scroll-snap-align: start;}
-[class*="st-key-rowcard_"] [data-testid="stElementContainer"]:has(button) {position: absolute;
+[class*="st-key-rowcard_"] {flex: 0 0 auto !important; scroll-snap-align: start;}
+[class*="st-key-rowopen_"] {position: relative;}
+[class*="st-key-rowopen_"] [data-testid="stElementContainer"]:has(button) {position: absolute;
   inset: 0; z-index: 2; margin: 0; width: 100% !important;}
-[class*="st-key-rowcard_"] [data-testid="stElementContainer"]:has(button) * {
+[class*="st-key-rowopen_"] [data-testid="stElementContainer"]:has(button) * {
   width: 100% !important; height: 100% !important;}
-[class*="st-key-rowcard_"] button {opacity: 0; cursor: pointer; min-height: 0; padding: 0;}
-[class*="st-key-rowcard_"]:hover .mr-poster,
-[class*="st-key-rowcard_"]:has(button:focus-visible) .mr-poster {
+[class*="st-key-rowopen_"] button {opacity: 0; cursor: pointer; min-height: 0; padding: 0;}
+[class*="st-key-rowopen_"]:hover .mr-poster,
+[class*="st-key-rowopen_"]:has(button:focus-visible) .mr-poster {
   outline: 3px solid #0e7a46; outline-offset: -3px;}
+/* The card's "Want to watch" / "Not interested": compact, one line each, under the text. */
+[class*="st-key-rowacts_"] {gap: .35rem !important;}
+[class*="st-key-rowcard_"] [class*="st-key-rowacts_"] button {min-height: 0;
+  padding: .2rem .4rem;}
+[class*="st-key-rowcard_"] [class*="st-key-rowacts_"] button p {font-size: .82rem;
+  white-space: nowrap;}
 .mr-strip-card {padding-bottom: 1rem;}
 .mr-row-reason {font-size: .85rem; opacity: .75; margin: -.6rem 0 .2rem;}
 /* Cards in a strip stay upright on a phone (elsewhere they turn into a compact line). */
@@ -115,16 +122,19 @@ def _card(item: dict[str, Any]) -> None:
     badge = f"{int(round(match))}% match" if match is not None else None
     reason = html.escape(sentence(item.get("reason")))
     with st.container(key=f"rowcard_{movie_id}", width=CARD_WIDTH, gap=None):
-        st.markdown(
-            f'<div class="mr-strip-card">'
-            f"{card_html(movie, badge=badge, extra=f'<div class=mr-reason>{reason}</div>')}"
-            f"</div>",
-            unsafe_allow_html=True,
-        )
-        st.button(
-            f"Details of {movie_title(movie)}",
-            key=f"rows:{movie_id}",
-            on_click=open_details,
-            args=(movie_id,),
-            kwargs={"why": item},
-        )
+        with st.container(key=f"rowopen_{movie_id}", gap=None):
+            st.markdown(
+                f'<div class="mr-strip-card">'
+                f"{card_html(movie, badge=badge, extra=f'<div class=mr-reason>{reason}</div>')}"
+                f"</div>",
+                unsafe_allow_html=True,
+            )
+            st.button(
+                f"Details of {movie_title(movie)}",
+                key=f"rows:{movie_id}",
+                on_click=open_details,
+                args=(movie_id,),
+                kwargs={"why": item},
+            )
+        with st.container(key=f"rowacts_{movie_id}", gap=None):
+            card_actions(movie, key="rows")
