@@ -60,6 +60,10 @@ _CSS = """
 /* The details dialog: the poster beside the text, never a whole screen of placeholder. */
 [role="dialog"] .mr-poster {max-width: 240px;}
 @media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
+/* A card's buttons (card_buttons): compact, one line each, close together. */
+[class*="st-key-acts_"] {gap: .35rem !important;}
+[class*="st-key-acts_"] button {min-height: 0; padding: .2rem .5rem;}
+[class*="st-key-acts_"] button p {font-size: .85rem; white-space: nowrap;}
 /* Toasts at the bottom, where they cover no title, menu or Log out button. */
 [data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
 /* The page's Undo bar (app.feedback.undo_bar) stays in view at the bottom of the window,
@@ -194,10 +198,12 @@ def movie_card(
     badge: str | None = None,
     extra_html: str = "",
     on_details: Callable[[int], None] | None = None,
+    actions: Callable[[], None] | None = None,
 ) -> None:
     """Draw one movie card: poster (with ``badge``), title and year, one line of genres,
-    ``extra_html`` (recommendations: one short reason), the star control and a
-    "More like this" button that opens the details dialog (overview, "Why?", similar movies).
+    ``extra_html`` (recommendations: one short reason), the star control, a "More like this"
+    button that opens the details dialog (overview, "Why?", similar movies) and ``actions()``
+    (more buttons, e.g. :func:`app.feedback.card_actions`) close under it (:func:`card_buttons`).
 
     Inputs: the contract's movie object, a unique widget ``key`` prefix, the current ``rating``
     (0.5..5 or None) and ``on_rate(movie_id, widget_key, title, rating)`` called as soon as the
@@ -207,14 +213,25 @@ def movie_card(
     """
     st.markdown(card_html(movie, badge=badge, extra=extra_html), unsafe_allow_html=True)
     rating_control(movie, key=key, on_rate=on_rate, rating=rating)
-    if on_details is not None:
-        st.button(
-            "More like this",
-            key=f"{key}:more:{movie['id']}",
-            on_click=on_details,
-            args=(int(movie["id"]),),
-            width="stretch",
-        )
+    if on_details is None and actions is None:
+        return
+    with card_buttons(f"{key}_{movie['id']}"):
+        if on_details is not None:
+            st.button(
+                "More like this",
+                key=f"{key}:more:{movie['id']}",
+                on_click=on_details,
+                args=(int(movie["id"]),),
+                width="stretch",
+            )
+        if actions is not None:
+            actions()
+
+
+def card_buttons(key: str):
+    """The container of a card's buttons (``with card_buttons(key): ...``): compact buttons,
+    one line each, close together (the ``st-key-acts_`` styles), under the card's text."""
+    return st.container(key=f"acts_{key}", gap=None)
 
 
 def sentence(text: Any) -> str:

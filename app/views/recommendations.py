@@ -235,8 +235,8 @@ def _draw(item: dict[str, Any]) -> None:
         badge=badge,
         extra_html=f'<div class="mr-reason">{reason}</div>',
         on_details=lambda movie_id: open_details(movie_id, why=item),
+        actions=lambda: card_actions(movie, key="recs"),
     )
-    card_actions(movie, key="recs")
 
 
 def _locked(message: str) -> None:

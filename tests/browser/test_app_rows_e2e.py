@@ -43,6 +43,16 @@ def card_ids(page) -> list[str]:
     ]
 
 
+def rows_drawn(page) -> None:
+    """Wait until the whole screen of rows is drawn: "Something different", the last row,
+    shows and the app is idle (a phone's page has no "running" indicator to wait for)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("h4", has_text="Something different")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator(STRIP).last.locator(CARD).last).to_be_visible(timeout=WAIT_MS)
+    settle(page)
+
+
 def row_card(page, movie_id: str):
     """The row card of the movie ``movie_id``."""
     return page.locator(f".st-key-rowcard_{movie_id}")
@@ -60,7 +70,7 @@ def test_home_rows_scroll_sideways_and_open_details(served_stack, browser, size,
     browser_log_in(page, served_stack["app"], name, timeout_ms=WAIT_MS)
     expect(page.get_by_text("Top picks for you")).to_be_visible(timeout=WAIT_MS)
     assert page.url.endswith("/for-you")
-    settle(page)
+    rows_drawn(page)
 
     # The rows, each with its reason in its title; a movie appears on one row only.
     headings = page.locator("h4").all_inner_texts()
@@ -147,8 +157,7 @@ def test_row_cards_not_interested_undo_and_want_to_watch_on_a_phone(served_stack
     context = browser.new_context(**PHONE)
     page = context.new_page()
     browser_log_in(page, served_stack["app"], name, timeout_ms=WAIT_MS)
-    expect(page.get_by_text("Top picks for you")).to_be_visible(timeout=WAIT_MS)
-    settle(page)
+    rows_drawn(page)
     before = card_ids(page)
 
     # The third card of the third row: off screen both down and sideways.
@@ -160,7 +169,7 @@ def test_row_cards_not_interested_undo_and_want_to_watch_on_a_phone(served_stack
     expect(undo).to_be_in_viewport(timeout=WAIT_MS)  # the bar shows where the person is
     expect(page.get_by_text(f"{title} will not be recommended to you again.")).to_be_visible()
     expect(row_card(page, movie_id)).to_have_count(0, timeout=WAIT_MS)
-    settle(page)
+    rows_drawn(page)
     assert movie_id not in card_ids(page)  # on no row: the rows were made again without it
     assert page.locator(STRIP).nth(2).locator(CARD).count() >= 4
     save_shot(page, "home-not-interested-phone")
@@ -168,7 +177,7 @@ def test_row_cards_not_interested_undo_and_want_to_watch_on_a_phone(served_stack
     undo.click()
     expect(row_card(page, movie_id)).to_have_count(1, timeout=WAIT_MS)
     expect(page.get_by_role("button", name="Undo", exact=True)).to_have_count(0, timeout=WAIT_MS)
-    settle(page)
+    rows_drawn(page)
     assert card_ids(page) == before
 
     # Want to watch: the card says it is on the watchlist, and the Watchlist view lists it.
