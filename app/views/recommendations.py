@@ -269,9 +269,11 @@ def render(me: dict[str, Any]) -> None:
         _grid(last[1], "recommendations", more=False)
         return
     if needed > 0:
+        # the filters narrow a description's matches before five ratings, not the locked list
         _locked(
             f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
-            "recommendations — or describe what you feel like watching above."
+            "recommendations — or describe what you feel like watching above"
+            + (" (your filters apply to it)." if filters else ".")
         )
         return
     if filters:
