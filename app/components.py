@@ -71,11 +71,12 @@ _CSS = """
 .st-key-undo_bar_page {position: fixed; bottom: 1rem; left: 50%; transform: translateX(-50%);
   width: min(44rem, calc(100vw - 2rem)) !important; z-index: 100; background: #fff;
   box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: .5rem .75rem !important;}
-.st-key-undo_bar_page p {margin: 0;}
 [class*="st-key-undo_bar_"] {flex-wrap: nowrap !important;}
+[class*="st-key-undo_bar_"] p, [class*="st-key-undo_bar_"] [data-testid="stMarkdownContainer"] {
+  margin: 0 !important;}
 @media (max-width: 640px) {[class*="st-key-undo_bar_"] p {font-size: .9rem;}}
-body:has(.st-key-undo_bar_page) [data-testid="stToastContainer"] {bottom: 6rem !important;}
-body:has(.st-key-undo_bar_page) [data-testid="stMainBlockContainer"] {padding-bottom: 7rem;}
+body:has(.st-key-undo_bar_page) [data-testid="stToastContainer"] {bottom: 7.5rem !important;}
+body:has(.st-key-undo_bar_page) [data-testid="stMainBlockContainer"] {padding-bottom: 8rem;}
 /* A chosen genre must be told apart from the others at a glance. */
 button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
   border-color: #0e7a46 !important; color: #fff !important;}
