@@ -167,7 +167,11 @@ def test_row_cards_not_interested_undo_and_want_to_watch_on_a_phone(served_stack
     target.get_by_role("button", name="Not interested", exact=True).click()
     undo = page.get_by_role("button", name="Undo", exact=True)
     expect(undo).to_be_in_viewport(timeout=WAIT_MS)  # the bar shows where the person is
-    expect(page.get_by_text(f"{title} will not be recommended to you again.")).to_be_visible()
+    message = page.get_by_text(f"{title} will not be recommended to you again.")
+    expect(message).to_be_in_viewport()
+    bar, text = page.locator(".st-key-undo_bar_page").bounding_box(), message.bounding_box()
+    assert bar["y"] <= text["y"] and text["y"] + text["height"] <= bar["y"] + bar["height"]
+    assert not overlaps(text, undo.bounding_box())
     expect(row_card(page, movie_id)).to_have_count(0, timeout=WAIT_MS)
     rows_drawn(page)
     assert movie_id not in card_ids(page)  # on no row: the rows were made again without it
