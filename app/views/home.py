@@ -137,4 +137,4 @@ def _card(item: dict[str, Any]) -> None:
                 kwargs={"why": item},
             )
         with card_buttons(f"rows_{movie_id}"):
-            card_actions(movie, key="rows")
+            card_actions(movie, key="rows", hints=False)
