@@ -115,7 +115,8 @@ def _row(index: int, row: dict[str, Any]) -> None:
 
 
 def _card(item: dict[str, Any]) -> None:
-    """A card: poster with the match badge, title, genres and reason; a click opens details."""
+    """A card: poster with the match badge, title, genres and reason (a click on them opens
+    the details), then "Want to watch" and "Not interested"."""
     movie = item["movie"]
     movie_id = int(movie["id"])
     match = item.get("match")
