@@ -69,7 +69,7 @@ _CSS = """
 /* The page's Undo bar (app.feedback.undo_bar) stays in view at the bottom of the window,
    wherever the card was; toasts and the page's end move up above it. */
 .st-key-undo_bar_page {position: fixed; bottom: 1rem; left: 50%; transform: translateX(-50%);
-  width: min(44rem, calc(100vw - 2rem)) !important; z-index: 100; background: #fff;
+  width: min(44rem, calc(100vw - 2rem)) !important; z-index: 100;
   box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: .5rem .75rem !important;}
 [class*="st-key-undo_bar_"] {flex-wrap: nowrap !important;}
 [class*="st-key-undo_bar_"] p, [class*="st-key-undo_bar_"] [data-testid="stMarkdownContainer"] {
@@ -132,9 +132,28 @@ _FILM_ICON = (
 )
 
 
+#: Background of what floats over the page (the Undo bar), by theme type: the page's own
+#: background is not in reach of CSS, and white under a dark theme's light text is unreadable.
+FLOATING_BACKGROUND = {"light": "#ffffff", "dark": "#262521"}
+
+
+def theme_type() -> str:
+    """``"dark"`` or ``"light"``: the theme the browser shows (``st.context.theme``; light
+    when unknown, e.g. on the first run of a session)."""
+    try:
+        kind = st.context.theme.type
+    except Exception:  # noqa: BLE001 - no browser context (AppTest, bare mode)
+        kind = None
+    return kind if kind in FLOATING_BACKGROUND else "light"
+
+
 def inject_css() -> None:
     """Add the card styles to the page (call once per script run, before any card)."""
-    st.markdown(_CSS, unsafe_allow_html=True)
+    floating = FLOATING_BACKGROUND[theme_type()]
+    st.markdown(
+        _CSS.replace("</style>", f".st-key-undo_bar_page {{background: {floating};}}\n</style>"),
+        unsafe_allow_html=True,
+    )
 
 
 def safe_image_url(url: str | None) -> str | None:

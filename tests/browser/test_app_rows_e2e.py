@@ -53,6 +53,12 @@ def rows_drawn(page) -> None:
     settle(page)
 
 
+def luminance(css_color: str) -> float:
+    """Relative luminance 0 (black) .. 1 (white) of a computed ``rgb(...)``/``rgba(...)``."""
+    red, green, blue = (int(v) / 255 for v in re.findall(r"[\d.]+", css_color)[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
 def row_card(page, movie_id: str):
     """The row card of the movie ``movie_id``."""
     return page.locator(f".st-key-rowcard_{movie_id}")
@@ -149,14 +155,14 @@ def test_home_rows_scroll_sideways_and_open_details(served_stack, browser, size,
 
 
 def test_row_cards_not_interested_undo_and_want_to_watch_on_a_phone(served_stack, browser):
-    """On a phone (the tightest screen): a card's "Not interested" takes its movie off every
-    row at once, with an Undo bar in view wherever the card was; Undo brings it back. "Want
-    to watch" turns into "On watchlist", the movie is in the Watchlist view, and the card
-    still says so back on the rows, where a second click takes it off."""
+    """On a phone (the tightest screen), in dark mode: a card's "Not interested" takes its
+    movie off every row at once, with a readable Undo bar in view wherever the card was; Undo
+    brings it back. "Want to watch" turns into "On watchlist", the movie is in the Watchlist
+    view, and the card still says so back on the rows, where a second click takes it off."""
     from playwright.sync_api import expect
 
     name = rated_user(served_stack["worker"], TASTE)
-    context = browser.new_context(**PHONE)
+    context = browser.new_context(**PHONE, color_scheme="dark")
     page = context.new_page()
     browser_log_in(page, served_stack["app"], name, timeout_ms=WAIT_MS)
     rows_drawn(page)
@@ -174,6 +180,11 @@ def test_row_cards_not_interested_undo_and_want_to_watch_on_a_phone(served_stack
     bar, text = page.locator(".st-key-undo_bar_page").bounding_box(), message.bounding_box()
     assert bar["y"] <= text["y"] and text["y"] + text["height"] <= bar["y"] + bar["height"]
     assert not overlaps(text, undo.bounding_box())
+    colours = message.evaluate(
+        "m => [getComputedStyle(m).color, getComputedStyle(m.closest("
+        "'.st-key-undo_bar_page')).backgroundColor]"
+    )
+    assert luminance(colours[0]) > 0.7 and luminance(colours[1]) < 0.3, colours  # dark theme
     expect(row_card(page, movie_id)).to_have_count(0, timeout=WAIT_MS)
     rows_drawn(page)
     assert movie_id not in card_ids(page)  # on no row: the rows were made again without it
