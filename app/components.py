@@ -60,8 +60,23 @@ _CSS = """
 /* The details dialog: the poster beside the text, never a whole screen of placeholder. */
 [role="dialog"] .mr-poster {max-width: 240px;}
 @media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
+/* A card's buttons (card_buttons): compact, one line each, close together. */
+[class*="st-key-acts_"] {gap: .35rem !important;}
+[class*="st-key-acts_"] button {min-height: 0; padding: .2rem .5rem;}
+[class*="st-key-acts_"] button p {font-size: .85rem; white-space: nowrap;}
 /* Toasts at the bottom, where they cover no title, menu or Log out button. */
 [data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
+/* The page's Undo bar (app.feedback.undo_bar) stays in view at the bottom of the window,
+   wherever the card was; toasts and the page's end move up above it. */
+.st-key-undo_bar_page {position: fixed; bottom: 1rem; left: 50%; transform: translateX(-50%);
+  width: min(44rem, calc(100vw - 2rem)) !important; z-index: 100;
+  box-shadow: 0 4px 16px rgba(0,0,0,.18); padding: .5rem .75rem !important;}
+[class*="st-key-undo_bar_"] {flex-wrap: nowrap !important;}
+[class*="st-key-undo_bar_"] p, [class*="st-key-undo_bar_"] [data-testid="stMarkdownContainer"] {
+  margin: 0 !important;}
+@media (max-width: 640px) {[class*="st-key-undo_bar_"] p {font-size: .9rem;}}
+body:has(.st-key-undo_bar_page) [data-testid="stToastContainer"] {bottom: 7.5rem !important;}
+body:has(.st-key-undo_bar_page) [data-testid="stMainBlockContainer"] {padding-bottom: 8rem;}
 /* A chosen genre must be told apart from the others at a glance. */
 button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
   border-color: #0e7a46 !important; color: #fff !important;}
@@ -75,15 +90,6 @@ button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
   .mr-card-body .mr-title {margin-top: 0; height: auto;}
   .mr-card-body .mr-reason {height: auto;}
 }
-/* The details dialog: the poster beside the text, never a whole screen of placeholder. */
-[role="dialog"] .mr-poster {max-width: 240px;}
-@media (max-width: 640px) {[role="dialog"] .mr-poster {max-width: 110px;}}
-/* Toasts at the bottom, where they cover no title, menu or Log out button. */
-[data-testid="stToastContainer"] {top: auto !important; bottom: 1rem !important;}
-/* A chosen genre must be told apart from the others at a glance. */
-button[data-variant="pills"][aria-pressed="true"] {background: #0e7a46 !important;
-  border-color: #0e7a46 !important; color: #fff !important;}
-button[data-variant="pills"][aria-pressed="true"] p::before {content: "✓ ";}
 /* The star control: st.radio "Not seen", 0.5★ .. 5★ (aria-label "Your rating of ...").
    Each half-star choice shows half of a star glyph; choices up to the chosen one are gold,
    hovering previews. The radio circles are hidden; the choice's text stays for screen readers. */
@@ -126,9 +132,28 @@ _FILM_ICON = (
 )
 
 
+#: Background of what floats over the page (the Undo bar), by theme type: the page's own
+#: background is not in reach of CSS, and white under a dark theme's light text is unreadable.
+FLOATING_BACKGROUND = {"light": "#ffffff", "dark": "#262521"}
+
+
+def theme_type() -> str:
+    """``"dark"`` or ``"light"``: the theme the browser shows (``st.context.theme``; light
+    when unknown, e.g. on the first run of a session)."""
+    try:
+        kind = st.context.theme.type
+    except Exception:  # noqa: BLE001 - no browser context (AppTest, bare mode)
+        kind = None
+    return kind if kind in FLOATING_BACKGROUND else "light"
+
+
 def inject_css() -> None:
     """Add the card styles to the page (call once per script run, before any card)."""
-    st.markdown(_CSS, unsafe_allow_html=True)
+    floating = FLOATING_BACKGROUND[theme_type()]
+    st.markdown(
+        _CSS.replace("</style>", f".st-key-undo_bar_page {{background: {floating};}}\n</style>"),
+        unsafe_allow_html=True,
+    )
 
 
 def safe_image_url(url: str | None) -> str | None:
@@ -193,10 +218,12 @@ def movie_card(
     badge: str | None = None,
     extra_html: str = "",
     on_details: Callable[[int], None] | None = None,
+    actions: Callable[[], None] | None = None,
 ) -> None:
     """Draw one movie card: poster (with ``badge``), title and year, one line of genres,
-    ``extra_html`` (recommendations: one short reason), the star control and a
-    "More like this" button that opens the details dialog (overview, "Why?", similar movies).
+    ``extra_html`` (recommendations: one short reason), the star control, a "More like this"
+    button that opens the details dialog (overview, "Why?", similar movies) and ``actions()``
+    (more buttons, e.g. :func:`app.feedback.card_actions`) close under it (:func:`card_buttons`).
 
     Inputs: the contract's movie object, a unique widget ``key`` prefix, the current ``rating``
     (0.5..5 or None) and ``on_rate(movie_id, widget_key, title, rating)`` called as soon as the
@@ -206,14 +233,25 @@ def movie_card(
     """
     st.markdown(card_html(movie, badge=badge, extra=extra_html), unsafe_allow_html=True)
     rating_control(movie, key=key, on_rate=on_rate, rating=rating)
-    if on_details is not None:
-        st.button(
-            "More like this",
-            key=f"{key}:more:{movie['id']}",
-            on_click=on_details,
-            args=(int(movie["id"]),),
-            width="stretch",
-        )
+    if on_details is None and actions is None:
+        return
+    with card_buttons(f"{key}_{movie['id']}"):
+        if on_details is not None:
+            st.button(
+                "More like this",
+                key=f"{key}:more:{movie['id']}",
+                on_click=on_details,
+                args=(int(movie["id"]),),
+                width="stretch",
+            )
+        if actions is not None:
+            actions()
+
+
+def card_buttons(key: str):
+    """The container of a card's buttons (``with card_buttons(key): ...``): compact buttons,
+    one line each, close together (the ``st-key-acts_`` styles), under the card's text."""
+    return st.container(key=f"acts_{key}", gap=None)
 
 
 def sentence(text: Any) -> str:

@@ -187,5 +187,5 @@ def _similar_card(item: dict[str, Any]) -> None:
         rating=known_rating(movie),
         badge=similarity_badge(item.get("similarity")),
         on_details=open_details,
+        actions=lambda: card_actions(movie, key="similar"),
     )
-    card_actions(movie, key="similar")

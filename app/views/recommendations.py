@@ -235,8 +235,8 @@ def _draw(item: dict[str, Any]) -> None:
         badge=badge,
         extra_html=f'<div class="mr-reason">{reason}</div>',
         on_details=lambda movie_id: open_details(movie_id, why=item),
+        actions=lambda: card_actions(movie, key="recs"),
     )
-    card_actions(movie, key="recs")
 
 
 def _locked(message: str) -> None:
@@ -269,9 +269,11 @@ def render(me: dict[str, Any]) -> None:
         _grid(last[1], "recommendations", more=False)
         return
     if needed > 0:
+        # the filters narrow a description's matches before five ratings, not the locked list
         _locked(
             f"Rate {needed} more movie{'s' if needed != 1 else ''} to see your "
-            "recommendations — or describe what you feel like watching above."
+            "recommendations — or describe what you feel like watching above"
+            + (" (your filters apply to it)." if filters else ".")
         )
         return
     if filters:
