@@ -274,6 +274,30 @@ def test_watchlist_is_paged_newest_first_and_put_delete_are_idempotent(worker_cl
     assert _recs(worker_client, rated)["ratings_version"] == len(PROFILE)
 
 
+def test_want_to_watch_and_not_interested_exclude_each_other(worker_client, rated):
+    """Marking a movie on one list takes it off the other, in one step: not interested in a
+    movie on the watchlist leaves the watchlist; wanting to watch a not-interested movie brings
+    it back into the lists (its implicit low rating is gone)."""
+    top = _ids(_recs(worker_client, rated))[0]
+
+    def listed(which: str) -> list[int]:
+        page = worker_client.get(f"{API}/me/{which}", headers=rated).get_json()
+        return [item["movie"]["id"] for item in page["items"]]
+
+    assert worker_client.put(f"{API}/me/watchlist/{top}", headers=rated).status_code == 200
+    assert worker_client.put(f"{API}/me/not-interested/{top}", headers=rated).status_code == 200
+    assert (listed("watchlist"), listed("not-interested")) == ([], [top])
+    assert top not in _all_ids(worker_client, rated)
+    version = _recs(worker_client, rated)["ratings_version"]
+
+    back = worker_client.put(f"{API}/me/watchlist/{top}", headers=rated)
+    assert back.get_json() == {"movie_id": top, "listed": True, "changed": True, "count": 1}
+    assert (listed("watchlist"), listed("not-interested")) == ([top], [])
+    after = _recs(worker_client, rated)
+    assert after["ratings_version"] == version + 1  # the scoring profile lost the movie
+    assert top in _all_ids(worker_client, rated)
+
+
 @pytest.mark.parametrize("which", ["watchlist", "not-interested"])
 def test_bad_requests_are_refused_and_change_nothing(worker_app, worker_client, rated, which):
     db = worker_app.extensions["store"].r

@@ -14,7 +14,9 @@ the cached lists, exactly like a rating (one script). The taste-neighbour pool o
 another person's list should lean on.
 
 The watchlist does not change what the models score: a movie on it stays in the lists (the app
-marks it "on your watchlist").
+marks it "on your watchlist"). The two lists exclude each other: adding a movie to one takes it
+off the other in the same script (wanting to watch a movie ends "not interested" in it, and the
+other way round).
 """
 
 from __future__ import annotations
@@ -79,10 +81,18 @@ class FeedbackArea:
         return [list_key(user_id, which)]
 
     def mark_movie(self, user_id: str, which: str, movie_id: int, at_ms: int) -> ListChange:
-        """Add ``movie_id`` to the user's list ``which`` (``"watchlist"``/``"not_interested"``);
-        refused (``full``) when the list holds :data:`api.rules.MOVIE_LIST_MAX` movies."""
+        """Add ``movie_id`` to the user's list ``which`` (``"watchlist"``/``"not_interested"``)
+        and take it off the other list; refused (``full``) when the list holds
+        :data:`api.rules.MOVIE_LIST_MAX` movies."""
+        other = NOT_INTERESTED if which == WATCHLIST else WATCHLIST
         done, count, version = self.scripts.mark_movie(
-            keys=self._list_keys(user_id, which), args=[movie_id, at_ms, rules.MOVIE_LIST_MAX]
+            keys=[
+                list_key(user_id, which),
+                list_key(user_id, other),
+                keys.version(user_id),
+                keys.recs(user_id),
+            ],
+            args=[movie_id, at_ms, rules.MOVIE_LIST_MAX, int(which == NOT_INTERESTED)],
         )
         return ListChange(int(done) == 1, int(count), int(version), full=int(done) < 0)
 
