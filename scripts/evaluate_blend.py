@@ -56,7 +56,7 @@ from recommender.movielens import load_movielens
 from recommender.rerank import (
     DEFAULT_DISCOVER,
     MovieFacts,
-    pages_in_model_order,
+    blocks_in_model_order,
     rerank,
     widened,
 )
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict:
                         widest = widened(model, profile, facts, CANDIDATES, explain_first=0)
                         for setting in args.discover:
                             top = rerank(widest.movie_ids, profile, facts, setting)[:K]
-                            top = pages_in_model_order(top, widest.movie_ids, K)
+                            top = blocks_in_model_order(top, widest.movie_ids)
                             got = discovered.setdefault(setting, ([], []))
                             got[0].append(ranking_metrics(top.tolist(), relevant, K)["ndcg"])
                             got[1].append(top)

@@ -9,10 +9,11 @@ import pytest
 from recommender.rerank import (
     DEFAULT_DISCOVER,
     MovieFacts,
+    blocks_in_model_order,
     distinctive_genres,
     genre_candidates,
     own_popularity,
-    pages_in_model_order,
+    popularity_aversion,
     profile_genres,
     rerank,
     widened,
@@ -94,10 +95,10 @@ def test_unknown_movies_are_kept_and_do_not_break_it():
     assert sorted(out.tolist()) == [1, 11, 999]
 
 
-def test_each_page_reads_in_the_models_order():
+def test_each_block_reads_in_the_models_order():
     model_order = [10, 20, 30, 40, 50, 60]
     reordered = [50, 10, 60, 20, 40, 30]  # re-ranking chose {50, 10, 60} for page 1
-    assert pages_in_model_order(reordered, model_order, 3).tolist() == [10, 50, 60, 20, 30, 40]
+    assert blocks_in_model_order(reordered, model_order, 3).tolist() == [10, 50, 60, 20, 30, 40]
 
 
 def test_the_short_head_is_the_most_rated_movies_holding_a_fifth_of_all_ratings():
@@ -126,6 +127,16 @@ def test_own_popularity_is_that_of_the_movies_liked_not_the_ones_panned():
         own_popularity({21: 5.0, 22: 5.0}, FACTS)
     )
     assert own_popularity({1: 1.0, 2: 1.0}, FACTS) > own_popularity({21: 1.0}, FACTS)
+
+
+def test_only_someone_who_pans_blockbusters_and_loves_others_is_averse_to_them():
+    """FACTS' short head is movies 1 and 2. The art-house person (blockbusters panned, loved
+    films outside the head) is averse; panning one blockbuster while loving the other is not."""
+    assert popularity_aversion({1: 1.0, 2: 0.5, 21: 5.0, 22: 5.0}, FACTS) == pytest.approx(0.5)
+    assert popularity_aversion({1: 1.0, 2: 5.0}, FACTS) == 0.0
+    assert popularity_aversion({1: 1.0, 2: 5.0, 21: 5.0}, FACTS) == pytest.approx(1 / 6)
+    assert popularity_aversion({21: 1.0, 22: 5.0}, FACTS) == 0.0  # panned, but not the head
+    assert popularity_aversion({1: 1.0}, FACTS) == 1.0  # nothing liked
 
 
 def test_world_cinema_is_a_title_with_its_original_title_in_parentheses():

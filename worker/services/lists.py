@@ -27,7 +27,7 @@ not been explained yet.
 :func:`recommender.rerank.widened`); each page is cut from it
 re-ordered for the person's ``discover`` setting (:func:`recommender.rerank.rerank`, a few
 milliseconds for 240 movies; :data:`~recommender.rerank.DEFAULT_DISCOVER` when not given), each
-page then shown in the model's order.
+block of :data:`~recommender.rerank.BLOCK_SIZE` then shown in the model's order.
 Lists for a description (``query``) keep their order.
 """
 
@@ -46,7 +46,7 @@ from recommender.document import Recommendation, RecommendationList, items_of, j
 from recommender.rerank import (
     DEFAULT_DISCOVER,
     MovieFacts,
-    pages_in_model_order,
+    blocks_in_model_order,
     rerank,
     widened,
 )
@@ -253,7 +253,7 @@ class RecommendationLists:
             setting = DEFAULT_DISCOVER if discover is None else discover
 
             def shown(doc: RecommendationList) -> RecommendationList:
-                return self._reordered(doc, profile, setting, size)
+                return self._reordered(doc, profile, setting)
         else:
 
             def shown(doc: RecommendationList) -> RecommendationList:
@@ -278,24 +278,25 @@ class RecommendationLists:
         return view.served(cached=doc.cached, explained_now=len(unexplained)), items
 
     def reordered(
-        self, user_id: str, doc: RecommendationList, size: int, discover: float | None = None
+        self, user_id: str, doc: RecommendationList, discover: float | None = None
     ) -> RecommendationList:
         """``doc`` (the model's order) as the user's whole list shows it: re-ordered for
-        ``discover`` (``None``: the default) in pages of ``size``. The home view's top picks
-        use it, so they are the first movies of the recommendations page."""
+        ``discover`` (``None``: the default). The home view's top picks use it, so they are the
+        first movies of the recommendations page."""
         profile, _ = self.store.profile_and_version(user_id)
         setting = DEFAULT_DISCOVER if discover is None else discover
-        return self._reordered(doc, profile, setting, size)
+        return self._reordered(doc, profile, setting)
 
     def _reordered(
-        self, doc: RecommendationList, profile: dict[int, float], discover: float, size: int
+        self, doc: RecommendationList, profile: dict[int, float], discover: float
     ) -> RecommendationList:
-        """``doc`` (the model's order) re-ordered for ``discover``, each page of ``size`` in
-        the model's order (see the module docstring)."""
+        """``doc`` (the model's order) re-ordered for ``discover``, each block of
+        :data:`recommender.rerank.BLOCK_SIZE` in the model's order (see the module
+        docstring)."""
         by_id = {item.movie_id: item for item in doc.items}
         model_order = [item.movie_id for item in doc.items]
         order = rerank(model_order, profile, self._movie_facts(), discover)
-        order = pages_in_model_order(order, model_order, size)
+        order = blocks_in_model_order(order, model_order)
         return replace(doc, items=[by_id[int(m)] for m in order])
 
     def _movie_facts(self) -> MovieFacts:

@@ -145,7 +145,7 @@ class HomeRows:
         for item in self.lists.ranked(user_id, extra).items:
             scored.setdefault(item.movie_id, item)
         # the top picks are the first movies of the recommendations page (its default order)
-        shown_first = self.lists.reordered(user_id, top, planner.ROW_SIZE).items
+        shown_first = self.lists.reordered(user_id, top).items
         rows = planner.plan(taste, shown_first, scored, similar)
         shown = [item for row in rows for item in row.items]  # one explain call for them all
         explained = iter(self.lists.explained(user_id, shown, top.neighbour_count))
