@@ -54,6 +54,7 @@ def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     for header in ("RMSE (stars)", "half-star accuracy", "NDCG@24", "personalisation"):
         assert header in text
     assert "| item-knn | 0." in text and "Reference E" in text and "24.7%" in text
+    assert "order of the three models (AutoRec > MF > KNN)" in text and "by RMSE item-knn" in text
     for png in ("rating.png", "newuser.png", "accuracy_vs_time.png", "training_mf-sgd.png"):
         assert (out.parent / "evaluation" / png).stat().st_size > 5_000
         assert f"evaluation/{png}" in text
