@@ -195,7 +195,7 @@ def rating_protocol(
             measure = partial(_rating_record, name, seed, fit, train, own, wanted, movies, progress)
             record = _measured(saved, key, measure, keep, name, seed)
             for entry in record["results"] if record else ():
-                results[name].add(entry["metrics"], entry["counts"])
+                results[name].add(entry["metrics"], {**entry["counts"], "seed": seed})
     return list(results.values())
 
 
@@ -282,5 +282,7 @@ def new_user_protocol(
             )  # fmt: skip
             record = _measured(saved, key, measure, keep, name, seed)
             for entry in record["results"] if record else ():
-                results[(name, entry["given"])].add(entry["metrics"], entry["counts"])
+                results[(name, entry["given"])].add(
+                    entry["metrics"], {**entry["counts"], "seed": seed}
+                )
     return list(results.values())

@@ -88,3 +88,14 @@ def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     assert "**Not measured yet** (4 results" in text and "rating seed 2: every model" in text
     assert "written from its saved results with `--saved-only`" in text
     assert "--seeds 3 --saved-only" not in text  # the command that measures the rest
+
+
+def test_best_against_svd_is_measured_on_the_splits_both_have():
+    from recommender.evaluation import Result
+
+    best, svd = Result("rating", "item-knn"), Result("rating", "surprise-svd")
+    best.add({"rmse": 0.80}, {"seed": 0})
+    for seed, rmse in ((0, 0.86), (1, 0.70), (2, 0.70)):  # seeds 1, 2 not measured for best
+        svd.add({"rmse": rmse}, {"seed": seed})
+    text = report.against(best, svd)
+    assert f"{0.80 / 0.86:.3f}× Surprise SVD (0.8600) on the same splits (seeds [0])" in text
