@@ -87,6 +87,9 @@ REFERENCE = {  # reference E's published figures
 
 
 def _cell(result: Result, metric: str, digits: int = 4) -> str:
+    """Mean ± sd over seeds; the value alone when only one seed was measured."""
+    if len(result.values[metric]) < 2:
+        return f"{result.mean(metric):.{digits}f}"
     return f"{result.mean(metric):.{digits}f} ± {result.std(metric):.{digits}f}"
 
 
@@ -557,9 +560,9 @@ def render(payload: dict, out: Path) -> None:
         "machines.",
         "",
         "Definitions: see `recommender/evaluation_report.py`. Figures are mean ± standard "
-        "deviation over seeds (`seeds`: how many were measured); `fit s` is seconds per fit, "
-        "`ms / user` the time to predict one person's test ratings, `ms / list` one top-24 "
-        "list.",
+        "deviation over seeds (`seeds`: how many were measured; one seed: no ±); `fit s` is "
+        "seconds per fit, `ms / user` the time to predict one person's test ratings, "
+        "`ms / list` one top-24 list.",
         "",
         "## Rating prediction",
         "",
