@@ -269,8 +269,10 @@ def shared_content_fit(params: dict) -> Fit:
             cache.update(train=train, content=content, seconds=time.perf_counter() - started)
         if name == "sbert":
             return cache["content"], cache["seconds"]
+        settings_ = dict(params.get(name, {}))
+        neural = settings_.pop("neural", None)  # e.g. --param blend.neural=embed-implicit
         started = time.perf_counter()
-        model = fit_model(name, train, movies, None, cache["content"], **params.get(name, {}))
+        model = fit_model(name, train, movies, neural, cache["content"], **settings_)
         return model, time.perf_counter() - started
 
     return fit
