@@ -128,7 +128,10 @@ def _plt():
 
 
 def plot_bars(results: Sequence[Result], metrics: dict[str, str], path: Path, title: str) -> None:
-    """One bar panel per metric, mean ± sd over seeds (one bar group per profile size)."""
+    """One bar panel per metric, mean ± sd over seeds (one bar group per profile size); no
+    plot without results."""
+    if not results:
+        return
     plt = _plt()
     models = list(dict.fromkeys(r.model for r in results))
     sizes = sorted({r.given for r in results}, key=lambda g: g or 0)
