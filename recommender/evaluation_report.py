@@ -15,6 +15,10 @@ size), **personalisation** (1 − mean overlap |A ∩ B| / k over every pair of 
 
 **Time**: fit seconds per model and seed; scoring milliseconds per user (rating protocol: one
 ``predict`` call per test user; new users: one ``recommend`` per profile).
+
+**Saved results**: with a :class:`~recommender.evaluation_results.SavedResults`, each (seed,
+model) result is saved as soon as it is measured and reused by a later run when its data and
+settings are the same (the rule: :mod:`recommender.evaluation_results`).
 """
 
 from __future__ import annotations
