@@ -481,33 +481,35 @@ def provenance(payload: dict) -> str:
     loads = [x for u in units for x in u["load"]]
     dates = sorted(u["measured"] for u in units)
     reused = [u for u in units if u["reused"]]
+    if payload.get("saved_only"):
+        text = ""
+        told = f"the report was written from the {len(units)} saved results"
+    else:
+        told = f"{len(reused)} of the {len(units)} were reused from earlier runs of the command"
     text += (
         f" Each (protocol, seed, model) result is saved in `{payload['results_folder']}` as it "
-        f"finishes; {len(reused)} of the {len(units)} were reused from earlier runs of the "
-        "command (same data and settings, see `recommender/evaluation_results.py`). The "
+        f"finishes; {told} (same data and settings, see `recommender/evaluation_results.py`). The "
         f"results were measured {dates[0]} – {dates[-1]}, at load average "
         f"{min(loads):.1f}–{max(loads):.1f}; a reused result keeps the fit and scoring times "
         "of the run that measured it."
     )
     missing = payload.get("missing") or []
     if missing:
-        groups: dict[tuple, list[str]] = {}
+        by_model: dict[str, dict[str, list[int]]] = {}
         for m in missing:
-            groups.setdefault((m["protocol"], m["seed"]), []).append(m["model"])
-        every = {
-            "rating": {n for n in payload["models"] if n not in NEW_USERS_ONLY},
-            "newuser": set(payload["models"]),
-        }
+            by_model.setdefault(m["model"], {}).setdefault(m["protocol"], []).append(m["seed"])
+        kinds = {"rating": "rating seeds", "newuser": "new-user seeds"}
         listed = "; ".join(
-            f"{kind} seed {seed}: "
-            + ("every model" if set(names) >= every.get(kind, set()) else ", ".join(names))
-            for (kind, seed), names in groups.items()
+            f"{model} ("
+            + ", ".join(f"{kinds[kind]} {', '.join(map(str, seeds))}" for kind, seeds in by.items())
+            + ")"
+            for model, by in by_model.items()
         )
         text += (
             f" **Not measured yet** ({len(missing)} results; the same command, run again, "
             f"measures only these): {listed}. Means and sds are over the seeds measured."
         )
-    return text
+    return text.strip()
 
 
 def render(payload: dict, out: Path) -> None:

@@ -85,7 +85,7 @@ def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     report.main([*options, "--seeds", "3", "--saved-only"])
     assert "fitting" not in capfd.readouterr().out
     text = out.read_text()
-    assert "**Not measured yet** (4 results" in text and "rating seed 2: every model" in text
+    assert "**Not measured yet** (4 results" in text and "item-knn (rating seeds 2)" in text
     assert "written from its saved results with `--saved-only`" in text
     assert "--seeds 3 --saved-only" not in text  # the command that measures the rest
 
