@@ -107,6 +107,12 @@ def _seeds(result: Result) -> str:
     return str(len(result.values["fit_s"]))
 
 
+def _percent(result: Result, metric: str) -> str:
+    """Mean (± sd over seeds, if more than one) as a percentage with one decimal."""
+    text = f"{100 * result.mean(metric):.1f}%"
+    return text + (f" ± {100 * result.std(metric):.1f}" if len(result.values[metric]) > 1 else "")
+
+
 def newuser_table(results: Sequence[Result], given: int) -> list[str]:
     head = ["model", *NEWUSER_METRICS.values(), "fit s", "ms / list", "seeds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -198,8 +204,8 @@ def reference_section(rating: Sequence[Result], rating_sd: float) -> list[str]:
         if name in by_name:
             r = by_name[name]
             lines.append(
-                f"| {name} | {theirs} | {100 * r.mean('accuracy'):.1f}% ± "
-                f"{100 * r.std('accuracy'):.1f} | {r.mean('mse'):.3f} | {r.mean('rmse'):.3f} |"
+                f"| {name} | {theirs} | {_percent(r, 'accuracy')} | {r.mean('mse'):.3f} | "
+                f"{r.mean('rmse'):.3f} |"
             )
     best = min(rating, key=lambda r: r.mean("rmse"))
     sigma = best.mean("rmse")
@@ -449,22 +455,42 @@ def _result(summary: dict) -> Result:
     )  # fmt: skip
 
 
+def same_splits(ours: Result, theirs: Result, metric: str) -> tuple[float, float, list]:
+    """``ours`` and ``theirs`` mean ``metric`` over the seeds both were measured on, and those
+    seeds (``[None]`` for a payload from before seeds were recorded: every seed measured)."""
+    a, b = (
+        dict(zip(r.counts.get("seed", []), r.values[metric], strict=False)) for r in (ours, theirs)
+    )
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return ours.mean(metric), theirs.mean(metric), [None]
+    return float(np.mean([a[s] for s in shared])), float(np.mean([b[s] for s in shared])), shared
+
+
 def against(best: Result, svd: Result | None) -> str:
     """``best``'s RMSE as a multiple of Surprise SVD's on the splits both were measured on."""
     if svd is None or best is svd:
         return ""
-    ours, theirs = (
-        dict(zip(r.counts.get("seed", []), r.values["rmse"], strict=False)) for r in (best, svd)
-    )
-    shared = sorted(set(ours) & set(theirs))
-    if not shared:  # a payload from before seeds were recorded: all seeds, as measured
-        shared, ours, theirs = [None], {None: best.mean("rmse")}, {None: svd.mean("rmse")}
-    ratio = np.mean([ours[s] for s in shared]) / np.mean([theirs[s] for s in shared])
+    ours, theirs, shared = same_splits(best, svd, "rmse")
     splits = f" (seeds {shared})" if shared != [None] else ""
     return (
-        f", {ratio:.3f}× Surprise SVD ({np.mean([theirs[s] for s in shared]):.4f}) on the same "
+        f", {ours / theirs:.3f}× Surprise SVD ({theirs:.4f}) on the same "
         f"splits{splits} in the same run (target ≤ 0.94×)"
     )
+
+
+def against_popularity(results: Sequence[Result], base: Result) -> str:
+    """Each model's NDCG@24 as a multiple of popularity's, on the seeds both were measured on
+    (named where they are not all of popularity's)."""
+    every = sorted(base.counts.get("seed", []))
+    parts = []
+    for r in sorted(results, key=lambda r: -r.mean("ndcg")):
+        if r.model == "popularity":
+            continue
+        ours, theirs, shared = same_splits(r, base, "ndcg")
+        note = f" (seeds {shared})" if shared != [None] and shared != every else ""
+        parts.append(f"{r.model} {ours / theirs:.2f}×{note}")
+    return ", ".join(parts)
 
 
 def provenance(payload: dict) -> str:
@@ -585,12 +611,8 @@ def render(payload: dict, out: Path) -> None:
         md += [f"### Given {n} ratings", "", *newuser_table(newuser, n), ""]
         base = popularity.get(("popularity", n))
         if base is not None:
-            ratios = ", ".join(
-                f"{r.model} {r.mean('ndcg') / base.mean('ndcg'):.2f}×"
-                for r in sorted(newuser, key=lambda r: -r.mean("ndcg"))
-                if r.given == n and r.model != "popularity"
-            )
-            md += [f"NDCG@24 against popularity: {ratios}.", ""]
+            ratios = against_popularity([r for r in newuser if r.given == n], base)
+            md += [f"NDCG@24 against popularity (same splits): {ratios}.", ""]
     if any(name.startswith("surprise-") for name in names):
         md += [
             "Surprise's models have no fold-in: a person they were not trained on gets every "

@@ -99,3 +99,8 @@ def test_best_against_svd_is_measured_on_the_splits_both_have():
         svd.add({"rmse": rmse}, {"seed": seed})
     text = report.against(best, svd)
     assert f"{0.80 / 0.86:.3f}× Surprise SVD (0.8600) on the same splits (seeds [0])" in text
+    popularity, blend = Result("newuser", "popularity", 5), Result("newuser", "blend", 5)
+    for seed, ndcg in ((0, 0.25), (1, 0.35)):
+        popularity.add({"ndcg": ndcg}, {"seed": seed})
+    blend.add({"ndcg": 0.30}, {"seed": 0})
+    assert report.against_popularity([popularity, blend], popularity) == "blend 1.20× (seeds [0])"
