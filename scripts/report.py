@@ -498,7 +498,7 @@ def provenance(payload: dict) -> str:
     by earlier runs — how many were reused, when they were measured and the load then."""
     load_before, load_after = payload["load_average"]
     text = (
-        f"this run: load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the "
+        f"This run: load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the "
         f"end, {payload['minutes']:.0f} min."
     )
     units = payload.get("units")
@@ -588,7 +588,7 @@ def render(payload: dict, out: Path) -> None:
         f"`{ {k: v for k, v in payload['params'].items() if v} }`.",
         *([f"- {payload['note']}"] if payload.get("note") else []),
         f"- Machine: {payload['machine']['cpus']} CPU cores shared with other work, Python "
-        f"{payload['machine']['python']}; {provenance(payload)} Times "
+        f"{payload['machine']['python']}. {provenance(payload)} Times "
         "are wall-clock on that busy machine: compare them with each other, not with other "
         "machines.",
         "",
