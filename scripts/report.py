@@ -4,14 +4,25 @@ Usage (from the repo root)::
 
     python -m scripts.report [--models all|NAME,...] [--seeds 5] [--newuser-seeds 3]
         [--given 5,20] [--param MODEL.NAME=VALUE ...] [--jobs 1|2] [--note TEXT] [--ratings PATH]
-        [--out docs/evaluation.md]
+        [--results DIR] [--refit all|NAME,...] [--out docs/evaluation.md]
 
 - ``--models``: registry names (default ``all``: every registered model).
 - ``--seeds``: random 90/10 rating splits (seeds 0..N-1); ``--newuser-seeds``: new-user splits.
 - ``--param``: a model setting, e.g. ``autorec.epochs=20`` (repeatable; applies to every fit).
 - ``--jobs 2``: the rating and the new-user protocol in two processes at once (for a 2-core
   machine; fit and scoring times then include the other process's competition for the CPU).
-- ``--note``: a sentence for the report's header (e.g. why settings were reduced).
+- ``--note``: a sentence for the header (e.g. why settings were reduced).
+- ``--results DIR``: where each (protocol, seed, model) result is saved as soon as it is
+  measured (default: ``docs/evaluation/results/``, beside the plots, committed with the
+  report). A rerun **reuses** every saved result whose data, model settings and protocol
+  settings are the same (the rule: :mod:`recommender.evaluation_results`), so a stopped run
+  resumes where it stopped, and a newly registered model is the only one fitted.
+- ``--refit NAME,...``: re-measure these models even where a saved result fits (needed when a
+  model's *code* changed but not its settings). Re-measuring the blend after a change of its
+  components, every other figure reused: ``python -m scripts.report <the header's options>
+  --refit blend``.
+- ``--saved-only``: measure nothing; write the report from the saved results alone (e.g. while
+  a long run is still going); its header lists the (protocol, seed, model) results missing.
 - ``--render FILE.json``: only re-write the Markdown and plots from a previous run's JSON
   (its command, date and load stay those of the run that measured them).
 
@@ -20,7 +31,7 @@ NDCG@24, Recall@24, match ECE, coverage, personalisation, popular share; fit and
 time), prints one progress line per fit and result, and writes ``--out`` (Markdown), a JSON
 file beside it and PNG plots in ``docs/evaluation/``: a bar chart with error bars per metric,
 accuracy against fit time, and AutoRec's training curves. The report names the command,
-dataset, seeds, machine and load average.
+dataset, seeds, machine and load average (and which results were reused, measured when).
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -42,8 +53,14 @@ import numpy as np
 
 from recommender import settings
 from recommender.evaluation import Result
-from recommender.evaluation_report import Fit, new_user_protocol, rating_protocol
-from recommender.models import MODEL_NAMES, make_model, model_class
+from recommender.evaluation_report import (
+    Fit,
+    new_user_protocol,
+    rating_protocol,
+    registry_fit,
+)
+from recommender.evaluation_results import SavedResults, data_fingerprint, model_settings
+from recommender.models import MODEL_NAMES, model_class
 from scripts.evaluate import load_ratings, model_params
 from scripts.evaluate_blend import fit_model
 from scripts.predict import InputError, fail
@@ -70,26 +87,39 @@ REFERENCE = {  # reference E's published figures
 
 
 def _cell(result: Result, metric: str, digits: int = 4) -> str:
+    """Mean ± sd over seeds; the value alone when only one seed was measured."""
+    if len(result.values[metric]) < 2:
+        return f"{result.mean(metric):.{digits}f}"
     return f"{result.mean(metric):.{digits}f} ± {result.std(metric):.{digits}f}"
 
 
 def rating_table(results: Sequence[Result]) -> list[str]:
-    head = ["model", *RATING_METRICS.values(), "fit s", "ms / user"]
+    head = ["model", *RATING_METRICS.values(), "fit s", "ms / user", "seeds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in sorted(results, key=lambda r: r.mean("rmse")):
         cells = [r.model, *(_cell(r, m) for m in RATING_METRICS)]
-        cells += [f"{r.mean('fit_s'):.1f}", f"{r.mean('score_ms'):.1f}"]
+        cells += [f"{r.mean('fit_s'):.1f}", f"{r.mean('score_ms'):.1f}", _seeds(r)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
+def _seeds(result: Result) -> str:
+    return str(len(result.values["fit_s"]))
+
+
+def _percent(result: Result, metric: str) -> str:
+    """Mean (± sd over seeds, if more than one) as a percentage with one decimal."""
+    text = f"{100 * result.mean(metric):.1f}%"
+    return text + (f" ± {100 * result.std(metric):.1f}" if len(result.values[metric]) > 1 else "")
+
+
 def newuser_table(results: Sequence[Result], given: int) -> list[str]:
-    head = ["model", *NEWUSER_METRICS.values(), "fit s", "ms / list"]
+    head = ["model", *NEWUSER_METRICS.values(), "fit s", "ms / list", "seeds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     rows = [r for r in results if r.given == given]
     for r in sorted(rows, key=lambda r: -r.mean("ndcg")):
         cells = [r.model, *(_cell(r, m, 3) for m in NEWUSER_METRICS)]
-        cells += [f"{r.mean('fit_s'):.1f}", f"{r.mean('score_ms'):.1f}"]
+        cells += [f"{r.mean('fit_s'):.1f}", f"{r.mean('score_ms'):.1f}", _seeds(r)]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -104,7 +134,10 @@ def _plt():
 
 
 def plot_bars(results: Sequence[Result], metrics: dict[str, str], path: Path, title: str) -> None:
-    """One bar panel per metric, mean ± sd over seeds (one bar group per profile size)."""
+    """One bar panel per metric, mean ± sd over seeds (one bar group per profile size); no
+    plot without results."""
+    if not results:
+        return
     plt = _plt()
     models = list(dict.fromkeys(r.model for r in results))
     sizes = sorted({r.given for r in results}, key=lambda g: g or 0)
@@ -171,8 +204,8 @@ def reference_section(rating: Sequence[Result], rating_sd: float) -> list[str]:
         if name in by_name:
             r = by_name[name]
             lines.append(
-                f"| {name} | {theirs} | {100 * r.mean('accuracy'):.1f}% ± "
-                f"{100 * r.std('accuracy'):.1f} | {r.mean('mse'):.3f} | {r.mean('rmse'):.3f} |"
+                f"| {name} | {theirs} | {_percent(r, 'accuracy')} | {r.mean('mse'):.3f} | "
+                f"{r.mean('rmse'):.3f} |"
             )
     best = min(rating, key=lambda r: r.mean("rmse"))
     sigma = best.mean("rmse")
@@ -201,11 +234,24 @@ def reference_section(rating: Sequence[Result], rating_sd: float) -> list[str]:
         "'unrated' almost perfectly, which would also explain a *test* accuracy above the "
         "validation accuracy) or ratings the model was trained on. Here every figure is "
         "computed over held-out observed ratings only, on random 90/10 splits, so the "
-        "reference's numbers and ours are not comparable as they stand; nor does the "
-        "reference's order of the three models (AutoRec > MF > KNN) hold here (see the "
-        "rating table).",
+        "reference's numbers and ours are not comparable as they stand. " + _order(by_name),
     ]
     return lines
+
+
+def _order(by_name: Mapping[str, Result]) -> str:
+    """Whether reference E's order of its three models (AutoRec > MF > KNN) holds here (by
+    RMSE, on the rating splits)."""
+    theirs = [n for n in ("autorec", "mf-sgd", "item-knn") if n in by_name]
+    if len(theirs) < 2:
+        return ""
+    ours = sorted(theirs, key=lambda n: by_name[n].mean("rmse"))
+    ranked = " < ".join(f"{n} {by_name[n].mean('rmse'):.3f}" for n in ours)
+    verdict = "holds" if ours == theirs else "does not hold"
+    return (
+        f"The reference's order of the three models (AutoRec > MF > KNN) {verdict} here: by "
+        f"RMSE {ranked}."
+    )
 
 
 NEW_USERS_ONLY = ("blend",)
@@ -218,19 +264,25 @@ def shared_content_fit(params: dict) -> Fit:
     """A :data:`~recommender.evaluation_report.Fit` that fits ``sbert`` once per training split
     and lets ``blend`` reuse it, as ``scripts.evaluate_blend`` does (its
     :func:`~scripts.evaluate_blend.fit_model`); every other model is fitted from the registry.
-    The first of the two to be fitted on a split carries the SBERT fit time."""
+    ``sbert``'s time is its SBERT fit; ``blend``'s time leaves that fit out."""
     cache: dict = {}
 
     def fit(name: str, train, movies):
         if name not in ("sbert", *NEW_USERS_ONLY):
-            return make_model(name, **params.get(name, {})).fit(train, movies)
+            return registry_fit(params)(name, train, movies)
         if cache.get("train") is not train:
             from recommender.content import ContentRecommender
 
+            started = time.perf_counter()
             content = ContentRecommender(**params.get("sbert", {})).fit(train, movies)
-            cache.update(train=train, content=content)
-        settings_ = dict(params.get(name, {})) if name != "sbert" else {}
-        return fit_model(name, train, movies, None, cache["content"], **settings_)
+            cache.update(train=train, content=content, seconds=time.perf_counter() - started)
+        if name == "sbert":
+            return cache["content"], cache["seconds"]
+        settings_ = dict(params.get(name, {}))
+        neural = settings_.pop("neural", None)  # e.g. --param blend.neural=embed-implicit
+        started = time.perf_counter()
+        model = fit_model(name, train, movies, neural, cache["content"], **settings_)
+        return model, time.perf_counter() - started
 
     return fit
 
@@ -244,42 +296,65 @@ def run_protocol(
     given: Sequence[int],
     params: dict,
     started: float,
-) -> tuple[list[Result], dict]:
+    saved: SavedResults,
+) -> tuple[list[Result], dict, list[dict]]:
     """One protocol (``"rating"`` or ``"newuser"``) over ``seeds``, printing progress lines
-    timed from ``started`` (Unix seconds): its results and (rating) the training curves."""
+    timed from ``started`` (Unix seconds), reusing and saving results in ``saved``: its
+    results, (rating) the training curves of :data:`CURVES` and one line per (seed, model)
+    saying when it was measured, at what load, and whether this run reused it."""
 
     def progress(message: str) -> None:
         elapsed = time.time() - started
         print(f"[{elapsed / 60:5.1f} min, load {os.getloadavg()[0]:.1f}] {message}", flush=True)
 
-    fit = shared_content_fit(params)
-    if kind == "newuser":
-        results = new_user_protocol(
-            names,
-            ratings,
-            movies,
-            seeds=seeds,
-            given=given,
-            params=params,
-            progress=progress,
-            fit=fit,
-        )
-        return results, {}
     curves: dict = {}
+    units: list[dict] = []
 
-    def keep(name, seed, model) -> None:
-        if seed == 0 and name in CURVES and getattr(model, "history", None):
-            curves[name] = model.history
+    def keep(name: str, seed: int, record: dict, reused: bool) -> None:
+        if reused:
+            progress(f"{kind} seed {seed}: {name} reused (measured {record['measured']})")
+        if kind == "rating" and seed == 0 and name in CURVES and record.get("history"):
+            curves[name] = record["history"]
+        units.append(
+            {"protocol": kind, "seed": seed, "model": name, "reused": reused,
+             "measured": record["measured"], "load": record["load"]}
+        )  # fmt: skip
 
-    results = rating_protocol(
-        names, ratings, movies, seeds=seeds, params=params, progress=progress, keep=keep, fit=fit
+    protocol = new_user_protocol if kind == "newuser" else rating_protocol
+    extra = {"given": given} if kind == "newuser" else {}
+    results = protocol(
+        names, ratings, movies, seeds=seeds, params=params, progress=progress, keep=keep,
+        fit=shared_content_fit(params), saved=saved, **extra,
+    )  # fmt: skip
+    return results, curves, units
+
+
+def saved_results(args: argparse.Namespace, names, params: dict, ratings, movies) -> SavedResults:
+    """The run's results folder (``--results``, default beside ``--out``) with every model's
+    settings: its own (:func:`~recommender.evaluation_results.model_settings`), and for the
+    models that reuse the split's SBERT model also ``sbert``'s."""
+    settings_ = {}
+    for name in names:
+        settings_[name] = model_settings(name, params.get(name, {}))
+        if name in NEW_USERS_ONLY:
+            settings_[name] = {
+                "own": settings_[name],
+                "sbert": model_settings("sbert", params.get("sbert", {})),
+            }
+    refit = set(names) if args.refit == "all" else set(filter(None, args.refit.split(",")))
+    unknown = refit - set(names)
+    if unknown:
+        raise InputError(f"--refit {args.refit}: not in this run's models: {sorted(unknown)}")
+    folder = args.results or args.out.parent / args.out.stem / "results"
+    data = data_fingerprint(ratings, movies)
+    return SavedResults(
+        folder, data=data, settings=settings_, refit=refit, measure=not args.saved_only
     )
-    return results, curves
 
 
 def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
-    """Run both protocols (progress lines on stdout); the JSON-able payload :func:`render`
-    turns into the report."""
+    """Run both protocols (progress lines on stdout), reusing saved results; the JSON-able
+    payload :func:`render` turns into the report."""
     try:
         names = list(MODEL_NAMES) if args.models == "all" else args.models.split(",")
         for name in names:
@@ -290,6 +365,7 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
         params = model_params(args.param, names)
         ratings_path = Path(args.ratings or settings.movielens_dir())
         ratings, movies = load_ratings(ratings_path)
+        saved = saved_results(args, names, params, ratings, movies)
     except InputError as exc:
         fail(str(exc))
 
@@ -300,16 +376,34 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
         ("rating", rating_names, range(args.seeds)),
         ("newuser", names, range(args.newuser_seeds)),
     ]
-    common = (ratings, movies, given, params, started)
+    common = (ratings, movies, given, params, started, saved)
     if args.jobs > 1:  # the two protocols in two processes (spawned: TensorFlow is not fork-safe)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
             futures = [pool.submit(run_protocol, *job, *common) for job in jobs]
-            (rating, curves), (newuser, _) = (f.result() for f in futures)
-    else:
-        (rating, curves), (newuser, _) = (run_protocol(*job, *common) for job in jobs)
+            parts = [f.result() for f in futures]
+    else:  # one seed of each protocol in turn, so that a stopped run has some of both
+        parts = [
+            run_protocol(kind, job_names, [seed], *common)
+            for seed in range(max(args.seeds, args.newuser_seeds))
+            for kind, job_names, seeds in jobs
+            if seed in seeds
+        ]
+    results = merge([r for part in parts for r in part[0]])
+    curves = {name: c for part in parts for name, c in part[1].items()}
+    units = [u for part in parts for u in part[2]]
+    done = {(u["protocol"], u["seed"], u["model"]) for u in units}
+    missing = [
+        {"protocol": kind, "seed": seed, "model": name}
+        for kind, job_names, seeds in jobs
+        for seed in seeds
+        for name in job_names
+        if (kind, seed, name) not in done
+    ]
     return {
-        "command": "python -m scripts.report " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m scripts.report "
+        + shlex.join(a for a in (sys.argv[1:] if argv is None else argv) if a != "--saved-only"),
+        "saved_only": args.saved_only,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "dataset": str(ratings_path),
         "counts": {
@@ -327,9 +421,27 @@ def measure(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "load_average": [load_before, os.getloadavg()],
         "minutes": (time.time() - started) / 60,
+        "results_folder": str(saved.folder),
+        "units": units,
+        "missing": missing,
         "curves": curves,
-        "results": [r.summary() for r in rating + newuser],
+        "results": [r.summary() for r in results],
     }
+
+
+def merge(results: Sequence[Result]) -> list[Result]:
+    """One :class:`Result` per (protocol, model, profile size) from results of some seeds each
+    (in seed order); models without any measured seed are left out."""
+    merged: dict[tuple, Result] = {}
+    for r in results:
+        into = merged.setdefault(
+            (r.protocol, r.model, r.given), Result(r.protocol, r.model, r.given)
+        )
+        for metric, values in r.values.items():
+            into.values.setdefault(metric, []).extend(values)
+        for name, counts in r.counts.items():
+            into.counts.setdefault(name, []).extend(counts)
+    return [r for r in merged.values() if r.values]
 
 
 CURVES = ("autorec", "mf-sgd")
@@ -341,6 +453,89 @@ def _result(summary: dict) -> Result:
         summary["protocol"], summary["model"], summary["given"], summary["values"],
         summary["counts"],
     )  # fmt: skip
+
+
+def same_splits(ours: Result, theirs: Result, metric: str) -> tuple[float, float, list]:
+    """``ours`` and ``theirs`` mean ``metric`` over the seeds both were measured on, and those
+    seeds (``[None]`` for a payload from before seeds were recorded: every seed measured)."""
+    a, b = (
+        dict(zip(r.counts.get("seed", []), r.values[metric], strict=False)) for r in (ours, theirs)
+    )
+    shared = sorted(set(a) & set(b))
+    if not shared:
+        return ours.mean(metric), theirs.mean(metric), [None]
+    return float(np.mean([a[s] for s in shared])), float(np.mean([b[s] for s in shared])), shared
+
+
+def against(best: Result, svd: Result | None) -> str:
+    """``best``'s RMSE as a multiple of Surprise SVD's on the splits both were measured on."""
+    if svd is None or best is svd:
+        return ""
+    ours, theirs, shared = same_splits(best, svd, "rmse")
+    splits = f" (seeds {shared})" if shared != [None] else ""
+    return (
+        f", {ours / theirs:.3f}× Surprise SVD ({theirs:.4f}) on the same "
+        f"splits{splits} in the same run (target ≤ 0.94×)"
+    )
+
+
+def against_popularity(results: Sequence[Result], base: Result) -> str:
+    """Each model's NDCG@24 as a multiple of popularity's, on the seeds both were measured on
+    (named where they are not all of popularity's)."""
+    every = sorted(base.counts.get("seed", []))
+    parts = []
+    for r in sorted(results, key=lambda r: -r.mean("ndcg")):
+        if r.model == "popularity":
+            continue
+        ours, theirs, shared = same_splits(r, base, "ndcg")
+        note = f" (seeds {shared})" if shared != [None] and shared != every else ""
+        parts.append(f"{r.model} {ours / theirs:.2f}×{note}")
+    return ", ".join(parts)
+
+
+def provenance(payload: dict) -> str:
+    """Where the figures come from: this run's length and load, and — when results were saved
+    by earlier runs — how many were reused, when they were measured and the load then."""
+    load_before, load_after = payload["load_average"]
+    text = (
+        f"This run: load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the "
+        f"end, {payload['minutes']:.0f} min."
+    )
+    units = payload.get("units")
+    if not units:
+        return text
+    loads = [x for u in units for x in u["load"]]
+    dates = sorted(u["measured"] for u in units)
+    reused = [u for u in units if u["reused"]]
+    if payload.get("saved_only"):
+        text = ""
+        told = f"the report was written from the {len(units)} saved results"
+    else:
+        told = f"{len(reused)} of the {len(units)} were reused from earlier runs of the command"
+    text += (
+        f" Each (protocol, seed, model) result is saved in `{payload['results_folder']}` as it "
+        f"finishes; {told} (same data and settings, see `recommender/evaluation_results.py`). The "
+        f"results were measured {dates[0]} – {dates[-1]}, at load average "
+        f"{min(loads):.1f}–{max(loads):.1f}; a reused result keeps the fit and scoring times "
+        "of the run that measured it."
+    )
+    missing = payload.get("missing") or []
+    if missing:
+        by_model: dict[str, dict[str, list[int]]] = {}
+        for m in missing:
+            by_model.setdefault(m["model"], {}).setdefault(m["protocol"], []).append(m["seed"])
+        kinds = {"rating": "rating seeds", "newuser": "new-user seeds"}
+        listed = "; ".join(
+            f"{model} ("
+            + ", ".join(f"{kinds[kind]} {', '.join(map(str, seeds))}" for kind, seeds in by.items())
+            + ")"
+            for model, by in by_model.items()
+        )
+        text += (
+            f" **Not measured yet** ({len(missing)} results; the same command, run again, "
+            f"measures only these): {listed}. Means and sds are over the seeds measured."
+        )
+    return text.strip()
 
 
 def render(payload: dict, out: Path) -> None:
@@ -359,15 +554,19 @@ def render(payload: dict, out: Path) -> None:
         plot_history(history, plots / f"training_{name}.png", f"{name} training curves")
 
     names, given, counts = payload["models"], payload["given"], payload["counts"]
-    load_before, load_after = payload["load_average"]
     svd = {r.model: r for r in rating}.get("surprise-svd")
-    best = min(rating, key=lambda r: r.mean("rmse"))
     popularity = {(r.model, r.given): r for r in newuser if r.model == "popularity"}
     rel = plots.name
     md = [
         "# Evaluation of every model",
         "",
-        f"Produced by `{payload['command']}` ({payload['date']}).",
+        f"Produced by `{payload['command']}` ({payload['date']}"
+        + (
+            ", written from its saved results with `--saved-only`"
+            if payload.get("saved_only")
+            else ""
+        )
+        + ").",
         "",
         f"- Dataset: `{Path(payload['dataset']).name}` — {counts['ratings']:,} ratings, "
         f"{counts['people']} people, {counts['rated_movies']:,} rated movies.",
@@ -389,38 +588,31 @@ def render(payload: dict, out: Path) -> None:
         f"`{ {k: v for k, v in payload['params'].items() if v} }`.",
         *([f"- {payload['note']}"] if payload.get("note") else []),
         f"- Machine: {payload['machine']['cpus']} CPU cores shared with other work, Python "
-        f"{payload['machine']['python']}; load average {load_before[0]:.1f} at the start, "
-        f"{load_after[0]:.1f} at the end; the run took {payload['minutes']:.0f} min. Times "
+        f"{payload['machine']['python']}. {provenance(payload)} Times "
         "are wall-clock on that busy machine: compare them with each other, not with other "
         "machines.",
         "",
         "Definitions: see `recommender/evaluation_report.py`. Figures are mean ± standard "
-        "deviation over seeds; `fit s` is seconds per fit, `ms / user` the time to predict "
-        "one person's test ratings, `ms / list` one top-24 list.",
+        "deviation over seeds (`seeds`: how many were measured; one seed: no ±); `fit s` is "
+        "seconds per fit, `ms / user` the time to predict one person's test ratings, "
+        "`ms / list` one top-24 list.",
         "",
         "## Rating prediction",
         "",
         *rating_table(rating),
         "",
     ]
-    against_svd = (
-        f", {best.mean('rmse') / svd.mean('rmse'):.3f}× Surprise SVD ({svd.mean('rmse'):.4f}) "
-        "in the same run (target ≤ 0.94×)"
-        if svd is not None
-        else ""
-    )
-    md += [f"Best RMSE: **{best.model}** {best.mean('rmse'):.4f}{against_svd}.", ""]
-    md += [f"![rating metrics]({rel}/rating.png)", "", "## New users", ""]
+    if rating:
+        best = min(rating, key=lambda r: r.mean("rmse"))
+        md += [f"Best RMSE: **{best.model}** {best.mean('rmse'):.4f}{against(best, svd)}.", ""]
+        md += [f"![rating metrics]({rel}/rating.png)", ""]
+    md += ["## New users", ""]
     for n in given:
         md += [f"### Given {n} ratings", "", *newuser_table(newuser, n), ""]
         base = popularity.get(("popularity", n))
         if base is not None:
-            ratios = ", ".join(
-                f"{r.model} {r.mean('ndcg') / base.mean('ndcg'):.2f}×"
-                for r in sorted(newuser, key=lambda r: -r.mean("ndcg"))
-                if r.given == n and r.model != "popularity"
-            )
-            md += [f"NDCG@24 against popularity: {ratios}.", ""]
+            ratios = against_popularity([r for r in newuser if r.given == n], base)
+            md += [f"NDCG@24 against popularity (same splits): {ratios}.", ""]
     if any(name.startswith("surprise-") for name in names):
         md += [
             "Surprise's models have no fold-in: a person they were not trained on gets every "
@@ -441,7 +633,7 @@ def render(payload: dict, out: Path) -> None:
     if shown:
         md += ["## Training curves (rating split, seed 0)", ""]
         md += [f"![{n} training curves]({rel}/training_{n}.png)" for n in shown] + [""]
-    if any(name in REFERENCE for name in names):
+    if rating and any(name in REFERENCE for name in names):
         md += ["## Reference E's figures beside ours", ""]
         md += [*reference_section(rating, counts["rating_sd"]), ""]
     out.write_text("\n".join(md), encoding="utf8")
@@ -462,6 +654,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/evaluation.md"))
     parser.add_argument(
         "--note", default="", help="a sentence for the header (e.g. why settings were reduced)"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="folder of saved (protocol, seed, model) results (default: OUT's plot folder/results)",
+    )
+    parser.add_argument(
+        "--refit", default="", help="'all' or comma-separated models to re-measure, not reuse"
+    )
+    parser.add_argument(
+        "--saved-only",
+        action="store_true",
+        help="measure nothing: the report of the saved results (it lists what is missing)",
     )
     parser.add_argument(
         "--render", type=Path, default=None, help="re-write the report from this JSON only"

@@ -37,15 +37,15 @@ def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     movies.assign(genres=movies["genres"].str.join("|")).to_csv(folder / "movies.csv", index=False)
     out = tmp_path / "docs" / "evaluation.md"
     out.parent.mkdir()
-    report.main(
-        ["--models", "popularity,item-knn,mf-sgd,rating-blend", "--seeds", "2",
-         "--newuser-seeds", "1", "--given", "3", "--param", "mf-sgd.epochs=5",
-         "--param", "item-knn.calibration_users=10",
-         "--param", "rating-blend.components=item-knn,popularity",
-         "--param", "rating-blend.calibration_users=10",
-         "--note", "Reduced settings for a test.", "--jobs", "2",
-         "--ratings", str(folder / "ratings.csv"), "--out", str(out)]
-    )  # fmt: skip
+    options = [
+        "--models", "popularity,item-knn,mf-sgd,rating-blend", "--newuser-seeds", "1",
+        "--given", "3", "--param", "mf-sgd.epochs=5", "--param", "item-knn.calibration_users=10",
+        "--param", "rating-blend.components=item-knn,popularity",
+        "--param", "rating-blend.calibration_users=10",
+        "--note", "Reduced settings for a test.",
+        "--ratings", str(folder / "ratings.csv"), "--out", str(out),
+    ]  # fmt: skip
+    report.main([*options, "--seeds", "2", "--jobs", "2"])
     text = out.read_text()
     assert "python -m scripts.report --models popularity,item-knn,mf-sgd,rating-blend" in text
     assert "seeds [0, 1]" in text and "load average" in text
@@ -54,6 +54,7 @@ def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     for header in ("RMSE (stars)", "half-star accuracy", "NDCG@24", "personalisation"):
         assert header in text
     assert "| item-knn | 0." in text and "Reference E" in text and "24.7%" in text
+    assert "order of the three models (AutoRec > MF > KNN)" in text and "by RMSE item-knn" in text
     for png in ("rating.png", "newuser.png", "accuracy_vs_time.png", "training_mf-sgd.png"):
         assert (out.parent / "evaluation" / png).stat().st_size > 5_000
         assert f"evaluation/{png}" in text
@@ -70,3 +71,36 @@ def test_report_writes_tables_plots_and_json(tmp_path, capfd):
     report.main(["--render", str(out.with_suffix(".json")), "--out", str(again)])
     assert again.read_text() == text
     assert (again.parent / "evaluation" / "training_mf-sgd.png").exists()
+
+    # a rerun reuses the saved results and measures only what --refit names
+    capfd.readouterr()
+    report.main([*options, "--seeds", "2", "--refit", "mf-sgd"])
+    progress = capfd.readouterr().out
+    assert "rating seed 1: item-knn reused (measured 20" in progress
+    assert "rating seed 1: fitting mf-sgd" in progress
+    assert "fitting item-knn" not in progress and "fitting rating-blend" not in progress
+    assert "(protocol, seed, model) result is saved in" in out.read_text()
+    assert "9 of the 12 were reused" in out.read_text()  # 4 models x (2 + 1 seeds), 3 refitted
+    # while a run goes on, --saved-only writes the report of what is saved and lists the rest
+    report.main([*options, "--seeds", "3", "--saved-only"])
+    assert "fitting" not in capfd.readouterr().out
+    text = out.read_text()
+    assert "**Not measured yet** (4 results" in text and "item-knn (rating seeds 2)" in text
+    assert "written from its saved results with `--saved-only`" in text
+    assert "--seeds 3 --saved-only" not in text  # the command that measures the rest
+
+
+def test_best_against_svd_is_measured_on_the_splits_both_have():
+    from recommender.evaluation import Result
+
+    best, svd = Result("rating", "item-knn"), Result("rating", "surprise-svd")
+    best.add({"rmse": 0.80}, {"seed": 0})
+    for seed, rmse in ((0, 0.86), (1, 0.70), (2, 0.70)):  # seeds 1, 2 not measured for best
+        svd.add({"rmse": rmse}, {"seed": seed})
+    text = report.against(best, svd)
+    assert f"{0.80 / 0.86:.3f}× Surprise SVD (0.8600) on the same splits (seeds [0])" in text
+    popularity, blend = Result("newuser", "popularity", 5), Result("newuser", "blend", 5)
+    for seed, ndcg in ((0, 0.25), (1, 0.35)):
+        popularity.add({"ndcg": ndcg}, {"seed": seed})
+    blend.add({"ndcg": 0.30}, {"seed": 0})
+    assert report.against_popularity([popularity, blend], popularity) == "blend 1.20× (seeds [0])"
