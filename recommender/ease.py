@@ -188,17 +188,6 @@ class EASERecommender(Recommender):
         denominator = float(x @ x)
         return max(float(x @ y) / denominator, 0.0) if denominator > 0 else 0.0
 
-    def rated_score(self, profile: Profile) -> np.ndarray:
-        """``(n,)``: the sum of the rows of ``B`` of *every* movie in ``profile`` (whatever the
-        stars: what the person chose to watch, not only what they liked), NaN for a movie
-        outside ``B``. A second view for the blend, telling most with few liked movies."""
-        ids = np.fromiter(profile.keys(), dtype=np.int64, count=len(profile))
-        pos, known = self._positions(ids)
-        columns = self.column[pos[known]]
-        out = np.full(len(self.movie_ids), np.nan)
-        out[self.kept] = self.B[columns[columns >= 0]].sum(axis=0, dtype=np.float64)
-        return out
-
     def score(self, profile: Profile, *, user: UserKey | None = None) -> Scores:
         """EASE scores of every movie for ``profile`` (see module docstring). ``user`` is not
         needed: the profile holds everything EASE uses."""

@@ -60,11 +60,6 @@ def test_a_stranger_is_the_sum_of_the_rows_of_the_movies_they_liked(model):
     # a disliked movie adds nothing: the same list with or without the 1★ ratings
     only_liked = {m: ACTION_FAN[m] for m in liked}
     np.testing.assert_array_equal(model.score(only_liked).rank, scores)
-    # ... except to the score from every rated movie (what the person chose to watch)
-    every = model.column[model._positions(np.array(list(ACTION_FAN)))[0]]
-    rated = model.rated_score(ACTION_FAN)
-    np.testing.assert_allclose(rated[model.kept], model.B[every].sum(axis=0), atol=1e-5)
-    assert np.isnan(rated[model.column < 0]).all()
 
 
 def test_restricting_b_to_the_most_liked_movies_keeps_the_rest_below_by_popularity():
@@ -102,12 +97,7 @@ def test_ease_in_the_blend_gives_its_score_and_candidates():
         component_types=(*COMPONENTS, TRIAL_COMPONENTS["ease"]),
     ).fit(*taste_groups())
     assert "ease" in blend.components
-    assert blend.layout.names[-4:] == (
-        "ease_score",
-        "ease_rank_pct",
-        "ease_rated_score",
-        "ease_missing",
-    )
+    assert blend.layout.names[-3:] == ("ease_score", "ease_rank_pct", "ease_missing")
     component = blend.component("ease")
     assert isinstance(component, EASEComponent)
     opinion = component.opinion(ROMANCE_FAN, None)

@@ -87,27 +87,15 @@ class AutoRecComponent(ModelComponent):
     features = ("autorec_predicted", "autorec_rank_pct")
 
 
-class EASEOpinion(ModelOpinion):
-    """:class:`ModelOpinion` plus EASE's score from every rated movie (``rated``, ``(n,)``)."""
-
-    def __init__(self, key: str, predicted, rank, rank_pct, rated):
-        super().__init__(key, predicted, rank, rank_pct)
-        self.rated = rated
-
-    def features(self, idx: np.ndarray) -> np.ndarray:
-        return np.column_stack([self.predicted[idx], self.rank_pct[idx], self.rated[idx]])
-
-
 class EASEComponent(ModelComponent):
     """EASE (:mod:`recommender.ease`): features are its score (about 0–1, NaN for a movie
-    outside ``B``), its rank percentile and its score from every rated movie
-    (:meth:`~recommender.ease.EASERecommender.rated_score`), not stars — its stars are the
-    score plus a fallback the other components already give; candidates are its ranking.
-    Fitted without the star slope and match calibration, which the blend does not use."""
+    outside ``B``) and rank percentile, not stars — its stars are the score plus a fallback the
+    other components already give; candidates are its ranking. Fitted without the star slope
+    and match calibration, which the blend does not use."""
 
     name = "ease"
     model_name = "ease"
-    features = ("ease_score", "ease_rank_pct", "ease_rated_score")
+    features = ("ease_score", "ease_rank_pct")
 
     def fit(self, data: TrainingData) -> EASEComponent:
         from recommender.models import make_model
@@ -124,8 +112,7 @@ class EASEComponent(ModelComponent):
         rank = take(s.rank, self.index)
         inside = take((self.model.column >= 0).astype(np.float64), self.index, fill=0.0) > 0
         score = np.where(inside, rank, np.nan)
-        rated = take(self.model.rated_score(profile), self.index)
-        return EASEOpinion(self.features[0], score, rank, rank_percentile(rank), rated)
+        return ModelOpinion(self.features[0], score, rank, rank_percentile(rank))
 
 
 TRIAL_COMPONENTS: dict[str, type[ModelComponent]] = {
