@@ -25,6 +25,7 @@ _MODELS: dict[str, str] = {
     "item-knn": "recommender.item_knn:ItemKNNRecommender",
     "mf-sgd": "recommender.mf_sgd:MFSGDRecommender",
     "autorec": "recommender.neural.autorec:AutoRecRecommender",
+    "ease": "recommender.ease:EASERecommender",
     "rating-blend": "recommender.rating_blend:RatingBlendRecommender",
     "surprise-svd": "recommender.baselines:SurpriseSVDRecommender",
     "surprise-nmf": "recommender.baselines:SurpriseNMFRecommender",

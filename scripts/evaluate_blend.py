@@ -30,8 +30,8 @@ familiar ↔ discover settings (:mod:`recommender.rerank`, as the worker serves 
 the share of slots taken by the 100 most-rated movies and personalisation, with the plot
 ``docs/discover_tradeoff.png``. ``--save-models DIR`` pickles each fitted blend per seed and
 ``--load-models DIR`` reuses them (same seeds, same split) instead of fitting again.
-``blend+embed-implicit+item-knn`` (``mf-sgd``, ``autorec``) is the served blend with that model
-added as a component (:mod:`recommender.blend.components.models`).
+``blend+embed-implicit+item-knn`` (``mf-sgd``, ``autorec``, ``ease``) is the served blend with
+that model added as a component (:mod:`recommender.blend.components.models`).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def fit_model(name: str, train, movies, neural: str | None, content, **params):
     """Fit model ``name`` (with settings ``params``) on ``train``, reusing ``content`` (a
     :class:`~recommender.content.ContentRecommender` fitted on ``train``) for ``sbert`` and
     the blend; ``blend+NAME`` is the blend with neural model NAME, ``blend+NAME+item-knn`` (or
-    ``mf-sgd``, ``autorec``) adds that model as a component
+    ``mf-sgd``, ``autorec``, ``ease``) adds that model as a component
     (:data:`~recommender.blend.components.models.TRIAL_COMPONENTS`)."""
     if _is_blend(name):
         from recommender.blend.components import COMPONENTS

@@ -165,6 +165,7 @@ CLI_PARAMS = {
     "item-knn": ["k=5", "calibration_users=20"],
     "mf-sgd": ["factors=4", "epochs=30", "batch_size=32", "calibration_users=20"],
     "autorec": ["epochs=10", "batch_size=8", "calibration_users=20", "learning_rate=0.02"],
+    "ease": ["l2=10", "calibration_users=20"],
 }
 
 
@@ -183,7 +184,7 @@ def cli_files(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", ["item-knn", "mf-sgd", "autorec"])
+@pytest.mark.parametrize("name", ["item-knn", "mf-sgd", "autorec", "ease"])
 def test_recommend_and_predict_commands(name, cli_files):
     from scripts import predict, recommend
 
@@ -209,7 +210,7 @@ def test_recommend_and_predict_commands(name, cli_files):
     assert pred["match"].iloc[3] == 0  # unknown movie
 
 
-def test_item_knn_and_mf_sgd_never_import_tensorflow():
+def test_item_knn_mf_sgd_and_ease_never_import_tensorflow():
     import subprocess
     import sys
     from pathlib import Path
@@ -219,6 +220,7 @@ def test_item_knn_and_mf_sgd_never_import_tensorflow():
         "from tests.recommender_contract import taste_groups; "
         "make_model('item-knn').fit(*taste_groups()); "
         "make_model('mf-sgd', epochs=2).fit(*taste_groups()); "
+        "make_model('ease').fit(*taste_groups()); "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     )
     root = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Blend components from rating models of the registry: ``item_knn``, ``mf_sgd``, ``autorec``.
+"""Blend components from models of the registry: ``item_knn``, ``mf_sgd``, ``autorec``, ``ease``.
 
 Each wraps one registry model (``item-knn``, ``mf-sgd``, ``autorec``) exactly as the
 :mod:`~recommender.blend.components.neural` component wraps the neural model: features are its
@@ -87,7 +87,35 @@ class AutoRecComponent(ModelComponent):
     features = ("autorec_predicted", "autorec_rank_pct")
 
 
+class EASEComponent(ModelComponent):
+    """EASE (:mod:`recommender.ease`): features are its score (about 0–1, NaN for a movie
+    outside ``B``) and rank percentile, not stars — its stars are the score plus a fallback the
+    other components already give; candidates are its ranking. Fitted without the star slope
+    and match calibration, which the blend does not use."""
+
+    name = "ease"
+    model_name = "ease"
+    features = ("ease_score", "ease_rank_pct")
+
+    def fit(self, data: TrainingData) -> EASEComponent:
+        from recommender.models import make_model
+
+        fitted = self.clone()
+        fitted.model = make_model(self.model_name, calibration_users=0).fit(
+            data.ratings, data.movies
+        )
+        fitted.index = data.catalogue.align(fitted.model.movie_ids)
+        return fitted
+
+    def opinion(self, profile: dict[int, float], user: UserKey | None) -> ModelOpinion:
+        s = self.model.score(profile, user=user)
+        rank = take(s.rank, self.index)
+        inside = take((self.model.column >= 0).astype(np.float64), self.index, fill=0.0) > 0
+        score = np.where(inside, rank, np.nan)
+        return ModelOpinion(self.features[0], score, rank, rank_percentile(rank))
+
+
 TRIAL_COMPONENTS: dict[str, type[ModelComponent]] = {
-    c.model_name: c for c in (ItemKNNComponent, MFSGDComponent, AutoRecComponent)
+    c.model_name: c for c in (ItemKNNComponent, MFSGDComponent, AutoRecComponent, EASEComponent)
 }
 """Registry model name → its blend component, for trying a model inside the blend."""
