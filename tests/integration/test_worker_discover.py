@@ -5,10 +5,11 @@ the lovers of one niche genre.
 Real parts: the in-process worker (Flask test client) on the session's redis-server, serving
 Pearson fitted on all of ml-latest-small (the worker tests' model; the re-ranking stage works
 on any model's list). The profiles are the issue's; the niche-genre lovers rate the five
-most-rated movies of their genre 5★. They move the control to "Discover" (``discover=1``);
-the default and "Familiar" are checked against it. *World cinema* is a title carrying an
-original non-English title (:func:`recommender.rerank.world_cinema`; MovieLens has no language
-or country): both of the art-house person's loved films are world cinema.
+most-rated movies of their genre 5★. Their lists are checked at the default setting and with
+the control moved to "Discover" (``discover=1``), against "Familiar" (the model's own order).
+*World cinema* is a title carrying an original non-English title
+(:func:`recommender.rerank.world_cinema`; MovieLens has no language or country): both of the
+art-house person's loved films are world cinema.
 """
 
 from __future__ import annotations
@@ -95,12 +96,15 @@ def test_discover_trades_blockbusters_for_the_persons_own_genres(worker_client, 
 
 def test_the_childrens_animation_lover_gets_no_crime_drama(worker_client, worker_login):
     headers = person(worker_client, worker_login, "kids_user", CHILDRENS_ANIMATIONS)
-    answer = top(worker_client, headers, 1.0)
-    genres = genres_of(answer)
-    assert 296 not in ids(answer)  # Pulp Fiction
-    # no crime or horror film that is not a children's film (Who Framed Roger Rabbit? is one)
-    assert not [g for g in genres if g & {"Crime", "Horror"} and "Children" not in g], genres
-    assert sum(bool(g & {"Children", "Animation"}) for g in genres) >= 9, genres
+    for discover in (None, 1.0):  # the default, and Discover
+        answer = top(worker_client, headers, discover)
+        genres = genres_of(answer)
+        assert 296 not in ids(answer), discover  # Pulp Fiction
+        # no crime or horror film that is not a children's film (Who Framed Roger Rabbit? is)
+        assert not [g for g in genres if g & {"Crime", "Horror"} and "Children" not in g], genres
+        assert sum(bool(g & {"Children", "Animation"}) for g in genres) >= 9, (discover, genres)
+    familiar = top(worker_client, headers, 0.0, size=24)  # the model's own order
+    assert 296 in ids(familiar), ids(familiar)
 
 
 def test_the_horror_lover_gets_horror(worker_client, worker_login):
@@ -123,21 +127,19 @@ def test_the_art_house_person_gets_art_house_and_world_cinema_not_blockbusters(
     worker_client, worker_login, ml
 ):
     headers = person(worker_client, worker_login, "arthouse_user", ART_HOUSE)
-    answer = top(worker_client, headers, 1.0)
-    got = ids(answer)
-    assert not WHAT_THE_ART_HOUSE_PERSON_GOT & set(got), got
-    assert len(most_rated(ml) & set(got)) <= 4, got
-    genres = genres_of(answer)
-    assert sum(bool(g & {"Drama", "Romance"}) for g in genres) >= 10, genres
-    assert not [g for g in genres if g & {"Action", "Sci-Fi", "Crime"} and "Drama" not in g]
-    titles = [item["movie"]["title"] for item in answer["items"]]
-    assert world_cinema_count(answer) >= 6, titles  # both loved films are world cinema
-    # the default already brings some; Familiar (the model's own order) brings fewer
-    default, familiar = top(worker_client, headers), top(worker_client, headers, 0.0)
-    assert world_cinema_count(default) >= 3 > world_cinema_count(familiar), (
-        [item["movie"]["title"] for item in default["items"]],
-        [item["movie"]["title"] for item in familiar["items"]],
-    )
+    for discover in (None, 1.0):  # the default, and Discover
+        answer = top(worker_client, headers, discover)
+        got = ids(answer)
+        assert not WHAT_THE_ART_HOUSE_PERSON_GOT & set(got), got
+        assert len(most_rated(ml) & set(got)) <= 4, got
+        genres = genres_of(answer)
+        assert sum(bool(g & {"Drama", "Romance"}) for g in genres) >= 10, genres
+        assert not [g for g in genres if g & {"Action", "Sci-Fi", "Crime"} and "Drama" not in g]
+        titles = [item["movie"]["title"] for item in answer["items"]]
+        assert world_cinema_count(answer) >= 6, titles  # both loved films are world cinema
+    # Familiar (the model's own order) brings far fewer
+    familiar = top(worker_client, headers, 0.0)
+    assert world_cinema_count(familiar) < 3, [item["movie"]["title"] for item in familiar["items"]]
 
 
 @pytest.mark.parametrize(
@@ -152,8 +154,9 @@ def test_a_niche_genre_lover_finds_that_genre_in_half_of_the_top_12(
     headers = person(
         worker_client, worker_login, f"{genre.lower()}_lover", dict.fromkeys(loved, 5.0)
     )
-    answer = top(worker_client, headers, 1.0)
-    hits = sum(genre in g for g in genres_of(answer))
-    assert hits >= 6, (genre, [item["movie"]["title"] for item in answer["items"]])
     familiar = top(worker_client, headers, 0.0)
-    assert hits >= sum(genre in g for g in genres_of(familiar))
+    for discover in (None, 1.0):  # the default, and Discover
+        answer = top(worker_client, headers, discover)
+        hits = sum(genre in g for g in genres_of(answer))
+        assert hits >= 6, (genre, discover, [item["movie"]["title"] for item in answer["items"]])
+        assert hits >= sum(genre in g for g in genres_of(familiar))

@@ -8,10 +8,14 @@ import pytest
 
 from recommender.rerank import (
     DEFAULT_DISCOVER,
+    FOCUS_BOOST,
+    FOCUS_POWER,
     MovieFacts,
     blocks_in_model_order,
     distinctive_genres,
+    focus,
     genre_candidates,
+    niche_coverage,
     own_popularity,
     popularity_aversion,
     profile_genres,
@@ -137,6 +141,25 @@ def test_only_someone_who_pans_blockbusters_and_loves_others_is_averse_to_them()
     assert popularity_aversion({1: 1.0, 2: 5.0, 21: 5.0}, FACTS) == pytest.approx(1 / 6)
     assert popularity_aversion({21: 1.0, 22: 5.0}, FACTS) == 0.0  # panned, but not the head
     assert popularity_aversion({1: 1.0}, FACTS) == 1.0  # nothing liked
+
+
+def test_a_lover_of_one_niche_genre_gets_full_focus_even_when_their_films_carry_others():
+    """Every loved film a documentary (rare in all ratings) that is also a comedy (uncommon
+    too): the distinctive weight is spread over both, so the rule on it gives a focus of about
+    3; the documentaries' coverage is whole, so the person gets the full focus."""
+    facts = facts_of(
+        {
+            **{m: (1000, ["Action"]) for m in range(1, 11)},
+            **{m: (100, ["Comedy"]) for m in range(11, 13)},
+            **{m: (5, ["Comedy", "Documentary"]) for m in range(21, 26)},
+        }
+    )
+    lover = dict.fromkeys(range(21, 26), 5.0)
+    spread = 1.0 + FOCUS_BOOST * distinctive_genres(lover, facts).max() ** FOCUS_POWER
+    assert spread < 4.0
+    assert niche_coverage(lover, facts) == 1.0
+    assert focus(lover, facts) == pytest.approx(1.0 + FOCUS_BOOST)
+    assert niche_coverage({1: 5.0, 2: 4.0}, facts) == 0.0  # Action: as common as in all ratings
 
 
 def test_world_cinema_is_a_title_with_its_original_title_in_parentheses():
