@@ -76,10 +76,6 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     # to the user vector (see layers.ImplicitProfile); new users get it from their profile.
     "implicit": False,
     "l2_implicit": 0.1,  # per-rating L2 on the implicit part of the user vector
-    # Ratings of one person kept together in chunks of at most this many in each batch
-    # (``data.make_dataset(user_chunk=...)``); 0: batches of random single ratings; None:
-    # chosen from the data for models with implicit factors (``data.user_chunk_for``).
-    "user_chunk": None,
 }
 
 
@@ -281,9 +277,9 @@ class NeuralRecommender(Recommender):
             self.compile(model, steps_per_epoch=-(-len(train_arrays["rating"]) // batch))
         if is_distributed():
             allow_fit_across_workers(model)
-        chunk = p["user_chunk"]
-        if chunk is None:  # automatic: only implicit factors make a step cost whole profiles
-            chunk = user_chunk_for(train_arrays["user"], batch) if p["implicit"] else 0
+        # batches of random ratings, or chunks of each person's where implicit factors would
+        # make a random batch gather many whole profiles (data.user_chunk_for)
+        chunk = user_chunk_for(train_arrays["user"], batch) if p["implicit"] else 0
         train = train_data or make_dataset(
             train_arrays, batch, shuffle=True, seed=p["seed"], user_chunk=chunk
         )
