@@ -36,11 +36,12 @@ DESCRIBE_LABEL = "Describe what you feel like watching"
 DESCRIBE_HINT = "e.g. a slow-burn space mystery"
 #: Longest description sent to the worker (characters).
 DESCRIBE_MAX = rules.QUERY_MAX
-#: What the list's order is (the worker sorts it so: best match, then predicted stars), and
-#: what the match means for each model (``docs/api.md``).
+#: What the list's order is (the worker sorts each dozen so: best match, then predicted stars;
+#: ``recommender.rerank.BLOCK_SIZE``), and what the match means for each model (``docs/api.md``).
 ORDER_NOTE = (
-    "Best match first. Match = {meaning} (equal matches: the higher expected rating first). "
-    "Towards Discover, less-known movies in your genres move up. "
+    "Best match first within each dozen. Match = {meaning} (equal matches: the higher expected "
+    "rating first). Each dozen leaves room for movies you may not know yet; towards Discover, "
+    "more of them, from your genres. "
     "Rate a movie you have seen and the list updates."
 )
 MATCH_MEANING = {

@@ -583,7 +583,7 @@ def test_every_view_has_its_own_url(served_stack, browser, size, request):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Recommended for you")).to_be_visible(timeout=WAIT_MS)
     assert page.url == f"{app}/recommendations"
-    expect(page.get_by_text("Best match first.")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_text("Best match first within each dozen.")).to_be_visible(timeout=WAIT_MS)
     matches = visible_matches(page)
     assert len(matches) == 24 and matches == sorted(matches, reverse=True), matches
 
