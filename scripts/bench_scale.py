@@ -150,14 +150,16 @@ def make_data(size: str, work: Path, results: Results, env: dict[str, str]) -> P
 def build(size: str, work: Path, results: Results, env: dict[str, str]) -> bool:
     """Run every build step not measured yet (the artifacts' sizes are recorded after each);
     False when one fails (later steps need it)."""
-    from scripts.build_models import STEPS
+    from scripts.build_models import STEPS, step_environment
 
     steps = results.size(size)["steps"]
-    for number, (what, command) in enumerate(STEPS, start=1):
+    for number, step in enumerate(STEPS, start=1):
+        what = step.name
         if steps.get(what, {}).get("exit_code") == 0:
             continue
         print(f"[{size}] step {number}/{len(STEPS)}: {what} (load {_load()})", flush=True)
-        figures = run_measured([sys.executable, "-m", *command], env, work / f"{size}.log")
+        command = [sys.executable, "-m", *step.command]
+        figures = run_measured(command, step_environment(step, env), work / f"{size}.log")
         steps[what] = figures
         disk(size, Path(env["ARTIFACTS_DIR"]), results)
         print(f"[{size}]   {json.dumps(figures)}", flush=True)
@@ -299,7 +301,7 @@ def table(results: Results) -> str:
         return fmt.format(entry) if isinstance(entry, int | float) else str(entry)
 
     row("people / movies", lambda e: f"{get(e, 'data', 'people')} / {get(e, 'data', 'movies')}")
-    for what, _ in STEPS:
+    for what in (step.name for step in STEPS):
         row(f"{what}: time s (CPU s)", lambda e, w=what: _step_time(e, w))
         row(f"{what}: peak MB", lambda e, w=what: get(e, "steps", w, "peak_mb"))
     row("whole build: time s", lambda e: _total(e, STEPS))
@@ -354,7 +356,7 @@ def _step_time(entry: dict, what: str) -> str:
 
 
 def _total(entry: dict, steps) -> str:
-    done = [entry.get("steps", {}).get(w) for w, _ in steps]
+    done = [entry.get("steps", {}).get(step.name) for step in steps]
     if not all(s and s["exit_code"] == 0 for s in done):
         return "(not all steps finished)"
     return f"{sum(s['seconds'] for s in done):,.0f}"
@@ -375,7 +377,7 @@ def plot(results: Results, out: Path) -> None:
     from scripts.build_models import STEPS
 
     fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for what, _ in STEPS:
+    for what in (step.name for step in STEPS):
         points = [
             (e["data"]["ratings"], e["steps"][what])
             for e in results.data.values()
@@ -421,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     results = Results(work / "results.json")
     if not args.report:
         for size in args.sizes:
-            env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+            env = {**os.environ, "HF_HUB_OFFLINE": "1"}
             env.pop("DATA_DIR", None)  # no overviews: the synthetic release has none
             data = make_data(size, work, results, env)
             artifacts = work / f"artifacts-{size}"

@@ -46,6 +46,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -117,6 +118,12 @@ def thread_settings(kind: str, n: int) -> dict[str, str]:
     if kind == "blend":
         return {**tensorflow, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     raise ValueError(f"unknown thread settings {kind!r}")
+
+
+def step_environment(step: Step, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment ``step`` runs in: ``base`` with the step's thread settings for the
+    cores this process may use, and the Hugging Face hub offline (SBERT ships in a package)."""
+    return {**base, **thread_settings(step.threads, cores()), "HF_HUB_OFFLINE": "1"}
 
 
 def dataset_stamp(folder: Path) -> dict[str, object]:
@@ -210,7 +217,7 @@ class Build:
 
     def _run_step(self, number: int, step: Step, log: IO[bytes]) -> int:
         entry = self.status["steps"][number - 1]
-        env = {**self.env, **thread_settings(step.threads, cores()), "HF_HUB_OFFLINE": "1"}
+        env = step_environment(step, self.env)
         command = [sys.executable, "-m", *step.command]
         log.write(f"\n===== [{number}/{len(self.steps)}] {' '.join(command)}\n".encode())
         log.flush()
