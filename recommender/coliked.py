@@ -16,7 +16,10 @@ From the training ratings two binary people x movies matrices are kept (``scipy.
 
 When the profile likes nothing, its best-rated movies stand in as "liked". Cost: two sparse
 products over the people who rated the profile's movies — about a millisecond on
-ml-latest-small.
+ml-latest-small. That grows with the number of people, so the statistics come from at most
+``max_people`` of them (:data:`MAX_PEOPLE`, a fixed random sample when there are more): the
+shares are then estimates from that sample, and a profile costs the same at 162,000 people
+(ml-25m) as at 20,000.
 """
 
 from __future__ import annotations
@@ -28,18 +31,30 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.base import LIKED_RATING
+from recommender.dataset import sample_people
 from recommender.vocabulary import lookup, positions_in
+
+MAX_PEOPLE = 20_000
+"""Most people whose ratings the co-rating statistics count (a random sample beyond that)."""
 
 
 class CoLiked:
     """Co-rating statistics of a ratings table (see module docstring).
 
     ``movie_ids`` (sorted int64) defines the columns; ratings of other movies are ignored.
+    ``max_people``: at most this many people are counted (a random sample, ``seed``).
     """
 
-    def __init__(self, ratings: pd.DataFrame, movie_ids: np.ndarray):
+    def __init__(
+        self,
+        ratings: pd.DataFrame,
+        movie_ids: np.ndarray,
+        max_people: int = MAX_PEOPLE,
+        seed: int = 0,
+    ):
         self.movie_ids = np.asarray(movie_ids, dtype=np.int64)
         ratings = ratings[ratings["movieId"].isin(self.movie_ids)]
+        ratings = sample_people(ratings, max_people=max_people, seed=seed)
         users, rows = np.unique(ratings["userId"].to_numpy(dtype=np.int64), return_inverse=True)
         cols = positions_in(self.movie_ids, ratings["movieId"].to_numpy(dtype=np.int64))
         shape = (len(users), len(self.movie_ids))

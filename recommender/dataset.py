@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 RATING_COLUMNS = ["userId", "movieId", "rating", "timestamp"]
@@ -37,3 +38,30 @@ class MovieLens:
     def genres(self) -> list[str]:
         """Every genre that appears in ``movies``, sorted."""
         return sorted({g for genres in self.movies["genres"] for g in genres})
+
+
+def sample_people(
+    ratings: pd.DataFrame,
+    *,
+    max_people: int | None = None,
+    max_ratings: int | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The ratings of a random sample of the people in ``ratings`` (whole profiles).
+
+    All of ``ratings`` when there are at most ``max_people`` people and ``max_ratings``
+    ratings (``None``: no limit); otherwise people are taken in a random order (``seed``)
+    for as long as both limits hold. Bounds what a model learns from, so its cost stops
+    growing with the data."""
+    too_many_people = max_people is not None and ratings["userId"].nunique() > max_people
+    too_many_ratings = max_ratings is not None and len(ratings) > max_ratings
+    if not (too_many_people or too_many_ratings):
+        return ratings
+    counts = ratings.groupby("userId").size()
+    order = np.random.default_rng(seed).permutation(len(counts))
+    keep = np.ones(len(order), dtype=bool)
+    if max_people is not None:
+        keep &= np.arange(len(order)) < max_people
+    if max_ratings is not None:
+        keep &= np.cumsum(counts.to_numpy()[order]) <= max_ratings
+    return ratings[ratings["userId"].isin(counts.index[order[keep]])]

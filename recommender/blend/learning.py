@@ -158,6 +158,7 @@ def cross_fit(
     *,
     reuse: bool = True,
     timings: dict[str, Any] | None = None,
+    fitted: list[Ensemble] | None = None,
 ) -> tuple[TrainingRows, list[Component]]:
     """Training rows of ``blend_users``, each fold scored by components fitted without it.
 
@@ -165,7 +166,8 @@ def cross_fit(
     again (:meth:`Component.reuse`: the neural model trains for the first round's best epoch
     count instead of searching with early stopping); the returned prototypes carry that to
     the final fit. ``timings`` (if given) gets ``fold_fit_seconds`` (component fitting per
-    round) and ``fold_rows_seconds`` (profiles' opinions per round), in seconds.
+    round) and ``fold_rows_seconds`` (profiles' opinions per round), in seconds; ``fitted`` (if
+    given) gets each round's fitted :class:`Ensemble`.
     """
     import time
 
@@ -178,6 +180,8 @@ def cross_fit(
         started = time.perf_counter()
         ensemble = Ensemble.fit(prototypes, others)
         fit_seconds.append(round(time.perf_counter() - started, 1))
+        if fitted is not None:
+            fitted.append(ensemble)
         if reuse and round_number == 0:
             prototypes = [
                 p.reuse(ensemble.components[p.name]) if p.name in ensemble.components else p

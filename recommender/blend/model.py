@@ -35,6 +35,19 @@ log = logging.getLogger(__name__)
 MAX_BLEND_USERS = 2_000
 """Most people whose profiles teach the blend its weights (see :class:`BlendRecommender`)."""
 
+MAX_ROUND_SHARE = 0.05
+"""Largest share of the ratings one cross-fitting round should leave out. The blend's people
+are cut into as few rounds as keep each round under it (at most ``folds``: on ml-latest-small
+every person teaches the blend, so 3 rounds, as before). When a single round is enough (at
+ml-25m size the 2,000 people hold ~1% of the ratings), its components, fitted on everyone
+else's ratings, are served as they are instead of being fitted again on all of them."""
+
+
+def cross_fitting_rounds(held_out_share: float, folds: int) -> int:
+    """Rounds for blend people holding ``held_out_share`` (0–1) of the ratings: as few as keep
+    each round's share within :data:`MAX_ROUND_SHARE`, between 1 and ``folds``."""
+    return int(min(folds, max(1, np.ceil(held_out_share / MAX_ROUND_SHARE - 1e-9))))
+
 
 class BlendRecommender(Recommender):
     """The blended recommender.
@@ -46,8 +59,8 @@ class BlendRecommender(Recommender):
     share of training users whose later ratings teach the weights, at most
     ``max_blend_users`` of them (a per-person loop scores every movie for each of their
     profiles, so without a cap the fit grows with people x movies: ~2,000 people give a few
-    million training rows, plenty for the trees); ``folds`` — cross-fitting
-    folds over those users; ``sizes``, ``pool``, ``negatives``, ``rated_share``, ``dropout``,
+    million training rows, plenty for the trees); ``folds`` — most cross-fitting
+    rounds over those users (fewer when they hold few ratings: :data:`MAX_ROUND_SHARE`); ``sizes``, ``pool``, ``negatives``, ``rated_share``, ``dropout``,
     ``calibration``, ``seed`` — see :class:`~recommender.blend.learning.LearningSettings`;
     ``content_model`` — an already fitted :class:`~recommender.content.ContentRecommender` to
     reuse; ``progress``; ``component_types`` — the components to blend (default: the registry,
@@ -109,10 +122,11 @@ class BlendRecommender(Recommender):
     def fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> BlendRecommender:
         """Learn the blend from ``ratings`` (userId, movieId, rating 0.5–5, timestamp).
 
-        Takes ``blend_users`` of the users, cross-fits the components over ``folds`` of them
-        and learns the rank / match / rating models from their profiles
-        (:mod:`recommender.blend.learning`), then refits the components on all of
-        ``ratings``. Figures of the learning step are in ``metrics``.
+        Takes ``blend_users`` of the users, cross-fits the components over at most ``folds``
+        rounds of them (:func:`cross_fitting_rounds`) and learns the rank / match / rating
+        models from their profiles (:mod:`recommender.blend.learning`), then refits the
+        components on all of ``ratings`` (after a single round: serves that round's). Figures
+        of the learning step are in ``metrics``.
         """
         started = time.perf_counter()
         rng = np.random.default_rng(self.settings.seed)
@@ -127,12 +141,15 @@ class BlendRecommender(Recommender):
         n_blend = round(len(eligible) * self.blend_users)
         n_blend = max(self.folds, min(n_blend, self.max_blend_users))
         blend_users = rng.choice(eligible, size=min(n_blend, len(eligible)), replace=False)
+        held_out_share = float(ratings["userId"].isin(blend_users).mean())
+        rounds = cross_fitting_rounds(held_out_share, self.folds)
+        fitted: list[Ensemble] = []
         step = time.perf_counter()
         rows, prototypes = cross_fit(
             prototypes,
             data,
             blend_users,
-            self.folds,
+            rounds,
             self.layout,
             self.settings,
             tuple(self.layout.missing),
@@ -141,6 +158,7 @@ class BlendRecommender(Recommender):
             self.progress,
             reuse=self.reuse,
             timings=self.metrics,
+            fitted=fitted,
         )
         self.metrics["features_seconds"] = round(time.perf_counter() - step, 1)
         step = time.perf_counter()
@@ -149,12 +167,15 @@ class BlendRecommender(Recommender):
         self.metrics["learn_seconds"] = round(time.perf_counter() - step, 1)
 
         step = time.perf_counter()
-        self.ensemble = Ensemble.fit(prototypes, data)
+        # One round: its components saw all but the blend people's few ratings; serve them.
+        self.ensemble = fitted[0] if rounds == 1 else Ensemble.fit(prototypes, data)
         self.metrics["final_fit_seconds"] = round(time.perf_counter() - step, 1)
         self.components = self.ensemble.names()
         self.metrics.update(
             fit_seconds=round(time.perf_counter() - started, 1),
             blend_users=int(len(blend_users)),
+            held_out_share=round(held_out_share, 4),
+            rounds=rounds,
             components=list(self.components),
         )
         return self

@@ -118,3 +118,101 @@ def test_implicit_models_chunk_only_when_random_batches_would_gather_many_profil
     assert profile_cost(few_long, 8192) < 16 < profile_cost(many, 8192)
     assert user_chunk_for(few_long, 8192) == 0
     assert user_chunk_for(many, 8192) == USER_CHUNK
+
+
+def test_sample_people_keeps_whole_profiles_within_both_limits():
+    import pandas as pd
+
+    from recommender.dataset import sample_people
+
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 30, size=200)
+    ratings = pd.DataFrame(
+        {
+            "userId": np.repeat(np.arange(200), sizes),
+            "movieId": rng.integers(0, 50, size=sizes.sum()),
+            "rating": 4.0,
+        }
+    )
+    assert sample_people(ratings, max_people=200, max_ratings=len(ratings)) is ratings
+    for limits in (
+        {"max_people": 50},
+        {"max_ratings": 1000},
+        {"max_people": 20, "max_ratings": 300},
+    ):
+        sample = sample_people(ratings, **limits, seed=3)
+        kept = sample["userId"].unique()
+        assert sample.groupby("userId").size().to_dict() == {u: sizes[u] for u in kept}
+        assert len(kept) <= limits.get("max_people", 200)
+        assert len(sample) <= limits.get("max_ratings", len(ratings))
+        assert len(sample) > 0.8 * min(limits.get("max_ratings", 1e9), 50 * sizes.mean())
+    # the same seed gives the same people; another seed, others
+    again = sample_people(ratings, max_people=50, seed=3)["userId"].unique()
+    assert set(again) == set(sample_people(ratings, max_people=50, seed=3)["userId"])
+    assert set(again) != set(sample_people(ratings, max_people=50, seed=4)["userId"])
+
+
+def test_co_rating_statistics_count_at_most_max_people_and_estimate_the_full_ones():
+    """Past ``max_people`` a profile's cost stops growing with the people, and the shares from
+    the sample stay close to those of everyone."""
+    import pandas as pd
+
+    from recommender.coliked import CoLiked
+
+    rng = np.random.default_rng(1)
+    people, movies = 4_000, 60
+    taste = rng.integers(0, 2, size=people)  # two tastes: movies 0-29 or 30-59
+    rows = []
+    for person in range(people):
+        seen = rng.choice(movies, size=12, replace=False)
+        liked = (seen < 30) == (taste[person] == 0)
+        rows += [(person, m, 4.5 if ok else 2.0) for m, ok in zip(seen, liked, strict=True)]
+    ratings = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
+    ids = np.arange(movies)
+    full, sampled = CoLiked(ratings, ids), CoLiked(ratings, ids, max_people=1_000)
+    assert full.n_people == people and sampled.n_people == 1_000
+    profile = {3: 5.0, 7: 4.5, 40: 1.0}
+    a, b = full.score(profile), sampled.score(profile)
+    assert np.corrcoef(a["liked_given_liked"], b["liked_given_liked"])[0, 1] > 0.95
+    assert np.abs(a["liked_given_liked"] - b["liked_given_liked"]).max() < 0.1
+    # the sample still says what people who liked 3 and 7 like: the first taste's movies
+    assert b["liked_given_liked"][:30].mean() > 3 * b["liked_given_liked"][30:].mean()
+
+
+def test_blend_rounds_shrink_when_the_blend_people_hold_few_ratings():
+    from recommender.blend.model import cross_fitting_rounds
+
+    assert cross_fitting_rounds(1.0, 3) == 3  # ml-latest-small: everyone teaches the blend
+    assert cross_fitting_rounds(0.123, 3) == 3  # 2M synthetic: 2,000 of 16,200 people
+    assert cross_fitting_rounds(0.07, 3) == 2
+    assert cross_fitting_rounds(0.05, 3) == 1
+    assert cross_fitting_rounds(0.012, 3) == 1  # ml-25m size: 2,000 of 162,000 people
+
+
+def test_a_single_round_blend_serves_the_components_it_fitted_without_its_people():
+    from tests.recommender_contract import ACTION_FAN, taste_groups
+    from tests.unit.test_blend import make_blend
+
+    ratings, movies = taste_groups()
+    blend = make_blend(folds=1, max_blend_users=4, blend_users=1.0).fit(ratings, movies)
+    assert blend.metrics["rounds"] == 1 and blend.metrics["blend_users"] == 4
+    # served as fitted in the round: without the 4 people whose profiles taught the weights
+    assert blend.ensemble.components["coliked"].coliked.n_people == ratings["userId"].nunique() - 4
+    assert len(blend.recommend(ACTION_FAN, k=6)) == 6
+
+
+def test_the_blends_neural_model_trains_on_at_most_max_ratings():
+    from recommender.blend.component import Catalogue, TrainingData
+    from recommender.blend.components.neural import NeuralComponent
+    from tests.recommender_contract import taste_groups
+
+    ratings, movies = taste_groups()
+    data = TrainingData(
+        ratings, movies, Catalogue.build(np.sort(movies["movieId"].unique()), movies)
+    )
+    params = {"epochs": 1, "dim": 4}
+    capped = NeuralComponent("embed", params, max_ratings=len(ratings) // 2).fit(data)
+    whole = NeuralComponent("embed", params).fit(data)
+    assert whole.model.features.n_users == ratings["userId"].nunique()
+    taught = ratings["userId"].isin(capped.model.features.user_ids)
+    assert 0 < taught.sum() <= len(ratings) // 2

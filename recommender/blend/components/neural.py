@@ -15,6 +15,7 @@ import numpy as np
 
 from recommender.base import UserKey
 from recommender.blend.component import Component, Opinion, TrainingData
+from recommender.dataset import sample_people
 from recommender.reasons import known
 from recommender.vocabulary import take
 
@@ -70,13 +71,31 @@ def resolve(name: str | None) -> str | None:
     return next((n for n in NEURAL_PREFERENCE if n in MODEL_NAMES), None)
 
 
+MAX_TRAINING_RATINGS = 5_000_000
+"""Most ratings the blend's neural model trains on: beyond that, the whole profiles of a random
+sample of people (:func:`recommender.dataset.sample_people`). The blend trains this model in
+its cross-fitting rounds; bounded, its cost stops growing with the data (at ml-25m size: a
+fifth of the ratings). New people are folded in from their profiles either way; the served
+``embed`` model (similar movies, the map) still learns from every rating."""
+
+
 class NeuralComponent(Component):
+    """The neural model's predicted stars and rank percentile; ``params``: the model's
+    parameters (registry defaults otherwise); ``max_ratings``: see
+    :data:`MAX_TRAINING_RATINGS`."""
+
     name = "neural"
     features = ("neural_predicted", "neural_rank_pct")
 
-    def __init__(self, model_name: str, params: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        model_name: str,
+        params: Mapping[str, Any] | None = None,
+        max_ratings: int = MAX_TRAINING_RATINGS,
+    ):
         self.model_name = model_name
-        self.params = dict(params or {})  # model parameters (registry defaults otherwise)
+        self.params = dict(params or {})
+        self.max_ratings = int(max_ratings)
 
     @classmethod
     def configure(cls, blend: BlendRecommender) -> NeuralComponent | None:
@@ -87,7 +106,8 @@ class NeuralComponent(Component):
         from recommender.models import make_model
 
         fitted = self.clone()
-        fitted.model = make_model(self.model_name, **self.params).fit(data.ratings, data.movies)
+        ratings = sample_people(data.ratings, max_ratings=self.max_ratings)
+        fitted.model = make_model(self.model_name, **self.params).fit(ratings, data.movies)
         fitted.index = data.catalogue.align(fitted.model.movie_ids)
         return fitted
 
@@ -97,7 +117,8 @@ class NeuralComponent(Component):
         best = fitted.model.validation.get("best_epoch")
         if not best:
             return self
-        return NeuralComponent(self.model_name, {**self.params, "epochs": int(best)})
+        params = {**self.params, "epochs": int(best)}
+        return NeuralComponent(self.model_name, params, self.max_ratings)
 
     def opinion(self, profile: dict[int, float], user: UserKey | None) -> NeuralOpinion:
         s = self.model.score(profile, user=user)
