@@ -368,7 +368,8 @@ def _loads(entry: dict) -> str:
 
 
 def plot(results: Results, out: Path) -> None:
-    """Log-log: CPU seconds and peak memory of each build step against the number of ratings."""
+    """Log-log: CPU seconds and peak memory of each build step, and the whole build's wall
+    time, against the number of ratings."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -388,7 +389,15 @@ def plot(results: Results, out: Path) -> None:
         x = [p for p, _ in points]
         time_ax.plot(x, [s["cpu_seconds"] for _, s in points], "o-", label=what)
         memory_ax.plot(x, [s["peak_mb"] / 1000 for _, s in points], "o-", label=what)
-    # CPU seconds: on a shared machine the wall time is mostly waiting for a core
+    whole = [
+        (e["data"]["ratings"], sum(e["steps"][step.name]["seconds"] for step in STEPS))
+        for e in results.data.values()
+        if all(e.get("steps", {}).get(st.name, {}).get("exit_code") == 0 for st in STEPS)
+    ]
+    if whole:
+        x, seconds = zip(*sorted(whole), strict=True)
+        time_ax.plot(x, seconds, "k--", label="whole build, wall time")
+    # CPU seconds per step: on a shared machine the wall time is partly waiting for a core
     for ax, label in ((time_ax, "CPU time (s)"), (memory_ax, "peak memory (GB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
