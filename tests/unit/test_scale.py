@@ -216,3 +216,13 @@ def test_the_blends_neural_model_trains_on_at_most_max_ratings():
     assert whole.model.features.n_users == ratings["userId"].nunique()
     taught = ratings["userId"].isin(capped.model.features.user_ids)
     assert 0 < taught.sum() <= len(ratings) // 2
+
+
+def test_neural_training_epochs_stop_growing_with_the_data():
+    from recommender.neural.base import RATING_BUDGET, epochs_within
+
+    assert epochs_within(40, 95_000) == 40  # ml-latest-small: never cut
+    assert epochs_within(40, 1_900_000) == 40  # 2M synthetic
+    assert epochs_within(40, 23_750_000) == RATING_BUDGET // 23_750_000 == 6  # ml-25m size
+    assert epochs_within(40, 10**10) == 1
+    assert epochs_within(3, 10, budget=100) == 3
