@@ -15,6 +15,11 @@ class EpochProgress(keras.callbacks.Callback):
         super().__init__()
         self.bar = tqdm(total=epochs, desc=desc, unit="epoch")
 
+    def on_train_begin(self, logs=None):
+        # the epochs fit really runs (a rating budget may cut the model's setting)
+        self.bar.total = self.params.get("epochs") or self.bar.total
+        self.bar.refresh()
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         shown = {k: f"{logs[k]:.4f}" for k in ("loss", "val_loss", "val_rmse") if k in logs}

@@ -226,3 +226,15 @@ def test_neural_training_epochs_stop_growing_with_the_data():
     assert epochs_within(40, 23_750_000) == RATING_BUDGET // 23_750_000 == 6  # ml-25m size
     assert epochs_within(40, 10**10) == 1
     assert epochs_within(3, 10, budget=100) == 3
+
+
+def test_the_training_progress_bar_counts_the_epochs_fit_really_runs():
+    import keras
+
+    from recommender.neural.callbacks import EpochProgress
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    progress = EpochProgress(40)  # the model's setting, cut to 2 by the rating budget
+    model.fit(np.zeros((4, 1)), np.zeros(4), epochs=2, verbose=0, callbacks=[progress])
+    assert (progress.bar.total, progress.bar.n) == (2, 2)
