@@ -119,16 +119,27 @@ class Results:
         return self.data.setdefault(name, {"steps": {}})
 
     def save(self) -> None:
+        """Write the sizes this process owns into the file, keeping every other size (and any
+        step of its sizes only the file has) as another process saved it; under a file lock,
+        so concurrent runs lose nothing. The entries callers hold stay the live ones."""
+        import fcntl
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        merged = json.loads(self.path.read_text()) if self.path.exists() else {}
-        for size in self.touched:
-            entry = self.data[size]
-            steps = {**merged.get(size, {}).get("steps", {}), **entry.get("steps", {})}
-            merged[size] = {**merged.get(size, {}), **entry, "steps": steps}
-        self.data = merged
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(merged, indent=2))
-        os.replace(tmp, self.path)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            on_disk = json.loads(self.path.read_text()) if self.path.exists() else {}
+            for size, entry in on_disk.items():
+                if size not in self.touched:
+                    self.data[size] = entry
+                    continue
+                mine = self.data[size]
+                for key, value in entry.items():
+                    mine.setdefault(key, value)
+                for step, figures in entry.get("steps", {}).items():
+                    mine["steps"].setdefault(step, figures)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.data, indent=2))
+            os.replace(tmp, self.path)
 
 
 def make_data(size: str, work: Path, results: Results, env: dict[str, str]) -> Path:

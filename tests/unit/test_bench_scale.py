@@ -51,3 +51,24 @@ def test_the_table_and_plot_show_every_build_step_at_every_size(tmp_path):
     out = tmp_path / "scale.png"
     plot(results, out)
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_runs_sharing_the_results_file_lose_no_step(tmp_path):
+    """Each size's run keeps the entry it holds live across saves, and another run's saves
+    in between (other sizes) are kept: the 25M run adding steps for an hour beside the 2M run."""
+    path = tmp_path / "results.json"
+    small, large = Results(path), Results(path)
+    small_steps = small.size("2M")["steps"]
+    large_steps = large.size("25M")["steps"]
+    for number, step in enumerate(STEPS, start=1):
+        small_steps[step.name] = _step(number, number, 1)
+        small.save()
+        large_steps[step.name] = _step(10 * number, 10 * number, 2)
+        large.save()
+    small.size("2M")["serve"] = {"model": "blend"}
+    small.save()
+    saved = json.loads(path.read_text())
+    assert list(saved["2M"]["steps"]) == [step.name for step in STEPS]
+    assert list(saved["25M"]["steps"]) == [step.name for step in STEPS]
+    assert saved["2M"]["serve"] == {"model": "blend"}
+    assert Results(path).data == saved
