@@ -59,9 +59,10 @@ class BlendRecommender(Recommender):
     share of training users whose later ratings teach the weights, at most
     ``max_blend_users`` of them (a per-person loop scores every movie for each of their
     profiles, so without a cap the fit grows with people x movies: ~2,000 people give a few
-    million training rows, plenty for the trees); ``folds`` — most cross-fitting
-    rounds over those users (fewer when they hold few ratings: :data:`MAX_ROUND_SHARE`); ``sizes``, ``pool``, ``negatives``, ``rated_share``, ``dropout``,
-    ``calibration``, ``seed`` — see :class:`~recommender.blend.learning.LearningSettings`;
+    million training rows, plenty for the trees); ``folds`` — most cross-fitting rounds over
+    those users (fewer when they hold few ratings: :data:`MAX_ROUND_SHARE`); ``sizes``,
+    ``pool``, ``negatives``, ``rated_share``, ``dropout``, ``calibration``, ``seed`` — see
+    :class:`~recommender.blend.learning.LearningSettings`;
     ``content_model`` — an already fitted :class:`~recommender.content.ContentRecommender` to
     reuse; ``progress``; ``component_types`` — the components to blend (default: the registry,
     :data:`~recommender.blend.components.COMPONENTS`); ``reuse`` — later cross-fitting

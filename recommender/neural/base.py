@@ -176,6 +176,13 @@ class NeuralRecommender(Recommender):
         self.strategy = None  # None: choose_strategy(); tests may pass a MirroredStrategy.
         self._scorer = self._user_vectors = self._start = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what scoring built and rebuilds on first use (the compiled fold-in
+        graph cannot be pickled): a model that has served profiles pickles as a fresh one."""
+        state = dict(self.__dict__)
+        state.update(_scorer=None, _user_vectors=None, _start=None)
+        return state
+
     # ---- what a model file provides -------------------------------------------------------
 
     def build_head(self, features: Features) -> HeadSpec:

@@ -238,3 +238,21 @@ def test_the_training_progress_bar_counts_the_epochs_fit_really_runs():
     progress = EpochProgress(40)  # the model's setting, cut to 2 by the rating budget
     model.fit(np.zeros((4, 1)), np.zeros(4), epochs=2, verbose=0, callbacks=[progress])
     assert (progress.bar.total, progress.bar.n) == (2, 2)
+
+
+def test_a_single_round_blend_with_a_neural_model_saves_and_loads(tmp_path):
+    """Its components have scored the training profiles (caches, a compiled fold-in graph)
+    and are saved as they are."""
+    from recommender.blend import BlendRecommender
+    from tests.recommender_contract import ACTION_FAN, taste_groups
+    from tests.unit.test_blend import make_blend
+
+    ratings, movies = taste_groups()
+    params = dict(neural="embed", neural_params={"epochs": 2, "dim": 4}, folds=1)
+    blend = make_blend(**params, max_blend_users=4, blend_users=1.0).fit(ratings, movies)
+    assert blend.metrics["rounds"] == 1
+    before = blend.recommend(ACTION_FAN, k=6)
+    loaded = BlendRecommender.load(blend.save(tmp_path / "blend"))
+    after = loaded.recommend(ACTION_FAN, k=6)
+    assert after.movie_ids.tolist() == before.movie_ids.tolist()
+    np.testing.assert_allclose(after.match, before.match, atol=1e-6)
