@@ -4,6 +4,7 @@
     python -m scripts.bench_neural --newuser    [--seeds 0] [--max-users N]
     python -m scripts.bench_neural --throughput tf.data vs keras.utils.PyDataset
     python -m scripts.bench_neural --training [--synthetic DIR] [--baseline-epochs N]
+                                   [--new-only]
                                    the served models' training: previous vs new settings
     python -m scripts.bench_neural --foldin     fold-in latency p50/p99, 5 and 50 ratings
     python -m scripts.bench_neural --all
@@ -59,6 +60,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--synthetic-only", action="store_true", help="--training: leave out ml-latest-small"
+    )
+    parser.add_argument(
+        "--new-only",
+        action="store_true",
+        help="--training: today's settings only (no previous / without-XLA baselines)",
     )
     parser.add_argument(
         "--baseline-epochs",
@@ -241,7 +247,7 @@ def foldin_latency(args, movielens, repeats: int = 200) -> dict:
 
 
 TRAINING_MODELS = ("embed", "embed-implicit")  # the served ones: similar movies, the blend's
-XLA_MODELS = ("embed",)  # embed-implicit's batch profiles have data-dependent shapes: no XLA
+XLA_MODELS = ("embed", "embed-implicit")  # "new without XLA" shows what compiling adds
 
 
 def training_run(name: str, ratings, movies, params: dict) -> dict:
@@ -296,6 +302,8 @@ def training_table(args, movielens, command: str) -> None:
             configs = [("previous", previous), ("new", {})]
             if name in XLA_MODELS:  # what the compiled step adds
                 configs.insert(1, ("new without XLA", {"jit_compile": False}))
+            if args.new_only:
+                configs = configs[-1:]
             for config, params in configs:
                 if args.epochs:
                     params = {**params, "epochs": args.epochs}

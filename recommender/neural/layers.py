@@ -86,7 +86,6 @@ class ImplicitProfile(keras.layers.Layer):
         super().__init__(**kwargs)
         self.n_users, self.n_movies, self.nnz, self.dim = n_users, n_movies, nnz, dim
         self.rate = float(rate)
-        self.supports_jit = False  # the batch's profiles have data-dependent shapes
 
     def build(self, input_shape):
         self.rows = self.add_weight(
@@ -112,6 +111,25 @@ class ImplicitProfile(keras.layers.Layer):
         self.rows.assign(users.astype("int32"))
         self.cols.assign(movies.astype("int32"))
         self.values.assign((1.0 / np.sqrt(np.maximum(counts[users], 1))).astype("float32"))
+        self._bounds = None
+
+    def profile_bounds(self):
+        """``(n_users + 1,)`` int32: person ``u``'s entries of the sparse matrix are
+        ``bounds[u]:bounds[u + 1]``. Derived from ``rows`` (not saved: a loaded model derives
+        it again on first use)."""
+        import numpy as np
+        import tensorflow as tf
+
+        if getattr(self, "_bounds", None) is None:
+            with tf.init_scope():  # eager even while a step is being traced
+                rows = np.asarray(self.rows.numpy())
+                ends = np.cumsum(np.bincount(rows, minlength=self.n_users))
+                self._bounds = tf.constant(np.r_[0, ends].astype(np.int32))
+        return self._bounds
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self._bounds = None
 
     def all_users(self):
         import tensorflow as tf
@@ -122,22 +140,31 @@ class ImplicitProfile(keras.layers.Layer):
 
     def batch_users(self, users):
         """Implicit factors of ``users`` (B,) int32 -> ``(B, dim)``, computed from the batch's
-        own people only: their rated movies (a contiguous run of the user-sorted sparse
-        matrix each) are gathered and summed, so a step costs the batch users' ratings,
-        not every training rating as :meth:`all_users` does."""
+        own people only, so a step costs the batch users' ratings, not every training rating
+        as :meth:`all_users` does.
+
+        Every shape is fixed by the batch (XLA compiles the step once): the people are found by
+        sorting the batch (at most B of them), their rated movies (a contiguous run of the
+        user-sorted sparse matrix each) are visited in windows of :data:`PROFILE_WINDOW`
+        entries, as many windows as the batch's profiles need, and summed per person."""
         import tensorflow as tf
 
-        people, position = tf.unique(tf.cast(tf.reshape(users, [-1]), tf.int32))
-        starts = tf.searchsorted(self.rows, people, side="left")
-        ends = tf.searchsorted(self.rows, people, side="right")
-        entries = tf.ragged.range(starts, ends)
-        flat = entries.flat_values
-        weighted = (
-            tf.gather(self.factors, tf.gather(self.cols, flat))
-            * tf.gather(self.values, flat)[:, None]
-        )
-        sums = tf.math.unsorted_segment_sum(
-            weighted, entries.value_rowids(), num_segments=tf.shape(people)[0]
+        users = tf.reshape(tf.cast(users, tf.int32), [-1])
+        n = tf.shape(users)[0]
+        order = tf.argsort(users, stable=True)
+        ordered = tf.gather(users, order)
+        before = tf.gather(ordered, tf.maximum(tf.range(n) - 1, 0))
+        first = (ordered != before) | (tf.range(n) == 0)
+        slot_of_ordered = tf.cumsum(tf.cast(first, tf.int32)) - 1  # person slot, 0..P-1
+        position = tf.scatter_nd(order[:, None], slot_of_ordered, [n])  # slot of each row
+        people = tf.math.unsorted_segment_max(ordered, slot_of_ordered, n)
+        real = tf.range(n) < tf.reduce_max(slot_of_ordered) + 1  # slots 0..P-1 hold people
+        people = tf.where(real, people, 0)
+        bounds = self.profile_bounds()
+        start = tf.gather(bounds, people)
+        count = tf.where(real, tf.gather(bounds, people + 1) - start, 0)
+        sums = _profile_sums(
+            tf.convert_to_tensor(self.factors), self.cols, self.values, start, count
         )
         return tf.gather(sums, position)
 
@@ -159,3 +186,74 @@ class ImplicitProfile(keras.layers.Layer):
             "dim": self.dim,
             "rate": self.rate,
         }
+
+
+PROFILE_WINDOW = 8192
+"""Profile entries :meth:`ImplicitProfile.batch_users` sums per loop pass (one fixed shape
+for XLA; a batch of 8192 ratings in chunks of one person's ratings needs 2–3 passes on 2M
+synthetic ratings)."""
+
+
+def _profile_sums(factors, cols, values, start, count):
+    """``sums[p] = Σ values[i] · factors[cols[i]]`` over the entries ``i`` of slot ``p``
+    (``start[p] .. start[p] + count[p]`` of the sparse matrix), ``(n_slots, dim)``. Forward and
+    gradient (w.r.t. ``factors`` only: the rest is frozen data) walk the slots' entries laid end
+    to end in windows of :data:`PROFILE_WINDOW`, so every shape is static and a window costs
+    ``O(PROFILE_WINDOW + n_slots)`` (no search: XLA's sorted search compares every pair)."""
+    import tensorflow as tf
+
+    n_slots, window = tf.shape(count)[0], PROFILE_WINDOW
+    offset = tf.cumsum(count, exclusive=True)  # slot p's entries: offset[p] .. + count[p]
+    total = tf.reduce_sum(count)
+    filled = count > 0
+    rank = tf.cumsum(tf.cast(filled, tf.int32), exclusive=True)  # among slots with entries
+    filled_slot = tf.scatter_nd(  # rank -> slot, for the slots with entries (rest dropped)
+        tf.where(filled, rank, n_slots)[:, None], tf.range(n_slots), [n_slots + 1]
+    )
+
+    def entries(k):
+        """Window ``k``: movie rows, weights (0 past the end) and slots of its entries."""
+        e = k * window + tf.range(window)
+        here = offset - k * window  # where each slot's first entry falls in the window
+        starts_here = filled & (here >= 0) & (here < window)
+        marks = tf.scatter_nd(
+            tf.where(starts_here, here, window)[:, None],
+            tf.cast(starts_here, tf.int32),
+            [window + 1],
+        )[:window]
+        before = tf.reduce_sum(tf.cast(filled & (here < 0), tf.int32))  # started earlier
+        slot = tf.gather(filled_slot, tf.maximum(before + tf.cumsum(marks) - 1, 0))
+        valid = e < total
+        entry = tf.where(valid, tf.gather(start, slot) + e - tf.gather(offset, slot), 0)
+        weight = tf.where(valid, tf.gather(values, entry), 0.0)
+        return tf.gather(cols, entry), weight, slot
+
+    def windows(step, initial):
+        return tf.while_loop(
+            lambda k, _: k * window < total,
+            lambda k, acc: (k + 1, step(k, acc)),
+            (tf.constant(0), initial),
+        )[1]
+
+    @tf.custom_gradient
+    def sums_of(table):
+        def add_window(k, acc):
+            movies, weight, slot = entries(k)
+            rows = tf.gather(table, movies) * weight[:, None]
+            return tf.ensure_shape(
+                acc + tf.math.unsorted_segment_sum(rows, slot, n_slots), acc.shape
+            )
+
+        sums = windows(add_window, tf.zeros([n_slots, tf.shape(table)[1]], table.dtype))
+
+        def gradient(upstream):
+            def scatter_window(k, acc):
+                movies, weight, slot = entries(k)
+                rows = tf.gather(upstream, slot) * weight[:, None]
+                return tf.tensor_scatter_nd_add(acc, movies[:, None], rows)
+
+            return windows(scatter_window, tf.zeros_like(table))
+
+        return sums, gradient
+
+    return sums_of(factors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from scripts.plot_embeddings import map_movies
 
@@ -23,13 +24,22 @@ def test_the_map_of_an_ml25m_sized_catalogue_is_bounded():
     assert counts[drawn].min() >= np.sort(counts)[-5_000]
 
 
-def test_implicit_profile_sums_only_the_batch_users_ratings_and_matches_the_full_product():
+@pytest.mark.parametrize(  # window: profile entries summed per loop pass
+    ("window", "xla"), [(1, True), (7, True), (8192, True), (7, False)]
+)
+def test_implicit_profile_sums_only_the_batch_users_ratings_and_matches_the_full_product(
+    monkeypatch, window, xla
+):
     """SVD++'s implicit part of a batch's user vectors equals the full sparse product's rows
-    (value and gradient), computed from the batch users' own ratings only."""
+    (value and gradient), computed from the batch users' own ratings only, in fixed-size
+    windows of profile entries (one window or many, a profile across windows, XLA-compiled or
+    not)."""
     import tensorflow as tf
 
+    from recommender.neural import layers
     from recommender.neural.layers import ImplicitProfile
 
+    monkeypatch.setattr(layers, "PROFILE_WINDOW", window)
     rng = np.random.default_rng(0)
     n_users, n_movies, dim = 40, 30, 4
     pairs = {(int(u), int(m)) for u, m in rng.integers(0, [n_users - 3, n_movies], (300, 2))}
@@ -37,16 +47,33 @@ def test_implicit_profile_sums_only_the_batch_users_ratings_and_matches_the_full
     layer = ImplicitProfile(n_users, n_movies, len(users), dim)
     layer.build((None,))
     layer.set_profiles(users, movies)
-    batch = tf.constant([5, 0, 5, n_users - 1, 12], dtype=tf.int32)  # repeats; one rated nothing
-    with tf.GradientTape(persistent=True) as tape:
-        fast = layer(batch)
-        full = tf.gather(layer.all_users(), batch)
-        fast_loss, full_loss = tf.reduce_sum(fast**2), tf.reduce_sum(full**2)
-    np.testing.assert_allclose(fast.numpy(), full.numpy(), rtol=1e-5, atol=1e-7)
-    assert not fast.numpy()[3].any()  # user n_users - 1 rated nothing
-    fast_grad = tf.convert_to_tensor(tape.gradient(fast_loss, layer.factors))
-    full_grad = tf.convert_to_tensor(tape.gradient(full_loss, layer.factors))
-    np.testing.assert_allclose(fast_grad.numpy(), full_grad.numpy(), rtol=1e-5, atol=1e-7)
+    # repeats, one person who rated nothing (n_users - 1), and one batch of every person
+    batches = [[5, 0, 5, n_users - 1, 12, 30, 7, 7], [n_users - 1], list(range(n_users))[::-1]]
+    weights = {len(b): tf.range(1.0, len(b) + 1.0)[:, None] for b in batches}  # rows differ
+
+    @tf.function(jit_compile=xla)
+    def fast_step(batch):
+        with tf.GradientTape() as tape:
+            fast = layer(batch)
+            loss = tf.reduce_sum(fast**2 * weights[batch.shape[0]])
+        return fast, tape.gradient(loss, layer.factors)
+
+    for rows in batches:
+        batch = tf.constant(rows, dtype=tf.int32)
+        fast, fast_grad = fast_step(batch)
+        with tf.GradientTape() as tape:
+            full = tf.gather(layer.all_users(), batch)
+            full_loss = tf.reduce_sum(full**2 * weights[len(rows)])
+        full_grad = tape.gradient(full_loss, layer.factors)
+        np.testing.assert_allclose(fast.numpy(), full.numpy(), rtol=1e-5, atol=1e-7)
+        assert not fast.numpy()[rows.index(n_users - 1)].any()  # rated nothing
+        np.testing.assert_allclose(
+            tf.convert_to_tensor(fast_grad).numpy(),
+            tf.convert_to_tensor(full_grad).numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    assert np.abs(fast.numpy()).sum() > 0  # the check compared real sums, not zeros
 
 
 def test_training_batches_reshuffle_every_epoch_from_one_permutation_without_a_buffer():
