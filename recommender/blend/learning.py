@@ -29,11 +29,32 @@ from threadpoolctl import ThreadpoolController
 from recommender.base import LIKED_RATING, MAX_RATING, MIN_RATING
 from recommender.blend.component import Component, TrainingData
 from recommender.blend.ensemble import Ensemble
-from recommender.blend.features import FeatureLayout, feature_matrix, fill, neutral_values
+from recommender.blend.features import (
+    FeatureLayout,
+    feature_matrix,
+    fill,
+    neutral_values,
+    within_profile,
+)
 from recommender.calibration import Calibrator, expected_calibration_error, make_calibrator
 from recommender.vocabulary import lookup
 
 _THREADS: ThreadpoolController | None = None
+
+RANKERS: tuple[str, ...] = (
+    "pointwise",
+    "profile-weighted",
+    "relative",
+    "lambdarank",
+    "relative-lambdarank",
+)
+"""How the rank model learns (:attr:`LearningSettings.ranker`): ``pointwise`` — a classifier
+of "liked" over every profile's rows mixed together (the served blend); ``profile-weighted``
+— the same with each profile's rows weighing as much as any other profile's;
+``relative`` — the classifier with within-profile features added (:func:`within_profile`
+of every component column); ``lambdarank`` — LightGBM's LambdaRank, which learns the order
+within each profile's candidates (pairs of one profile only), its score mapped to 0–1 by a
+logistic fit; ``relative-lambdarank`` — both."""
 
 
 def one_thread():
@@ -51,7 +72,8 @@ class LearningSettings:
     component's ordering; ``negatives``: sampled non-relevant candidates per profile;
     ``rated_share``: share of hidden rated movies sampled for the match and rating models;
     ``dropout``: chance a training profile has one optional component blanked;
-    ``calibration``: ``"isotonic"`` or ``"platt"``; ``seed`` of the trees."""
+    ``calibration``: ``"isotonic"`` or ``"platt"``; ``seed`` of the trees; ``ranker``: how the
+    rank model learns (:data:`RANKERS`)."""
 
     sizes: tuple[int, ...]
     pool: int
@@ -60,6 +82,7 @@ class LearningSettings:
     dropout: float
     calibration: str
     seed: int
+    ranker: str = "pointwise"
 
 
 @dataclass
@@ -211,12 +234,19 @@ class Learned:
     match_model: Any
     rating_model: Any
     calibrator: Calibrator
+    rank_calibrator: Calibrator | None = None
+    relative: np.ndarray | None = None
 
     def rank(self, X: np.ndarray) -> np.ndarray:
-        """Probability (0–1) that the person rates the movie 4★+ at all."""
+        """Probability (0–1) that the person rates the movie 4★+ at all. With a ``relative``
+        rank model, ``X`` must be one profile's candidates (features relative to them)."""
         if not len(X):
             return np.zeros(0)
+        if self.relative is not None:
+            X = within_profile(X, self.relative)
         with one_thread():
+            if self.rank_calibrator is not None:  # a ranker: its score mapped to 0–1
+                return self.rank_calibrator(self.rank_model.predict(X))
             return self.rank_model.predict_proba(X)[:, 1]
 
     def match(self, X: np.ndarray) -> np.ndarray:
@@ -258,8 +288,9 @@ def learn(
         l2_regularization=1.0,
         random_state=settings.seed,
     )
+    sizes = [len(y) for y in rows.rank.liked]  # one block of rows per profile
     with one_thread():  # tree fitting: OpenMP threads only fight on a busy machine
-        rank_model = HistGradientBoostingClassifier(**params).fit(Xr, yr)
+        rank_model, rank_calibrator, relative = fit_ranker(Xr, yr, sizes, layout, settings, params)
         rating_model = HistGradientBoostingRegressor(**params).fit(Xm, rating)
         # Match: out-of-fold scores (folds by person) calibrate the final model's output.
         oof = np.zeros(len(ym))
@@ -280,4 +311,53 @@ def learn(
         ),
         calibration=settings.calibration,
     )
-    return Learned(neutral, rank_model, match_model, rating_model, calibrator), metrics
+    metrics["ranker"] = settings.ranker
+    learned = Learned(
+        neutral, rank_model, match_model, rating_model, calibrator, rank_calibrator, relative
+    )
+    return learned, metrics
+
+
+def fit_ranker(
+    X: np.ndarray,
+    liked: np.ndarray,
+    sizes: list[int],
+    layout: FeatureLayout,
+    settings: LearningSettings,
+    params: dict[str, Any],
+) -> tuple[Any, Calibrator | None, np.ndarray | None]:
+    """The rank model of ``settings.ranker`` (:data:`RANKERS`) fitted on filled rows ``X`` with
+    labels ``liked``, the rows in consecutive blocks of ``sizes`` (one per profile); returns it,
+    the logistic map of a ranker's score to 0–1 (``None`` for a classifier) and the columns
+    made relative (``None`` when none are)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    ranker = settings.ranker
+    if ranker not in RANKERS:
+        raise ValueError(f"unknown ranker {ranker!r}; choose from {RANKERS}")
+    relative = None
+    if ranker.startswith("relative"):
+        relative = np.concatenate(list(layout.columns.values()))
+        X = within_profile(X, relative, sizes)
+    if ranker.endswith("lambdarank"):
+        from lightgbm import LGBMRanker
+
+        model = LGBMRanker(
+            objective="lambdarank",
+            n_estimators=params["max_iter"],
+            learning_rate=params["learning_rate"],
+            num_leaves=params["max_leaf_nodes"],
+            min_child_samples=params["min_samples_leaf"],
+            reg_lambda=params["l2_regularization"],
+            random_state=params["random_state"],
+            n_jobs=1,
+            verbose=-1,
+        ).fit(X, liked.astype(int), group=sizes)
+        booster = model.booster_  # predicts from plain arrays, without sklearn's name checks
+        to_probability = make_calibrator("platt").fit(booster.predict(X), liked)
+        return booster, to_probability, relative
+    weight = None
+    if ranker == "profile-weighted":
+        weight = np.repeat([len(liked) / (len(sizes) * max(s, 1)) for s in sizes], sizes)
+    model = HistGradientBoostingClassifier(**params).fit(X, liked, sample_weight=weight)
+    return model, None, relative
