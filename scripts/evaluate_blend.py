@@ -137,18 +137,17 @@ def fitted_models(args, seed: int, train, movies, content):
 
 
 def relearned(model, rows, ranker: str):
-    """A shallow copy of the fitted blend ``model`` whose learned models are learned again on
-    its cross-fitted ``rows`` with rank model ``ranker`` (:data:`RANKERS`)."""
+    """A shallow copy of the fitted blend ``model`` whose rank model is learned again on its
+    cross-fitted ``rows`` by ``ranker`` (:data:`RANKERS`; match and rating models kept)."""
     import copy
     import dataclasses
 
-    from recommender.blend.learning import learn
+    from recommender.blend.learning import relearn_rank
 
     clone = copy.copy(model)
     clone.settings = dataclasses.replace(model.settings, ranker=ranker)
-    clone.metrics = dict(model.metrics)
-    clone.learned, figures = learn(rows, clone.layout, clone.settings)
-    clone.metrics.update(figures, ranker=ranker)
+    clone.metrics = {**model.metrics, "ranker": ranker}
+    clone.learned = relearn_rank(model.learned, rows, clone.layout, clone.settings)
     return clone
 
 

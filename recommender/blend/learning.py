@@ -47,6 +47,7 @@ RANKERS: tuple[str, ...] = (
     "relative",
     "lambdarank",
     "relative-lambdarank",
+    "xendcg",
 )
 """How the rank model learns (:attr:`LearningSettings.ranker`): ``pointwise`` — a classifier
 of "liked" over every profile's rows mixed together (the served blend); ``profile-weighted``
@@ -54,7 +55,8 @@ of "liked" over every profile's rows mixed together (the served blend); ``profil
 ``relative`` — the classifier with within-profile features added (:func:`within_profile`
 of every component column); ``lambdarank`` — LightGBM's LambdaRank, which learns the order
 within each profile's candidates (pairs of one profile only), its score mapped to 0–1 by a
-logistic fit; ``relative-lambdarank`` — both."""
+logistic fit; ``relative-lambdarank`` — both; ``xendcg`` — LightGBM's listwise
+cross-entropy ranking objective (``rank_xendcg``) in place of LambdaRank."""
 
 
 def one_thread():
@@ -279,18 +281,11 @@ def learn(
     neutral = neutral_values(layout, Xr)
     Xr, Xm = fill(Xr, neutral), fill(Xm, neutral)
 
-    leaf = int(np.clip(len(yr) // 100, 5, 40))  # small synthetic sets still fit
-    params = dict(
-        max_iter=150,
-        learning_rate=0.1,
-        max_leaf_nodes=31,
-        min_samples_leaf=leaf,
-        l2_regularization=1.0,
-        random_state=settings.seed,
-    )
-    sizes = [len(y) for y in rows.rank.liked]  # one block of rows per profile
+    params = tree_params(len(yr), settings.seed)
     with one_thread():  # tree fitting: OpenMP threads only fight on a busy machine
-        rank_model, rank_calibrator, relative = fit_ranker(Xr, yr, sizes, layout, settings, params)
+        rank_model, rank_calibrator, relative = fit_ranker(
+            Xr, yr, profile_sizes(rows.rank), layout, settings, params
+        )
         rating_model = HistGradientBoostingRegressor(**params).fit(Xm, rating)
         # Match: out-of-fold scores (folds by person) calibrate the final model's output.
         oof = np.zeros(len(ym))
@@ -318,6 +313,42 @@ def learn(
     return learned, metrics
 
 
+def tree_params(n_rows: int, seed: int) -> dict[str, Any]:
+    """Settings of the gradient-boosted trees (scikit-learn names) for ``n_rows`` rank rows."""
+    return dict(
+        max_iter=150,
+        learning_rate=0.1,
+        max_leaf_nodes=31,
+        min_samples_leaf=int(np.clip(n_rows // 100, 5, 40)),  # small synthetic sets still fit
+        l2_regularization=1.0,
+        random_state=seed,
+    )
+
+
+def profile_sizes(rows: Rows) -> list[int]:
+    """How many consecutive rows each profile gave (one :meth:`Rows.add` per profile)."""
+    return [len(y) for y in rows.liked]
+
+
+def relearn_rank(
+    learned: Learned, rows: TrainingRows, layout: FeatureLayout, settings: LearningSettings
+) -> Learned:
+    """``learned`` with only its rank model learned again, by ``settings.ranker``, on the
+    ``rows`` it was learned from (its match, rating and calibration models are kept: they do
+    not depend on the ranker)."""
+    import dataclasses
+
+    X, liked = fill(np.vstack(rows.rank.X), learned.neutral), np.concatenate(rows.rank.liked)
+    params = tree_params(len(liked), settings.seed)
+    with one_thread():
+        model, to_probability, relative = fit_ranker(
+            X, liked, profile_sizes(rows.rank), layout, settings, params
+        )
+    return dataclasses.replace(
+        learned, rank_model=model, rank_calibrator=to_probability, relative=relative
+    )
+
+
 def fit_ranker(
     X: np.ndarray,
     liked: np.ndarray,
@@ -339,11 +370,11 @@ def fit_ranker(
     if ranker.startswith("relative"):
         relative = np.concatenate(list(layout.columns.values()))
         X = within_profile(X, relative, sizes)
-    if ranker.endswith("lambdarank"):
+    if ranker.endswith(("lambdarank", "xendcg")):
         from lightgbm import LGBMRanker
 
         model = LGBMRanker(
-            objective="lambdarank",
+            objective="rank_xendcg" if ranker == "xendcg" else "lambdarank",
             n_estimators=params["max_iter"],
             learning_rate=params["learning_rate"],
             num_leaves=params["max_leaf_nodes"],

@@ -162,5 +162,11 @@ def test_rows_cache_reproduces_the_fitted_blend_and_tries_each_ranker(tmp_path, 
     got = pointwise.recommend(ACTION_FAN, k=6)
     np.testing.assert_array_equal(got.movie_ids, expected.movie_ids)
     np.testing.assert_allclose(got.scores, expected.scores)
+    # Only the rank model is learned again: the match percentages stay the fitted blend's.
+    movies_asked = [4, 5, 11, 14]
+    np.testing.assert_allclose(
+        lambdarank.predict_match(ACTION_FAN, movies_asked),
+        fitted.predict_match(ACTION_FAN, movies_asked),
+    )
     top = lambdarank.recommend(ACTION_FAN, k=6)
     assert len(top) == 6 and set(top.movie_ids[:2].tolist()) <= set(ACTION)
