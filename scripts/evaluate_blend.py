@@ -131,9 +131,26 @@ def fitted_models(args, seed: int, train, movies, content):
         if rows is None or not args.rankers:
             yield name, model, time.perf_counter() - started
             continue
+        shared = _shared_opinions(model)  # the rankers differ after the components' opinions
         for ranker in args.rankers:
             started = time.perf_counter()
-            yield f"{name}@{ranker}", relearned(model, rows, ranker), time.perf_counter() - started
+            clone = relearned(model, rows, ranker)
+            clone._opinions = shared
+            yield f"{name}@{ranker}", clone, time.perf_counter() - started
+
+
+def _shared_opinions(model):
+    """``model._opinions`` remembering each (profile, user) it was asked: the blends that differ
+    only in their rank model ask the components once per profile instead of once each."""
+    memo: dict = {}
+
+    def opinions(profile, user):
+        key = (tuple(sorted(dict(profile).items())), user)
+        if key not in memo:
+            memo[key] = model._opinions(profile, user)
+        return memo[key]
+
+    return opinions
 
 
 def relearned(model, rows, ranker: str):
