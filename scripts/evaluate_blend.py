@@ -32,6 +32,19 @@ the share of slots taken by the 100 most-rated movies and personalisation, with 
 ``--load-models DIR`` reuses them (same seeds, same split) instead of fitting again.
 ``blend+embed-implicit+item-knn`` (``mf-sgd``, ``autorec``, ``ease``) is the served blend with
 that model added as a component (:mod:`recommender.blend.components.models`).
+
+Trying a learner without cross-fitting again: ``--rows-cache DIR`` keeps each blend's
+cross-fitted training rows with the fitted blend (``DIR/NAME-seedS.pkl``, ~170 MB each on
+ml-latest-small); the next run with the same seeds loads them, and ``--rankers pointwise
+lambdarank …`` (:data:`recommender.blend.learning.RANKERS`) learns only the rank model again
+with each and measures each as ``NAME@RANKER`` (``pointwise`` reproduces the fitted blend to
+the last digit; the components' opinions of each held-out profile are computed once for all
+rankers)::
+
+    python -m scripts.evaluate_blend --seeds 0 1 --models popularity blend+embed-implicit \
+        --rows-cache artifacts/blend-rows                       # fits, caches (~4 min a seed)
+    python -m scripts.evaluate_blend --seeds 0 1 --models popularity blend+embed-implicit \
+        --rows-cache artifacts/blend-rows --rankers pointwise relative lambdarank
 """
 
 from __future__ import annotations
