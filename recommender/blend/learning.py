@@ -49,6 +49,7 @@ RANKERS: tuple[str, ...] = (
     "relative-lambdarank",
     "xendcg",
     "pointwise-large",
+    "pointwise-small",
 )
 """How the rank model learns (:attr:`LearningSettings.ranker`): ``pointwise`` — a classifier
 of "liked" over every profile's rows mixed together (the served blend); ``profile-weighted``
@@ -59,7 +60,8 @@ within each profile's candidates (pairs of one profile only), its score mapped t
 logistic fit; ``relative-lambdarank`` — both; ``xendcg`` — LightGBM's listwise
 cross-entropy ranking objective (``rank_xendcg``) in place of LambdaRank;
 ``pointwise-large`` — the classifier with more capacity (400 trees of 63 leaves, half the
-learning rate)."""
+learning rate); ``pointwise-small`` — with less (trees of 15 leaves of at least twice as many
+rows, stronger L2, half the learning rate, 300 trees)."""
 
 
 def one_thread():
@@ -393,6 +395,15 @@ def fit_ranker(
     weight = None
     if ranker == "pointwise-large":
         params = {**params, "max_iter": 400, "max_leaf_nodes": 63, "learning_rate": 0.05}
+    if ranker == "pointwise-small":
+        params = {
+            **params,
+            "max_iter": 300,
+            "max_leaf_nodes": 15,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 2 * params["min_samples_leaf"],
+            "l2_regularization": 5.0,
+        }
     if ranker == "profile-weighted":
         weight = np.repeat([len(liked) / (len(sizes) * max(s, 1)) for s in sizes], sizes)
     model = HistGradientBoostingClassifier(**params).fit(X, liked, sample_weight=weight)
