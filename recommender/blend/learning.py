@@ -376,7 +376,11 @@ def fit_ranker(
         relative = np.concatenate(list(layout.columns.values()))
         X = within_profile(X, relative, sizes)
     if ranker.endswith(("lambdarank", "xendcg")):
-        from lightgbm import LGBMRanker
+        try:
+            from lightgbm import LGBMRanker
+        except ImportError as error:  # the worker image leaves it out (the `local` extra)
+            message = f"ranker {ranker!r} needs lightgbm (`pip install lightgbm`)"
+            raise ImportError(message) from error
 
         model = LGBMRanker(
             objective="rank_xendcg" if ranker == "xendcg" else "lambdarank",
