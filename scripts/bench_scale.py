@@ -390,11 +390,12 @@ def plot(results: Results, out: Path) -> None:
 
     fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     for what in (step.name for step in STEPS):
-        points = [
-            (e["data"]["ratings"], e["steps"][what])
-            for e in results.data.values()
-            if e.get("steps", {}).get(what, {}).get("exit_code") == 0
-        ]
+        points = sorted(
+            ((e["data"]["ratings"], e["steps"][what])
+             for e in results.data.values()
+             if e.get("steps", {}).get(what, {}).get("exit_code") == 0),
+            key=lambda point: point[0],
+        )  # fmt: skip
         if not points:
             continue
         x = [p for p, _ in points]
@@ -409,7 +410,7 @@ def plot(results: Results, out: Path) -> None:
         x, seconds = zip(*sorted(whole), strict=True)
         time_ax.plot(x, seconds, "k--", label="whole build, wall time")
     # CPU seconds per step: on a shared machine the wall time is partly waiting for a core
-    for ax, label in ((time_ax, "CPU time (s)"), (memory_ax, "peak memory (GB)")):
+    for ax, label in ((time_ax, "seconds (steps: CPU time)"), (memory_ax, "peak memory (GB)")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("ratings")
