@@ -283,3 +283,19 @@ def test_a_single_round_blend_with_a_neural_model_saves_and_loads(tmp_path):
     after = loaded.recommend(ACTION_FAN, k=6)
     assert after.movie_ids.tolist() == before.movie_ids.tolist()
     np.testing.assert_allclose(after.match, before.match, atol=1e-6)
+
+
+def test_rank_percentiles_take_one_sort_and_keep_the_order():
+    """At 62,000 movies a fresh list's neural opinion sorted twice (10 ms of its CPU)."""
+    from recommender.blend.components.neural import rank_percentile
+
+    rank = np.random.default_rng(0).normal(size=1_000)
+    rank[[3, 50, 700]] = np.nan
+    pct = rank_percentile(rank)
+    finite = np.isfinite(rank)
+    assert np.isnan(pct[~finite]).all()
+    assert pct[finite].min() == 0.0 and pct[finite].max() == 1.0
+    np.testing.assert_array_equal(np.argsort(pct[finite]), np.argsort(rank[finite]))
+    np.testing.assert_allclose(pct[finite], np.argsort(np.argsort(rank[finite])) / 996)
+    assert np.isnan(rank_percentile(np.array([np.nan]))).all()
+    assert rank_percentile(np.array([2.0])).tolist() == [0.0]

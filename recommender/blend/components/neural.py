@@ -56,9 +56,11 @@ def rank_percentile(rank: np.ndarray) -> np.ndarray:
     where ``rank`` is NaN."""
     finite = np.isfinite(rank)
     pct = np.full(len(rank), np.nan)
-    if finite.any():
-        order = np.argsort(np.argsort(rank[finite]))
-        pct[finite] = order / max(finite.sum() - 1, 1)
+    n = int(finite.sum())
+    if n:
+        place = np.empty(n)
+        place[np.argsort(rank[finite])] = np.arange(n)  # one sort: its inverse by scatter
+        pct[finite] = place / max(n - 1, 1)
     return pct
 
 
