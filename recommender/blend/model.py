@@ -99,7 +99,7 @@ class BlendRecommender(Recommender):
         self.neural_name = neural
         self.neural_params = dict(neural_params or {})
         self.reuse = reuse
-        self.keep_rows = keep_rows
+        self._keep_rows = keep_rows  # private: not a setting of the model (evaluation keys)
         self.use_pearson = use_pearson
         self.use_content = use_content
         self.blend_users = blend_users
@@ -165,7 +165,7 @@ class BlendRecommender(Recommender):
             fitted=fitted,
         )
         self.metrics["features_seconds"] = round(time.perf_counter() - step, 1)
-        if self.keep_rows:  # for scripts.evaluate_blend --rows-cache (never saved)
+        if self._keep_rows:  # for scripts.evaluate_blend --rows-cache (never saved)
             self.training_rows = rows
         step = time.perf_counter()
         self.learned, figures = learn(rows, self.layout, self.settings)
