@@ -332,6 +332,7 @@ class BlendRecommender(Recommender):
             match=np.clip(100.0 * self.learned.match(X), 0.0, 100.0),
             evidence=evidence,
             context=self._context(opinions),
+            explainer=lambda movie_ids: self._explain_from(opinions, movie_ids),
         )
 
     def explain(
@@ -340,11 +341,17 @@ class BlendRecommender(Recommender):
         """Evidence dicts (with ``reasons`` and ``reason``) for chosen movies, on demand, in the
         order given (``{}`` for a movie the blend does not know)."""
         profile = validate_profile(profile)
+        movie_ids = list(movie_ids)
+        if not self._positions(np.asarray(movie_ids, dtype=np.int64))[1].any():
+            return [{} for _ in movie_ids]
+        return self._explain_from(self._opinions(profile, user), movie_ids)
+
+    def _explain_from(self, opinions: Opinions, movie_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """:meth:`explain` from the profile's ``opinions`` (a :meth:`recommend` call's own)."""
         pos, known = self._positions(np.asarray(list(movie_ids), dtype=np.int64))
         idx = pos[known]
         if not len(idx):
             return [{} for _ in range(len(pos))]
-        opinions = self._opinions(profile, user)
         X = self._rows(opinions, idx)
         explained = iter(explain(opinions, self.learned, self.layout, idx, X, self.learned.rank(X)))
         return [next(explained) if ok else {} for ok in known]
