@@ -16,13 +16,13 @@ digest of the model version, the profile version and the filters.
 (:mod:`worker.store.feedback`), so no list computed here holds one; :meth:`hidden` and
 :meth:`visible` give the same exclusion to lists built elsewhere (similar movies, rows).
 
-**Explained when shown**: working out the evidence and reasons of a movie costs about as much as
-ranking it, so a fresh list explains only the first page it is shown in (``RECS_EXPLAIN_FIRST``
-= 24 movies of its view at the asked ``discover`` setting), from the opinions it was ranked
-from (the model's ``Recommendations.explainer``: the profile is not scored twice); a later
-page is explained the first time it is asked for (:meth:`RecommendationLists.page`) and the
-cached list is updated, so it is explained once. An item whose ``evidence`` is ``None`` has
-not been explained yet.
+**Explained when shown**: a fresh list explains the first ``RECS_EXPLAIN_FIRST`` (72: three
+pages of 24) movies of its view at the asked ``discover`` setting, from the opinions it was
+ranked from (the model's ``Recommendations.explainer``: a few milliseconds, the profile is not
+scored again); a later page is explained the first time it is asked for
+(:meth:`RecommendationLists.page`), which costs scoring the profile again (about as much as
+ranking), and the cached list is updated, so it is explained once. An item whose
+``evidence`` is ``None`` has not been explained yet.
 
 **Familiar ↔ discover**: the cached list is the model's own order (its top
 ``RECS_CACHE_SIZE`` followed by its ranking of movies of the person's main genres,
@@ -123,7 +123,7 @@ class RecommendationLists:
         self.pool = pool
         self.describe = describe
         self.cache_size = config["RECS_CACHE_SIZE"]
-        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
+        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 72))
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self._memo: OrderedDict[str, RecommendationList] = OrderedDict()
         self._memo_lock = Lock()
