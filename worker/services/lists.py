@@ -126,6 +126,7 @@ class RecommendationLists:
         self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 72))
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self._memo: OrderedDict[str, RecommendationList] = OrderedDict()
+        self._orders: OrderedDict[tuple[str, int, str, float], tuple[Any, ...]] = OrderedDict()
         self._memo_lock = Lock()
         self._facts: tuple[Any, MovieFacts] | None = None
 
@@ -165,7 +166,7 @@ class RecommendationLists:
             ratings_version=version,
         )
         setting = DEFAULT_DISCOVER if discover is None else discover
-        first = self._reordered(doc, profile, setting).page(0, self.explain_first)
+        first = self._reordered(user_id, doc, setting, profile).page(0, self.explain_first)
         wanted = [item.movie_id for item in first]
         if recs.explainer is not None:  # the opinions this list was ranked from
             evidence = recs.explainer(wanted)
@@ -256,11 +257,10 @@ class RecommendationLists:
         else:
             doc = self.recommendations(user_id, discover)
         if query is None and subset is None:
-            profile, _ = self.store.profile_and_version(user_id)
             setting = DEFAULT_DISCOVER if discover is None else discover
 
             def shown(doc: RecommendationList) -> RecommendationList:
-                return self._reordered(doc, profile, setting)
+                return self._reordered(user_id, doc, setting)
         else:
 
             def shown(doc: RecommendationList) -> RecommendationList:
@@ -290,21 +290,39 @@ class RecommendationLists:
         """``doc`` (the model's order) as the user's whole list shows it: re-ordered for
         ``discover`` (``None``: the default). The home view's top picks use it, so they are the
         first movies of the recommendations page."""
-        profile, _ = self.store.profile_and_version(user_id)
         setting = DEFAULT_DISCOVER if discover is None else discover
-        return self._reordered(doc, profile, setting)
+        return self._reordered(user_id, doc, setting)
 
     def _reordered(
-        self, doc: RecommendationList, profile: dict[int, float], discover: float
+        self,
+        user_id: str,
+        doc: RecommendationList,
+        discover: float,
+        profile: dict[int, float] | None = None,
     ) -> RecommendationList:
-        """``doc`` (the model's order) re-ordered for ``discover``, each block of
-        :data:`recommender.rerank.BLOCK_SIZE` in the model's order (see the module
-        docstring)."""
-        by_id = {item.movie_id: item for item in doc.items}
+        """``doc`` (the user's list, the model's order) re-ordered for ``discover``, each block
+        of :data:`recommender.rerank.BLOCK_SIZE` in the model's order (see the module
+        docstring). The order is worked out once per list and setting (a few milliseconds for
+        240 movies) and kept with the lists of the users served recently; ``profile``: the
+        user's ratings when the caller has them (read from Redis otherwise)."""
+        facts = self._movie_facts()
         model_order = [item.movie_id for item in doc.items]
-        order = rerank(model_order, profile, self._movie_facts(), discover)
-        order = blocks_in_model_order(order, model_order)
-        return replace(doc, items=[by_id[int(m)] for m in order])
+        key = (user_id, doc.ratings_version, doc.model_version, float(discover))
+        held = self._orders.get(key)
+        if held is not None and held[0] is facts and held[1] == model_order:
+            order = held[2]
+        else:
+            if profile is None:
+                profile, _ = self.store.profile_and_version(user_id)
+            order = rerank(model_order, profile, facts, discover)
+            order = blocks_in_model_order(order, model_order).tolist()
+            with self._memo_lock:
+                self._orders[key] = (facts, model_order, order)
+                self._orders.move_to_end(key)
+                while len(self._orders) > MEMO_SIZE:
+                    self._orders.popitem(last=False)
+        by_id = {item.movie_id: item for item in doc.items}
+        return replace(doc, items=[by_id[m] for m in order])
 
     def _movie_facts(self) -> MovieFacts:
         """Popularity and genres of the served catalogue, for re-ranking (built once per
