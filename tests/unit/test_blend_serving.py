@@ -16,6 +16,7 @@ from recommender.base import top_k
 from recommender.blend import BlendRecommender
 from recommender.coliked import CoLiked
 from recommender.movielens import load_movielens
+from recommender.neighbours import most_overlapping, nth_largest
 from recommender.rerank import MovieFacts, genre_candidates, main_genres
 
 
@@ -120,3 +121,26 @@ def test_the_blends_list_and_reasons_are_the_straightforward_ones(blend, profile
         assert recs.explainer(later) == blend.explain(profile, later)
         outside = [int(m) for m in blend.movie_ids if m not in set(ids) | set(profile)][:5]
         assert recs.explainer([-1, *outside]) == blend.explain(profile, [-1, *outside])
+
+
+def test_nth_largest_is_the_partition_of_counts_and_of_other_values():
+    rng = np.random.default_rng(2)
+    for values in (
+        rng.integers(0, 6, 50_000),  # how many of 5 profile movies each person rated
+        rng.integers(1, 3, 7),
+        np.array([4]),
+        rng.integers(0, 10**9, 1_000),  # large integers: partitioned
+        rng.normal(size=1_000),
+    ):
+        for n in {1, 2, len(values) // 3 + 1, len(values)}:
+            expected = np.sort(values)[len(values) - n]
+            found = nth_largest(values, n)
+            assert found == expected and found.dtype == values.dtype
+
+
+def test_most_overlapping_people_are_the_n_largest_counts_ties_by_lower_index():
+    overlap = np.random.default_rng(3).integers(0, 6, 20_000)
+    for n in (1, 100, 3_000, 20_000):
+        people = np.flatnonzero(overlap)
+        best = people[np.lexsort((people, -overlap[people]))][:n]
+        assert most_overlapping(overlap, n).tolist() == sorted(best.tolist())
