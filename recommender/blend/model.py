@@ -207,7 +207,7 @@ class BlendRecommender(Recommender):
     # ------------------------------------------------------------------ scoring
 
     def _opinions(self, profile: Profile, user: UserKey | None) -> Opinions:
-        return self.ensemble.opinions(dict(profile), user)
+        return self.ensemble.opinions(dict(profile), user, threads=True)
 
     def _rows(self, opinions: Opinions, idx: np.ndarray) -> np.ndarray:
         """Filled feature rows of catalogue positions ``idx``."""

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from recommender.base import top_k
-from recommender.blend import BlendRecommender
+from recommender.blend import BlendRecommender, Component
+from recommender.blend.ensemble import Ensemble
 from recommender.coliked import CoLiked
 from recommender.movielens import load_movielens
 from recommender.neighbours import most_overlapping, nth_largest
@@ -144,3 +145,37 @@ def test_most_overlapping_people_are_the_n_largest_counts_ties_by_lower_index():
         people = np.flatnonzero(overlap)
         best = people[np.lexsort((people, -overlap[people]))][:n]
         assert most_overlapping(overlap, n).tolist() == sorted(best.tolist())
+
+
+class Flaky(Component):
+    """A component with no opinion of profiles holding movie 1 (it raises)."""
+
+    name = "flaky"
+    features = ("flaky_value",)
+
+    def fit(self, data):
+        return self.clone()
+
+    def opinion(self, profile, user):
+        if 1 in profile:
+            raise RuntimeError("no opinion of this profile")
+        return None
+
+
+def test_components_asked_in_threads_give_the_same_opinions_and_fall_back_alike(
+    blend, profiles, caplog
+):
+    everything = np.arange(len(blend.movie_ids))
+    for profile in profiles[:5]:
+        at_once = blend.ensemble.opinions(profile, None, threads=True)
+        in_turn = blend.ensemble.opinions(profile, None)
+        assert at_once.names() == in_turn.names() == blend.components
+        for name in at_once.names():
+            np.testing.assert_array_equal(
+                at_once.by_component[name].features(everything),
+                in_turn.by_component[name].features(everything),
+            )
+    flaky = Ensemble(blend.ensemble.catalogue, {**blend.ensemble.components, "flaky": Flaky()})
+    opinions = flaky.opinions({1: 5.0, 50: 4.0}, None, threads=True)
+    assert opinions.names() == blend.components  # left out, the others kept
+    assert "blend: flaky failed for one profile; falling back" in caplog.text
