@@ -179,3 +179,19 @@ def test_components_asked_in_threads_give_the_same_opinions_and_fall_back_alike(
     opinions = flaky.opinions({1: 5.0, 50: 4.0}, None, threads=True)
     assert opinions.names() == blend.components  # left out, the others kept
     assert "blend: flaky failed for one profile; falling back" in caplog.text
+
+
+def test_the_serving_benchmark_saves_and_compares_the_answers(blend, data_dir, tmp_path, capsys):
+    from scripts.bench_blend_serving import main
+
+    folder = blend.save(tmp_path / "blend")
+    ratings = data_dir / "ml-latest-small" / "ratings.csv"
+    answers = tmp_path / "answers.pkl"
+    common = ["--blend", str(folder), "--ratings", str(ratings), "--profiles", "3"]
+    assert main([*common, "--save", str(answers)]) == 0
+    assert main([*common, "--compare", str(answers)]) == 0
+    out = capsys.readouterr().out
+    assert "recommend(240, also, 24 explained): median" in out and "coliked opinion" in out
+    compared = [line for line in out.splitlines() if line.startswith("same list")]
+    assert len(compared) == 3
+    assert all("same list True" in line and "explainer True" in line for line in compared)
