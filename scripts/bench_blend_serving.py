@@ -1,6 +1,6 @@
 """In-process cost of a fresh blend list, and its answers saved or compared across code versions.
 
-    python -m scripts.bench_blend_serving --blend var/bench/artifacts-25M/blend/latest \\
+    python -m scripts.bench_blend_serving --blend var/bench/artifacts-25M/blend \\
         --ratings var/bench/data/synthetic-25M/ratings.csv [--profiles 25] \\
         [--save answers.pkl | --compare answers.pkl]
 
@@ -40,16 +40,22 @@ def first_profiles(ratings_csv: Path, n: int, seed: int = 0) -> list[dict[int, f
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--blend", type=Path, required=True, help="a saved blend's folder")
+    parser.add_argument(
+        "--blend", type=Path, required=True, help="a saved blend's folder, or ARTIFACTS_DIR/blend"
+    )
     parser.add_argument("--ratings", type=Path, required=True, help="ratings.csv of its data")
     parser.add_argument("--profiles", type=int, default=25)
     parser.add_argument("--save", type=Path)
     parser.add_argument("--compare", type=Path)
     args = parser.parse_args(argv)
 
+    from recommender import artifacts
     from recommender.blend import storage
 
-    blend = storage.load(args.blend.resolve())
+    folder = args.blend
+    if not (folder / storage.BLEND_FILE).exists():  # the blends' root: its latest version
+        folder = artifacts.latest_folder(folder, storage.BLEND_FILE)
+    blend = storage.load(folder)
     profiles = first_profiles(args.ratings, args.profiles)
     answers, took, parts = [], [], {}
     for i, profile in enumerate(profiles):
