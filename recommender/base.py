@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -106,7 +106,10 @@ class Recommendations:
     ``predicted`` is on the 0.5–5 scale, ``match`` is 0–100, ``evidence`` holds one JSON-able
     dict per movie (``None`` for a movie left unexplained with ``explain_first``: ask
     :meth:`Recommender.explain` when it is shown), and ``context`` is the model's list-wide
-    explanation (see :class:`Scores`).
+    explanation (see :class:`Scores`). ``explainer`` (when the model gives one) returns the
+    evidence of chosen movies from the same scoring pass, exactly what
+    :meth:`Recommender.explain` would (``{}`` for an unknown movie, in the order given), without
+    scoring the profile again: for the movies a page shows that ``explain_first`` left out.
     """
 
     movie_ids: np.ndarray
@@ -115,6 +118,9 @@ class Recommendations:
     match: np.ndarray
     evidence: list[dict[str, Any] | None]
     context: dict[str, Any] = field(default_factory=dict)
+    explainer: Callable[[Iterable[int]], list[dict[str, Any]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.movie_ids)
@@ -235,6 +241,7 @@ class Recommender(ABC):
             match=np.clip(np.nan_to_num(scores.match[top]), 0.0, 100.0),
             evidence=evidence,
             context=scores.context,
+            explainer=lambda movie_ids: self._explain_scored(scores, movie_ids),
         )
 
     def explain(
@@ -242,7 +249,10 @@ class Recommender(ABC):
     ) -> list[dict[str, Any]]:
         """The evidence :meth:`recommend` gives, for chosen ``movie_ids`` (``{}`` for a movie the
         model does not know), in the order given."""
-        scores = self.score(validate_profile(profile), user=user)
+        return self._explain_scored(self.score(validate_profile(profile), user=user), movie_ids)
+
+    def _explain_scored(self, scores: Scores, movie_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """:meth:`explain` from ``scores`` already computed for the profile."""
         wanted = np.asarray(list(movie_ids), dtype=np.int64)
         pos, known = self._positions(wanted)
         return [_evidence_at(scores, p) if ok else {} for p, ok in zip(pos, known, strict=True)]

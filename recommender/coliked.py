@@ -74,6 +74,18 @@ class CoLiked:
         """Column of each known id and a mask of which ids are known."""
         return lookup(self.movie_ids, movie_ids)
 
+    def co_liked(self, columns: np.ndarray) -> np.ndarray:
+        """``(n_movies, len(columns))`` float32: how many people liked both each movie and the
+        movie of each of ``columns``. Counted from the liked rows of only the people who liked
+        that movie (a few thousand at ml-25m size), not by a product over every person."""
+        both = np.empty((len(self.movie_ids), len(columns)), dtype=np.float32)
+        for j, column in enumerate(columns):
+            people = self.liked_csc.indices[
+                self.liked_csc.indptr[column] : self.liked_csc.indptr[column + 1]
+            ]
+            both[:, j] = np.bincount(self.liked[people].indices, minlength=len(self.movie_ids))
+        return both
+
     def score(self, profile: Mapping[int, float]) -> dict[str, np.ndarray]:
         """Co-rating features of every movie for ``profile`` (see module docstring)."""
         n = len(self.movie_ids)
@@ -103,7 +115,7 @@ class CoLiked:
         lpos = lpos[self.n_liked[lpos] > 0]
         if not len(lpos):
             return out
-        both = np.asarray((self.liked.T @ self.liked_csc[:, lpos]).todense())  # (n, n_liked)
+        both = self.co_liked(lpos)
         share = both / self.n_liked[lpos][None, :]
         share[lpos, np.arange(len(lpos))] = 0.0  # a movie is not its own evidence
         out["liked_given_liked"] = share.mean(axis=1)

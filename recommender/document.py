@@ -26,6 +26,11 @@ RANKED_BY_DESCRIPTION = "description"
 def json_safe(value: Any) -> Any:
     """``value`` made JSON-safe: numpy scalars to Python, NaN/inf to ``None`` (also inside
     dicts, lists and tuples)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most values: as they are
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

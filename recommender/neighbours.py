@@ -160,7 +160,18 @@ def most_overlapping(overlap: np.ndarray, n: int) -> np.ndarray:
     if len(people) <= n:
         return people
     counts = overlap[people]
-    threshold = np.partition(counts, len(counts) - n)[len(counts) - n]
+    threshold = nth_largest(counts, n)
     above = people[counts > threshold]
     tied = people[counts == threshold][: n - len(above)]
     return np.sort(np.concatenate([above, tied]))
+
+
+def nth_largest(values: np.ndarray, n: int):
+    """The ``n``-th largest of ``values`` (``1 <= n <= len(values)``). Counts (non-negative
+    integers no larger than there are values, e.g. how many of a profile's movies each person
+    rated: thousands of people share each value) are tallied, which is linear; selecting among
+    so many equal values by partitioning is slow. Other values are partitioned."""
+    if np.issubdtype(values.dtype, np.integer) and 0 <= values.min() <= values.max() <= len(values):
+        at_least = np.cumsum(np.bincount(values)[::-1])  # [i]: how many are >= max - i
+        return values.dtype.type(len(at_least) - 1 - np.searchsorted(at_least, n))
+    return np.partition(values, len(values) - n)[len(values) - n]

@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -215,6 +216,13 @@ class MovieFacts:
         """``(positions, known)`` of movie ids in these facts."""
         return lookup(self.movie_ids, np.asarray(ids, dtype=np.int64))
 
+    @cached_property
+    def most_rated(self) -> list[np.ndarray]:
+        """For each genre column, the positions of its movies, most rated first (equal
+        popularity: catalogue order); worked out once, on first use."""
+        order = np.argsort(-self.popularity, kind="stable")
+        return [order[self.genre_share[order, g] > 0] for g in range(self.genre_share.shape[1])]
+
 
 def profile_genres(profile: Mapping[int, float], facts: MovieFacts) -> np.ndarray:
     """The person's genres ``(n_genres,)`` summing to 1 (all 0 when nothing is liked): each
@@ -309,11 +317,12 @@ def genre_candidates(
     (:func:`main_genres`), its ``per_genre`` most-rated movies not in the profile or
     ``exclude``. A model's list of a documentary lover may hold no documentary at all;
     these give re-ranking some to choose from."""
-    banned = np.isin(facts.movie_ids, np.fromiter([*profile, *exclude], dtype=np.int64))
+    banned, known = facts.positions(np.fromiter([*profile, *exclude], dtype=np.int64))
+    banned = banned[known]
     chosen: list[np.ndarray] = []
     for column in main_genres(profile, facts):
-        inside = np.flatnonzero((facts.genre_share[:, column] > 0) & ~banned)
-        chosen.append(inside[np.argsort(-facts.popularity[inside], kind="stable")[:per_genre]])
+        first = facts.most_rated[column][: per_genre + len(banned)]
+        chosen.append(first[~np.isin(first, banned)][:per_genre])
     if not chosen:
         return np.zeros(0, dtype=np.int64)
     return facts.movie_ids[np.unique(np.concatenate(chosen))]

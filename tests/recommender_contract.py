@@ -138,6 +138,10 @@ class RecommenderContract:
         later = lazy.movie_ids[3:].tolist()
         assert model.explain(ROMANCE_FAN, later) == everything.evidence[3:]
         assert model.explain(ROMANCE_FAN, [UNKNOWN_MOVIE, later[0]]) == [{}, everything.evidence[3]]
+        if lazy.explainer is not None:  # the same, from the scoring pass of the list
+            assert lazy.explainer(later) == everything.evidence[3:]
+            assert lazy.explainer([UNKNOWN_MOVIE, later[0]]) == [{}, everything.evidence[3]]
+            assert lazy.explainer([UNKNOWN_MOVIE]) == [{}]
 
     def test_an_answer_does_not_depend_on_the_profiles_asked_before(self, model):
         """No state carries over between calls: the same profile gets the same list whatever

@@ -207,7 +207,7 @@ class BlendRecommender(Recommender):
     # ------------------------------------------------------------------ scoring
 
     def _opinions(self, profile: Profile, user: UserKey | None) -> Opinions:
-        return self.ensemble.opinions(dict(profile), user)
+        return self.ensemble.opinions(dict(profile), user, threads=True)
 
     def _rows(self, opinions: Opinions, idx: np.ndarray) -> np.ndarray:
         """Filled feature rows of catalogue positions ``idx``."""
@@ -291,8 +291,17 @@ class BlendRecommender(Recommender):
         else:
             idx = self.ensemble.pool(opinions, self.settings.pool)
             idx = idx[~np.isin(self.movie_ids[idx], banned)]
-        X = self._rows(opinions, idx)
-        rank = self.learned.rank(X)
+        also_pos, known = self._positions(np.fromiter(also, dtype=np.int64))
+        also_pos = np.unique(also_pos[known])
+        also_pos = also_pos[~np.isin(self.movie_ids[also_pos], banned)]
+        # A pointwise rank model scores each row on its own: the ``also`` movies outside the
+        # pool are ranked in the same pass (a relative one ranks each group of rows apart).
+        pointwise = self.learned.relative is None
+        outside = np.setdiff1d(also_pos, idx) if pointwise else also_pos[:0]
+        ranked = np.concatenate([idx, outside])
+        X_ranked = self._rows(opinions, ranked)
+        rank_ranked = self.learned.rank(X_ranked)
+        X, rank = X_ranked[: len(idx)], rank_ranked[: len(idx)]
         if candidates is None and len(idx) < k:  # tiny catalogue: pad by popularity
             rest = np.setdiff1d(np.arange(len(self.movie_ids)), idx)
             rest = rest[~np.isin(self.movie_ids[rest], banned)]
@@ -304,12 +313,14 @@ class BlendRecommender(Recommender):
             X = np.vstack([X, extra])
         order = top_k(self.movie_ids[idx], rank, k)
         top, X, rank = idx[order], X[order], rank[order]
-        more, known = self._positions(np.fromiter(also, dtype=np.int64))
-        more = np.setdiff1d(more[known], top)
-        more = more[~np.isin(self.movie_ids[more], banned)]
+        more = np.setdiff1d(also_pos, top)
         if len(more):
-            more_X = self._rows(opinions, more)
-            more_rank = self.learned.rank(more_X)
+            if pointwise:  # ranked above already
+                at = _index_of(ranked, more)
+                more_X, more_rank = X_ranked[at], rank_ranked[at]
+            else:
+                more_X = self._rows(opinions, more)
+                more_rank = self.learned.rank(more_X)
             order = top_k(self.movie_ids[more], more_rank, len(more))
             top = np.concatenate([top, more[order]])
             X = np.vstack([X, more_X[order]])
@@ -325,6 +336,7 @@ class BlendRecommender(Recommender):
                 X[:n_explained],
                 rank[:n_explained],
             )
+        listed = (top, X, rank) if pointwise else None
         return Recommendations(
             movie_ids=self.movie_ids[top].astype(np.int64),
             scores=rank.astype(np.float64),
@@ -332,6 +344,7 @@ class BlendRecommender(Recommender):
             match=np.clip(100.0 * self.learned.match(X), 0.0, 100.0),
             evidence=evidence,
             context=self._context(opinions),
+            explainer=lambda movie_ids: self._explain_from(opinions, movie_ids, listed),
         )
 
     def explain(
@@ -340,13 +353,32 @@ class BlendRecommender(Recommender):
         """Evidence dicts (with ``reasons`` and ``reason``) for chosen movies, on demand, in the
         order given (``{}`` for a movie the blend does not know)."""
         profile = validate_profile(profile)
+        movie_ids = list(movie_ids)
+        if not self._positions(np.asarray(movie_ids, dtype=np.int64))[1].any():
+            return [{} for _ in movie_ids]
+        return self._explain_from(self._opinions(profile, user), movie_ids)
+
+    def _explain_from(
+        self,
+        opinions: Opinions,
+        movie_ids: Iterable[int],
+        listed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`explain` from the profile's ``opinions`` (a :meth:`recommend` call's own).
+        ``listed``: ``(positions, filled rows, rank)`` already computed from them by a pointwise
+        rank model (the same values :meth:`explain` would compute); used where they cover the
+        movies asked about."""
         pos, known = self._positions(np.asarray(list(movie_ids), dtype=np.int64))
         idx = pos[known]
         if not len(idx):
             return [{} for _ in range(len(pos))]
-        opinions = self._opinions(profile, user)
-        X = self._rows(opinions, idx)
-        explained = iter(explain(opinions, self.learned, self.layout, idx, X, self.learned.rank(X)))
+        if listed is not None and np.isin(idx, listed[0]).all():
+            at = _index_of(listed[0], idx)
+            X, rank = listed[1][at], listed[2][at]
+        else:
+            X = self._rows(opinions, idx)
+            rank = self.learned.rank(X)
+        explained = iter(explain(opinions, self.learned, self.layout, idx, X, rank))
         return [next(explained) if ok else {} for ok in known]
 
     # ------------------------------------------------------------------ components
@@ -399,3 +431,9 @@ class BlendRecommender(Recommender):
         state["content_model"] = None  # vectors are kept (in the content component)
         state.pop("training_rows", None)
         return state
+
+
+def _index_of(positions: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Where each of ``wanted`` is in ``positions`` (distinct values; every one is there)."""
+    order = np.argsort(positions, kind="stable")
+    return order[np.searchsorted(positions, wanted, sorter=order)]

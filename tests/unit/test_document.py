@@ -169,3 +169,22 @@ def test_the_document_imports_only_the_standard_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_json_safe_keeps_plain_values_and_converts_numpy_and_non_finite_ones():
+    from recommender.document import json_safe
+
+    value = {
+        "a": [1, True, None, "x", 0.5, float("nan"), float("-inf")],
+        "b": (np.float32(0.25), np.int64(3), np.float64("nan"), np.bool_(True)),
+        "c": {"d": np.float64(2.5), "e": {"f": np.inf}},
+    }
+    safe = json_safe(value)
+    assert safe == {
+        "a": [1, True, None, "x", 0.5, None, None],
+        "b": [0.25, 3, None, True],
+        "c": {"d": 2.5, "e": {"f": None}},
+    }
+    assert [type(v) for v in safe["b"]] == [float, int, type(None), bool]
+    assert type(safe["a"][1]) is bool and type(safe["c"]["d"]) is float
+    json.dumps(safe, allow_nan=False)

@@ -52,7 +52,7 @@ class DescribeRanking:
         self.store = store
         self.registry = registry
         self.pool = pool
-        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
+        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 72))
         self.query_ttl = int(config.get("QUERY_CACHE_TTL_SECONDS", 600))
 
     def matches(

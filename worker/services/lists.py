@@ -16,11 +16,13 @@ digest of the model version, the profile version and the filters.
 (:mod:`worker.store.feedback`), so no list computed here holds one; :meth:`hidden` and
 :meth:`visible` give the same exclusion to lists built elsewhere (similar movies, rows).
 
-**Explained when shown**: working out the evidence and reasons of a movie costs about as much as
-ranking it, so a fresh list explains only its first page (``RECS_EXPLAIN_FIRST`` = 24); a
-later page is explained the first time it is asked for (:meth:`RecommendationLists.page`) and
-the cached list is updated, so it is explained once. An item whose ``evidence`` is ``None`` has
-not been explained yet.
+**Explained when shown**: a fresh list explains the first ``RECS_EXPLAIN_FIRST`` (72: three
+pages of 24) movies of its view at the asked ``discover`` setting, from the opinions it was
+ranked from (the model's ``Recommendations.explainer``: a few milliseconds, the profile is not
+scored again); a later page is explained the first time it is asked for
+(:meth:`RecommendationLists.page`), which costs scoring the profile again (about as much as
+ranking), and the cached list is updated, so it is explained once. An item whose
+``evidence`` is ``None`` has not been explained yet.
 
 **Familiar ↔ discover**: the cached list is the model's own order (its top
 ``RECS_CACHE_SIZE`` followed by its ranking of movies of the person's main genres,
@@ -121,16 +123,18 @@ class RecommendationLists:
         self.pool = pool
         self.describe = describe
         self.cache_size = config["RECS_CACHE_SIZE"]
-        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 24))
+        self.explain_first = int(config.get("RECS_EXPLAIN_FIRST", 72))
         self.cache_ttl = config["RECS_CACHE_TTL_SECONDS"]
         self._memo: OrderedDict[str, RecommendationList] = OrderedDict()
+        self._orders: OrderedDict[tuple[str, int, str, float], tuple[Any, ...]] = OrderedDict()
         self._memo_lock = Lock()
         self._facts: tuple[Any, MovieFacts] | None = None
 
-    def recommendations(self, user_id: str) -> RecommendationList:
+    def recommendations(self, user_id: str, discover: float | None = None) -> RecommendationList:
         """The user's cached list, or a fresh one computed and cached now (``cached`` says
-        which). Items hold ``evidence`` only for the pages explained so far (use :meth:`page`).
-        422 ``not_enough_ratings`` below five ratings."""
+        which). Items hold ``evidence`` only for the pages explained so far (use :meth:`page`);
+        a fresh list explains the first page of its view at ``discover`` (``None``: the
+        default), from the same scoring pass. 422 ``not_enough_ratings`` below five ratings."""
         loaded = self.registry.require()
         held = self._memo.get(user_id)
         if held is not None and held.model_version != loaded.model_version:
@@ -147,15 +151,11 @@ class RecommendationLists:
             return cached.served(cached=True)
         profile, version = self.store.profile_and_version(user_id)  # one consistent snapshot
         if len(profile) < MIN_RATINGS:  # a rating was removed meanwhile
-            return self.recommendations(user_id)
+            return self.recommendations(user_id, discover)
         self.pool.sync(loaded)  # the model scores on a snapshot of its pool: no lock needed
+        user = user_model_key(user_id)
         recs = widened(
-            loaded.model,
-            profile,
-            self._movie_facts(),
-            self.cache_size,
-            user=user_model_key(user_id),
-            explain_first=self.explain_first,
+            loaded.model, profile, self._movie_facts(), self.cache_size, user=user, explain_first=0
         )
         doc = RecommendationList.from_recommendations(
             recs,
@@ -165,6 +165,14 @@ class RecommendationLists:
             computed_at=now_iso(),
             ratings_version=version,
         )
+        setting = DEFAULT_DISCOVER if discover is None else discover
+        first = self._reordered(user_id, doc, setting, profile).page(0, self.explain_first)
+        wanted = [item.movie_id for item in first]
+        if recs.explainer is not None:  # the opinions this list was ranked from
+            evidence = recs.explainer(wanted)
+        else:
+            evidence = loaded.model.explain(profile, wanted, user=user)
+        doc = _with_evidence(doc, dict(zip(wanted, evidence, strict=True)))
         neighbours = [json_safe(n) for n in recs.context.get("neighbours", [])]
         if self.store.save_recs(
             user_id, version, doc.to_json(), neighbours, self.cache_ttl, loaded.model_version
@@ -247,13 +255,12 @@ class RecommendationLists:
         elif subset is not None:
             doc = self.within(user_id, subset)
         else:
-            doc = self.recommendations(user_id)
+            doc = self.recommendations(user_id, discover)
         if query is None and subset is None:
-            profile, _ = self.store.profile_and_version(user_id)
             setting = DEFAULT_DISCOVER if discover is None else discover
 
             def shown(doc: RecommendationList) -> RecommendationList:
-                return self._reordered(doc, profile, setting)
+                return self._reordered(user_id, doc, setting)
         else:
 
             def shown(doc: RecommendationList) -> RecommendationList:
@@ -283,21 +290,39 @@ class RecommendationLists:
         """``doc`` (the model's order) as the user's whole list shows it: re-ordered for
         ``discover`` (``None``: the default). The home view's top picks use it, so they are the
         first movies of the recommendations page."""
-        profile, _ = self.store.profile_and_version(user_id)
         setting = DEFAULT_DISCOVER if discover is None else discover
-        return self._reordered(doc, profile, setting)
+        return self._reordered(user_id, doc, setting)
 
     def _reordered(
-        self, doc: RecommendationList, profile: dict[int, float], discover: float
+        self,
+        user_id: str,
+        doc: RecommendationList,
+        discover: float,
+        profile: dict[int, float] | None = None,
     ) -> RecommendationList:
-        """``doc`` (the model's order) re-ordered for ``discover``, each block of
-        :data:`recommender.rerank.BLOCK_SIZE` in the model's order (see the module
-        docstring)."""
-        by_id = {item.movie_id: item for item in doc.items}
+        """``doc`` (the user's list, the model's order) re-ordered for ``discover``, each block
+        of :data:`recommender.rerank.BLOCK_SIZE` in the model's order (see the module
+        docstring). The order is worked out once per list and setting (a few milliseconds for
+        240 movies) and kept with the lists of the users served recently; ``profile``: the
+        user's ratings when the caller has them (read from Redis otherwise)."""
+        facts = self._movie_facts()
         model_order = [item.movie_id for item in doc.items]
-        order = rerank(model_order, profile, self._movie_facts(), discover)
-        order = blocks_in_model_order(order, model_order)
-        return replace(doc, items=[by_id[int(m)] for m in order])
+        key = (user_id, doc.ratings_version, doc.model_version, float(discover))
+        held = self._orders.get(key)
+        if held is not None and held[0] is facts and held[1] == model_order:
+            order = held[2]
+        else:
+            if profile is None:
+                profile, _ = self.store.profile_and_version(user_id)
+            order = rerank(model_order, profile, facts, discover)
+            order = blocks_in_model_order(order, model_order).tolist()
+            with self._memo_lock:
+                self._orders[key] = (facts, model_order, order)
+                self._orders.move_to_end(key)
+                while len(self._orders) > MEMO_SIZE:
+                    self._orders.popitem(last=False)
+        by_id = {item.movie_id: item for item in doc.items}
+        return replace(doc, items=[by_id[m] for m in order])
 
     def _movie_facts(self) -> MovieFacts:
         """Popularity and genres of the served catalogue, for re-ranking (built once per
@@ -364,12 +389,8 @@ class RecommendationLists:
         profile, version = self.store.profile_and_version(user_id)
         self.pool.sync(loaded)
         evidence = loaded.model.explain(profile, movie_ids, user=user_model_key(user_id))
-        found = {m: json_safe(e) for m, e in zip(movie_ids, evidence, strict=True)}
-        items = [
-            replace(item, evidence=found[item.movie_id]) if item.movie_id in found else item
-            for item in doc.items
-        ]
-        updated = replace(doc, items=items, cached=False, explained_now=0)
+        updated = _with_evidence(doc, dict(zip(movie_ids, evidence, strict=True)))
+        updated = replace(updated, cached=False, explained_now=0)
         current = version == doc.ratings_version and loaded.model_version == doc.model_version
         if current and doc.digest is not None:  # a described or filtered list
             self.describe.save(user_id, updated)
@@ -387,3 +408,14 @@ class RecommendationLists:
             self._memo.move_to_end(user_id)
             while len(self._memo) > MEMO_SIZE:
                 self._memo.popitem(last=False)
+
+
+def _with_evidence(doc: RecommendationList, found: dict[int, Any]) -> RecommendationList:
+    """``doc`` with the evidence ``found`` (``{movie_id: evidence}``, JSON-safe copies) filled
+    in."""
+    found = {m: json_safe(e) for m, e in found.items()}
+    items = [
+        replace(item, evidence=found[item.movie_id]) if item.movie_id in found else item
+        for item in doc.items
+    ]
+    return replace(doc, items=items)
