@@ -115,7 +115,18 @@ class EASEComponent(ModelComponent):
         return ModelOpinion(self.features[0], score, rank, rank_percentile(rank))
 
 
-TRIAL_COMPONENTS: dict[str, type[ModelComponent]] = {
-    c.model_name: c for c in (ItemKNNComponent, MFSGDComponent, AutoRecComponent, EASEComponent)
-}
-"""Registry model name → its blend component, for trying a model inside the blend."""
+def _trial_components() -> dict[str, type[Component]]:
+    from recommender.blend.components.era import EraComponent
+    from recommender.blend.components.following import FollowingComponent
+
+    models = (ItemKNNComponent, MFSGDComponent, AutoRecComponent, EASEComponent)
+    return {
+        **{c.model_name: c for c in models},
+        FollowingComponent.name: FollowingComponent,
+        EraComponent.name: EraComponent,
+    }
+
+
+TRIAL_COMPONENTS: dict[str, type[Component]] = _trial_components()
+"""Registry model name (or component name: ``following``, ``era``) → its blend component, for
+trying it inside the blend."""
