@@ -9,6 +9,9 @@ they *went on to* rate. For a profile and every catalogue movie ``j`` (arrays ``
 - ``following_liked``: the same for "went on to rate j 4★+";
 - ``following_liked_share``: of the people who started with the profile's movies and later
   rated ``j``, the share who gave it 4★+ (smoothed towards the share of all later ratings);
+- ``following_next_share``: the same, each starter's later 4★+ ratings counted as one vote
+  shared among them (``j``'s share of what starters went on to love: a person who later loved
+  2,000 movies says less about each than one who loved 20);
 - ``following_lift_log``: log of ``following_rated`` over ``j``'s base rate of being rated
   later by anyone;
 - ``following_rated_relative`` / ``following_liked_relative``: both conditional shares over
@@ -60,7 +63,7 @@ def _relative(values: np.ndarray) -> np.ndarray:
 class Start:
     """Statistics for starts of ``k`` ratings: ``start`` (people x movies, 1 where a movie is
     among the person's first ``k``), ``later_rated`` / ``later_liked`` (1 where rated / rated
-    4★+ after them; CSR), ``n_start`` (people who started with each movie), ``base_rated``
+    4★+ after them; CSR), ``vote`` (1 / each person's number of later 4★+ ratings), ``n_start`` (people who started with each movie), ``base_rated``
     (share of people with a start who later rated each movie) and ``liked_share`` (share of
     all later ratings that are 4★+)."""
 
@@ -68,6 +71,7 @@ class Start:
     start: sp.csc_matrix
     later_rated: sp.csr_matrix
     later_liked: sp.csr_matrix
+    vote: np.ndarray
     n_start: np.ndarray
     base_rated: np.ndarray
     liked_share: float
@@ -87,11 +91,13 @@ class Start:
         n_start = np.asarray(start.sum(axis=0)).ravel()
         starters = max(int((np.diff(start.tocsr().indptr) > 0).sum()), 1)
         n_later = float(later_rated.sum())
+        loved = np.diff(later_liked.indptr).astype(np.float64)
         return cls(
             k=k,
             start=start,
             later_rated=later_rated,
             later_liked=later_liked,
+            vote=1.0 / np.maximum(loved, 1.0),
             n_start=n_start,
             base_rated=np.asarray(later_rated.sum(axis=0)).ravel() / starters,
             liked_share=float(later_liked.sum()) / n_later if n_later else 0.5,
@@ -106,6 +112,7 @@ class FollowingOpinion(Opinion):
     rated: np.ndarray
     liked: np.ndarray
     liked_share: np.ndarray
+    next_share: np.ndarray
     lift_log: np.ndarray
     start: Start
     pos: np.ndarray
@@ -118,6 +125,7 @@ class FollowingOpinion(Opinion):
                 self.rated[idx],
                 self.liked[idx],
                 self.liked_share[idx],
+                self.next_share[idx],
                 self.lift_log[idx],
                 _relative(self.rated)[idx],
                 _relative(self.liked)[idx],
@@ -162,6 +170,7 @@ class FollowingComponent(Component):
         "following_rated",
         "following_liked",
         "following_liked_share",
+        "following_next_share",
         "following_lift_log",
         "following_rated_relative",
         "following_liked_relative",
@@ -203,7 +212,8 @@ class FollowingComponent(Component):
         weights = np.column_stack([1.0 / (s.n_start[pos] + SHRINKAGE), np.ones(len(pos))])
         per_person = s.start[:, pos] @ weights  # (people, 2)
         rated = np.asarray(s.later_rated.T @ per_person)  # (n, 2)
-        liked = np.asarray(s.later_liked.T @ per_person)
+        per_person = np.column_stack([per_person, per_person[:, 0] * s.vote])
+        liked = np.asarray(s.later_liked.T @ per_person)  # (n, 3)
         rated[pos] = 0.0  # the profile's own movies are not what comes next
         liked[pos] = 0.0
         share = (liked[:, 1] + 2.0 * s.liked_share) / (rated[:, 1] + 2.0)
@@ -213,6 +223,7 @@ class FollowingComponent(Component):
             rated=mean_rated,
             liked=liked[:, 0] / len(pos),
             liked_share=share,
+            next_share=liked[:, 2] / len(pos),
             lift_log=lift,
             start=s,
             pos=pos,
