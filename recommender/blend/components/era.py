@@ -81,10 +81,9 @@ class EraComponent(Component):
         year = (years - first).astype(np.int64)
         n_years = int(year.max(initial=0)) + 1
         liked = ratings["rating"].to_numpy() >= LIKED_RATING
-        rated_by_year = np.zeros((n, n_years))
-        np.add.at(rated_by_year, (cols, year), 1.0)
-        liked_by_year = np.zeros((n, n_years))
-        np.add.at(liked_by_year, (cols[liked], year[liked]), 1.0)
+        cell = cols * n_years + year
+        rated_by_year = np.bincount(cell, minlength=n * n_years).reshape(n, n_years) * 1.0
+        liked_by_year = np.bincount(cell[liked], minlength=n * n_years).reshape(n, n_years) * 1.0
         people = pd.DataFrame({"user": ratings["userId"].to_numpy(), "year": year})
         active = people.drop_duplicates().groupby("year").size()
         active = active.reindex(range(n_years), fill_value=0).to_numpy(dtype=np.float64)

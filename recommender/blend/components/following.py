@@ -20,8 +20,9 @@ they *went on to* rate. For a profile and every catalogue movie ``j`` (arrays ``
 Unlike :mod:`~recommender.blend.components.coliked` (which counts any two ratings of one
 person), it knows which came first: what a new person rates *next* is what the list is for.
 Two starts are kept, ``K`` = 5 and 20; a profile is scored with the one nearer its size.
-Cost per profile: sparse products over the people who started with its movies (like
-CoLiked), the people counted capped at ``max_people`` (a fixed random sample beyond it).
+Cost per profile: sparse products over the rows of the people who started with its movies
+only, the people counted capped at ``max_people`` (a fixed random sample beyond it, as
+CoLiked's).
 Candidates: the top movies by ``following_rated`` and ``following_liked``.
 """
 
@@ -63,9 +64,10 @@ def _relative(values: np.ndarray) -> np.ndarray:
 class Start:
     """Statistics for starts of ``k`` ratings: ``start`` (people x movies, 1 where a movie is
     among the person's first ``k``), ``later_rated`` / ``later_liked`` (1 where rated / rated
-    4★+ after them; CSR), ``vote`` (1 / each person's number of later 4★+ ratings), ``n_start`` (people who started with each movie), ``base_rated``
-    (share of people with a start who later rated each movie) and ``liked_share`` (share of
-    all later ratings that are 4★+)."""
+    4★+ after them; CSR), ``vote`` (1 / each person's number of later 4★+ ratings),
+    ``n_start`` (people who started with each movie), ``base_rated`` (share of people with a
+    start who later rated each movie) and ``liked_share`` (share of later ratings that are
+    4★+)."""
 
     k: int
     start: sp.csc_matrix
@@ -210,10 +212,12 @@ class FollowingComponent(Component):
         if not len(pos):
             return None
         weights = np.column_stack([1.0 / (s.n_start[pos] + SHRINKAGE), np.ones(len(pos))])
-        per_person = s.start[:, pos] @ weights  # (people, 2)
-        rated = np.asarray(s.later_rated.T @ per_person)  # (n, 2)
-        per_person = np.column_stack([per_person, per_person[:, 0] * s.vote])
-        liked = np.asarray(s.later_liked.T @ per_person)  # (n, 3)
+        starts = s.start[:, pos]
+        people = np.unique(starts.indices)  # only those who started with a profile movie
+        per_person = starts[people] @ weights  # (people, 2)
+        rated = np.asarray(s.later_rated[people].T @ per_person)  # (n, 2)
+        per_person = np.column_stack([per_person, per_person[:, 0] * s.vote[people]])
+        liked = np.asarray(s.later_liked[people].T @ per_person)  # (n, 3)
         rated[pos] = 0.0  # the profile's own movies are not what comes next
         liked[pos] = 0.0
         share = (liked[:, 1] + 2.0 * s.liked_share) / (rated[:, 1] + 2.0)
