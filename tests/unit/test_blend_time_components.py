@@ -135,3 +135,12 @@ def test_a_blend_with_both_components_fits_and_explains():
     assert {"following", "era"} <= set(blend.components)
     recs = blend.recommend(ROMANCE_FAN, 5)
     assert len(recs.movie_ids) == 5
+
+
+def test_following_cites_only_a_movie_the_person_liked():
+    component = FollowingComponent(starts=(5,)).fit(_data(_following_table()))
+    pos = int(np.flatnonzero(component.catalogue.movie_ids == 2)[0])
+    (panned,) = component.opinion({1: 1.0}, None).evidence(np.array([pos]))
+    assert panned == {}  # the profile's only start was rated 1★: no "you: 1★" reason
+    (liked,) = component.opinion({1: 4.0, 4: 2.0}, None).evidence(np.array([pos]))
+    assert liked["following_movie"] == 1

@@ -142,18 +142,24 @@ class FollowingOpinion(Opinion):
         if not len(self.pos) or not len(idx):
             return [{} for _ in range(len(idx))]
         s = self.start
-        # (profile movies, chosen movies): people who started with i and later liked j
-        both = (s.start[:, self.pos].T @ s.later_liked[:, idx]).toarray()
-        starters = s.n_start[self.pos][:, None]
+        # only a movie the person liked is cited ("you: 1★" would read as an odd reason)
+        ids = self.catalogue.movie_ids[self.pos]
+        liked = np.array([self.profile.get(int(m), 0.0) >= LIKED_RATING for m in ids])
+        pos = self.pos[liked]
+        if not len(pos):
+            return [{} for _ in range(len(idx))]
+        # (liked profile movies, chosen movies): people who started with i and later liked j
+        both = (s.start[:, pos].T @ s.later_liked[:, idx]).toarray()
+        starters = s.n_start[pos][:, None]
         share = both / np.maximum(starters, 1.0)
         best = np.argmax(both / (starters + SHRINKAGE), axis=0)  # rare starts weigh less
         out: list[dict[str, Any]] = []
         for col, row in enumerate(best):
-            people = int(s.n_start[self.pos[row]])
+            people = int(s.n_start[pos[row]])
             if both[row, col] <= 0:
                 out.append({})
                 continue
-            movie = int(self.catalogue.movie_ids[self.pos[row]])
+            movie = int(self.catalogue.movie_ids[pos[row]])
             out.append(
                 {
                     "following_movie": movie,

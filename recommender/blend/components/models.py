@@ -5,7 +5,8 @@ Each wraps one registry model (``item-knn``, ``mf-sgd``, ``autorec``) exactly as
 predicted stars and the movie's rank percentile in its ordering (0–1); candidates are its own
 ranking; a new person is served by the model's own fold-in. They are *candidates*: the served
 blend (:data:`~recommender.blend.components.COMPONENTS`) holds only those that raised NDCG@24
-on the new-user protocol by more than one standard deviation (README, "Stronger together");
+on the new-user protocol by more than one standard deviation (README, "Stronger together" and
+"What people rated next, and when": EASE, together with ``following`` and ``era``);
 ``python -m scripts.evaluate_blend --models blend+embed-implicit blend+embed-implicit+item-knn``
 tries one (:data:`TRIAL_COMPONENTS` maps the registry name to its component).
 """
