@@ -127,6 +127,9 @@ SOURCE_WORDS = {
     "coliked": "fans of movies you loved",
     "content": "movies like ones you loved (its story)",
     "neural": "the pattern of your ratings",
+    "following": "what people who started like you went on to love",
+    "era": "popular with people who rate what you rate, when they rate it",
+    "ease": "movies liked together with yours",
     "popularity": "liked by many people",
 }
 

@@ -1,6 +1,7 @@
 """Recommender ``blend``: one ranked list from several components — popularity, co-liked
-movies, Pearson CF, SBERT content and the neural model (when available) — with weights
-learned on held-out users.
+movies, Pearson CF, SBERT content, the neural model (when available), what people went on to
+rate after the profile's movies (``following``), when the person rates (``era``) and EASE —
+with weights learned on held-out users.
 
 Where each part lives:
 

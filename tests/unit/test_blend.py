@@ -51,7 +51,15 @@ def test_registry_builds_the_blend():
 
 
 def test_components_and_learning_figures(blend):
-    assert blend.components == ("popularity", "coliked", "pearson", "content")
+    assert blend.components == (
+        "popularity",
+        "coliked",
+        "pearson",
+        "content",
+        "following",
+        "era",
+        "ease",
+    )
     assert blend.metrics["blend_users"] == 20  # half of the 40 training people
     assert blend.metrics["rank_rows"] > 0 and 0 < blend.metrics["match_positive_share"] < 1
 
@@ -104,7 +112,7 @@ def test_popularity_cannot_be_removed(blend):
 
 def test_blend_fitted_without_pearson_and_content_still_works():
     model = make_blend(use_pearson=False, use_content=False).fit(*taste_groups())
-    assert model.components == ("popularity", "coliked")
+    assert model.components == ("popularity", "coliked", "following", "era", "ease")
     recs = model.recommend(ACTION_FAN, k=4)
     assert set(recs.movie_ids.tolist()) <= set(ACTION)
 
@@ -112,7 +120,16 @@ def test_blend_fitted_without_pearson_and_content_still_works():
 def test_evidence_names_the_drivers_and_the_liked_movies(blend):
     recs = blend.recommend(ROMANCE_FAN, k=3)
     evidence = recs.evidence[0]
-    assert set(evidence["components"]) == {"popularity", "coliked", "pearson", "content", "neural"}
+    assert set(evidence["components"]) == {
+        "popularity",
+        "coliked",
+        "pearson",
+        "content",
+        "neural",
+        "following",
+        "era",
+        "ease",
+    }
     assert evidence["neighbour_count"] > 0
     assert evidence["coliked_movie"] in {11, 12, 13}  # the profile's liked Romance movies
     assert evidence["reasons"] and evidence["reason"] == evidence["reasons"][0]

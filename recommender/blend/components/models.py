@@ -5,7 +5,8 @@ Each wraps one registry model (``item-knn``, ``mf-sgd``, ``autorec``) exactly as
 predicted stars and the movie's rank percentile in its ordering (0–1); candidates are its own
 ranking; a new person is served by the model's own fold-in. They are *candidates*: the served
 blend (:data:`~recommender.blend.components.COMPONENTS`) holds only those that raised NDCG@24
-on the new-user protocol by more than one standard deviation (README, "Stronger together");
+on the new-user protocol by more than one standard deviation (README, "Stronger together" and
+"What people rated next, and when": EASE, together with ``following`` and ``era``);
 ``python -m scripts.evaluate_blend --models blend+embed-implicit blend+embed-implicit+item-knn``
 tries one (:data:`TRIAL_COMPONENTS` maps the registry name to its component).
 """
@@ -115,7 +116,18 @@ class EASEComponent(ModelComponent):
         return ModelOpinion(self.features[0], score, rank, rank_percentile(rank))
 
 
-TRIAL_COMPONENTS: dict[str, type[ModelComponent]] = {
-    c.model_name: c for c in (ItemKNNComponent, MFSGDComponent, AutoRecComponent, EASEComponent)
-}
-"""Registry model name → its blend component, for trying a model inside the blend."""
+def _trial_components() -> dict[str, type[Component]]:
+    from recommender.blend.components.era import EraComponent
+    from recommender.blend.components.following import FollowingComponent
+
+    models = (ItemKNNComponent, MFSGDComponent, AutoRecComponent, EASEComponent)
+    return {
+        **{c.model_name: c for c in models},
+        FollowingComponent.name: FollowingComponent,
+        EraComponent.name: EraComponent,
+    }
+
+
+TRIAL_COMPONENTS: dict[str, type[Component]] = _trial_components()
+"""Registry model name (or component name: ``following``, ``era``) → its blend component, for
+trying it inside the blend."""
