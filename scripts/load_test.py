@@ -9,8 +9,8 @@ Usage::
 Bounded: stops after ``--duration`` seconds or ``--max-requests`` requests, whichever first,
 and refuses any URL that is not loopback. Each simulated user (one thread, its own HTTP
 session) signs up, logs in, rates ``--ratings`` movies from the grid, then repeats: fetch
-recommendation pages 1..3, sometimes change a rating (so the next page 1 is computed fresh),
-with ``--think-ms`` pause between requests.
+recommendation pages 1..4 (:data:`PAGES`), sometimes change a rating (so the next page 1 is
+computed fresh), with ``--think-ms`` pause between requests.
 
 Printed per kind of request: count, errors, p50/p99 latency (ms). Recommendation pages are
 split by the worker's ``cached`` flag: "recs cached" were served from the Redis cache,
@@ -41,6 +41,11 @@ import numpy as np
 import requests
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+PAGES = (1, 2, 3, 4)
+"""Recommendation pages each simulated person looks at, in order. A fresh list explains its
+first three pages (the worker's ``RECS_EXPLAIN_FIRST``, 72 movies), so page 4 is the one
+whose reasons are worked out when it is first shown ("recs explained")."""
+
 API = "/api/v1"
 
 
@@ -106,7 +111,7 @@ def simulated_user(base: str, rec: Recorder, ratings: int, think: float, seed: i
         )
         time.sleep(think)
     while rec.more():
-        for page in (1, 2, 3):
+        for page in PAGES:
             rec.call(session, "recs", "GET", f"{base}{API}/me/recommendations?page={page}")
             time.sleep(think)
         rec.call(session, "health", "GET", f"{base}/healthz")
