@@ -120,18 +120,12 @@ def test_era_release_years_against_the_profiles():
 
 def test_a_blend_with_both_components_fits_and_explains():
     from recommender.blend import COMPONENTS, BlendRecommender
-    from recommender.blend.components.models import TRIAL_COMPONENTS
     from tests.recommender_contract import ROMANCE_FAN, taste_groups
 
-    extra = (TRIAL_COMPONENTS["following"], TRIAL_COMPONENTS["era"])
     blend = BlendRecommender(
-        neural=None,
-        use_content=False,
-        blend_users=0.5,
-        sizes=(3, 6),
-        seed=1,
-        component_types=COMPONENTS + extra,
+        neural=None, use_content=False, blend_users=0.5, sizes=(3, 6), seed=1
     ).fit(*taste_groups())
+    assert {FollowingComponent, EraComponent} <= set(COMPONENTS)  # served by default
     assert {"following", "era"} <= set(blend.components)
     recs = blend.recommend(ROMANCE_FAN, 5)
     assert len(recs.movie_ids) == 5

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from recommender.blend import COMPONENTS, BlendRecommender
-from recommender.blend.components.models import TRIAL_COMPONENTS, EASEComponent
+from recommender.blend.components.models import EASEComponent
 from recommender.ease import OUTSIDE_RANK
 from recommender.models import make_model
 from tests.recommender_contract import (
@@ -94,8 +94,8 @@ def test_ease_in_the_blend_gives_its_score_and_candidates():
         blend_users=0.5,
         sizes=(3, 6),
         seed=1,
-        component_types=(*COMPONENTS, TRIAL_COMPONENTS["ease"]),
     ).fit(*taste_groups())
+    assert EASEComponent in COMPONENTS  # served by default
     assert "ease" in blend.components
     assert blend.layout.names[-3:] == ("ease_score", "ease_rank_pct", "ease_missing")
     component = blend.component("ease")
